@@ -1,0 +1,7 @@
+"""Allow ``python -m trialanalysis``."""
+
+import sys
+
+from trialanalysis.cli import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""The ``trialanalysis`` command line.
+
+Each subcommand is a small function that parses its own arguments and calls
+one package function; user errors end with a message and exit status 2,
+never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from trialanalysis import __version__
+from trialanalysis.errors import TrialAnalysisError
+
+
+def _add_simulate(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="write simulated BetterBack and PREPARE raw data with known truth",
+        description="Simulate both trials from the true parameters in a simulation config.",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: config)")
+    parser.add_argument("--out", required=True, help="output folder (created if needed)")
+    parser.add_argument(
+        "--config",
+        default="config/simulation.yaml",
+        help="simulation parameters (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--instruments",
+        default="config/instruments",
+        help="folder of instrument definitions (default: %(default)s)",
+    )
+    parser.set_defaults(handler=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from trialanalysis.simulation import simulate_to_folder
+
+    written = simulate_to_folder(
+        args.out, config=args.config, instruments=args.instruments, seed=args.seed
+    )
+    for path in written:
+        print(path)
+    return 0
+
+
+COMMANDS: list[Callable] = [_add_simulate]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="trialanalysis",
+        description="Analysis pipeline for the BetterBack and PREPARE low back pain trials.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except TrialAnalysisError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
