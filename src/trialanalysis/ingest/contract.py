@@ -16,13 +16,18 @@ from typing import Any
 import pandas as pd
 
 from trialanalysis.errors import ConfigError
-from trialanalysis.instruments.definitions import Instrument
 from trialanalysis.ingest.settings import TRIALS
+from trialanalysis.instruments.definitions import Instrument
 
 SEXES = ("female", "male")
 CONDITIONS = ("control", "intervention")
 PAIN_DURATIONS = ("lt3m", "3to12m", "gt12m")
-DIAGNOSES = ("disc_herniation", "spinal_stenosis", "spondylolisthesis", "degenerative_disc_disease")
+DIAGNOSES = (
+    "disc_herniation",
+    "spinal_stenosis",
+    "spondylolisthesis",
+    "degenerative_disc_disease",
+)
 KINDS = ("id", "category", "integer", "number", "item", "date")
 
 
@@ -197,7 +202,10 @@ def _betterback(settings: dict) -> dict[str, dict]:
         "clinics": dict(
             description="Clinics and the allocation cluster each belongs to.",
             key=("clinic_id",),
-            columns=[_id("clinic_id", "Clinic (pseudonymous)"), _id("cluster_id", "Cluster")],
+            columns=[
+                _id("clinic_id", "Clinic (pseudonymous)"),
+                _id("cluster_id", "Allocation cluster"),
+            ],
             references=[Reference("cluster_id", "schedule", "cluster_id")],
         ),
         "schedule": dict(
@@ -316,7 +324,9 @@ def _prepare(settings: dict) -> dict[str, dict]:
             timepoints=timepoints,
             references=[Reference("patient_id", "patients", "patient_id")],
             # Baseline is measured before randomisation; later time points are not.
-            anchor=Anchor("patients", "randomisation_date", timepoints[min(1, len(timepoints) - 1)]),
+            anchor=Anchor(
+                "patients", "randomisation_date", timepoints[min(1, len(timepoints) - 1)]
+            ),
         ),
     }
 

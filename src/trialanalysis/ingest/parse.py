@@ -120,7 +120,9 @@ def _convert(spec: ColumnSpec, cell: str, decimal: str, labels: dict[str, str]):
 
 def _typed(spec: ColumnSpec, values: list) -> pd.Series:
     if spec.kind == "date":
-        return pd.Series([pd.NaT if v is None else pd.Timestamp(v) for v in values], dtype=spec.dtype)
+        return pd.Series(
+            [pd.NaT if v is None else pd.Timestamp(v) for v in values], dtype=spec.dtype
+        )
     if spec.kind in ("number", "item"):
         return pd.Series(np.array([np.nan if v is None else v for v in values], dtype=float))
     if spec.kind == "category":

@@ -313,12 +313,12 @@ def suppress_small_cells(
     result = table.copy()
     for column in count_columns:
         counts = pd.to_numeric(result[column]).astype("Int64")
-        small = counts < min_cell_size if suppress_zero else (counts > 0) & (counts < min_cell_size)
+        small = (
+            counts < min_cell_size if suppress_zero else (counts > 0) & (counts < min_cell_size)
+        )
         small = small.fillna(False).astype(bool)
         result[column] = counts.mask(small)
         for dependent in dependent_columns.get(column, []):
             result[dependent] = result[dependent].mask(small)
-        result.insert(
-            result.columns.get_loc(column) + 1, f"{column}_suppressed", small.to_numpy()
-        )
+        result.insert(result.columns.get_loc(column) + 1, f"{column}_suppressed", small.to_numpy())
     return result

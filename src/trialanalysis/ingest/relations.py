@@ -30,7 +30,7 @@ class CheckedTable:
         return all(c in self.frame.columns for c in columns)
 
     def problem(self, index: int, column: str, message: str) -> Problem:
-        """A problem at one cell of the long table, located in the source file."""
+        """Return a problem at one cell of the long table, located in the source file."""
         row, where = self.arranged.locate(index, column)
         return Problem(self.file, row, where, message)
 
@@ -106,7 +106,9 @@ def _dates_over_time(table: CheckedTable) -> list[Problem]:
     if not spec.timepoints or not table.has(spec.entity, "timepoint", "response_date"):
         return []
     frame = table.frame.dropna(subset=[spec.entity, "timepoint", "response_date"])
-    frame = frame.assign(_order=frame["timepoint"].cat.codes).sort_values(["_order"], kind="stable")
+    frame = frame.assign(_order=frame["timepoint"].cat.codes).sort_values(
+        ["_order"], kind="stable"
+    )
     problems = []
     for _, group in frame.groupby(spec.entity, sort=False, observed=True):
         latest = None
@@ -184,7 +186,7 @@ def _schedule(schedule: CheckedTable) -> list[Problem]:
 
 
 def _patients_in_schedule(tables: dict[str, CheckedTable]) -> list[Problem]:
-    """A patient's condition and enrolment date must fit their cluster's schedule."""
+    """Check that a patient's condition and enrolment date fit the cluster's schedule."""
     patients, clinics, schedule = tables["patients"], tables["clinics"], tables["schedule"]
     if not (
         patients.has("clinic_id", "period", "condition", "enrolment_date")
@@ -234,7 +236,7 @@ def _patients_in_schedule(tables: dict[str, CheckedTable]) -> list[Problem]:
 
 
 def _therapist_clinic(patients: CheckedTable, therapists: CheckedTable) -> list[Problem]:
-    """A patient's therapist must work in the patient's clinic."""
+    """Check that a patient's therapist works in the patient's clinic."""
     if not patients.has("therapist_id", "clinic_id") or not therapists.has(
         "therapist_id", "clinic_id"
     ):

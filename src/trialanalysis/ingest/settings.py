@@ -104,7 +104,9 @@ def resolve_settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(codes, list) or not all(isinstance(c, (int, float, str)) for c in codes):
         problems.append("input.missing_codes must be a list of numbers or strings")
     per_column = settings["input"]["column_missing_codes"]
-    if not isinstance(per_column, dict) or not all(isinstance(v, list) for v in per_column.values()):
+    if not isinstance(per_column, dict) or not all(
+        isinstance(v, list) for v in per_column.values()
+    ):
         problems.append("input.column_missing_codes must map column names to lists of codes")
     for key, value in settings["input"]["csv"].items():
         if key not in CSV_CHOICES:

@@ -9,12 +9,13 @@ partial output can follow a failed validation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from trialanalysis.errors import DataValidationError, PrivacyError, Problem
+from trialanalysis.errors import ConfigError, DataValidationError, PrivacyError, Problem
 from trialanalysis.ingest.contract import TableSpec, build_contract
 from trialanalysis.ingest.layout import arrange, drop_columns
 from trialanalysis.ingest.parse import parse_cells
@@ -85,12 +86,12 @@ def validate_trial(config: dict[str, Any] | None, trial: str) -> dict[str, pd.Da
         If any other problem was found; ``exc.problems`` lists them all and
         ``exc.summary`` holds the summary table.
     """
-    tables, summary = _validate(config, [trial])
+    tables, _ = _validate(config, [trial])
     return tables[trial]
 
 
 def validate_all(
-    config: dict[str, Any] | None,
+    config: dict[str, Any] | None, trials: Sequence[str] | None = None
 ) -> tuple[dict[str, dict[str, pd.DataFrame]], pd.DataFrame]:
     """Validate both trials; return their tables and a summary for the report.
 
@@ -98,6 +99,8 @@ def validate_all(
     ----------
     config : dict or None
         Workflow config (see :func:`validate_trial`).
+    trials : sequence of str, optional
+        Trials to validate; default both (``betterback``, ``prepare``).
 
     Returns
     -------
@@ -113,11 +116,14 @@ def validate_all(
     PrivacyError, DataValidationError
         As :func:`validate_trial`, with the problems of both trials.
     """
-    return _validate(config, list(TRIALS))
+    return _validate(config, list(TRIALS if trials is None else trials))
 
 
 def _validate(config, trials):
     settings = resolve_settings(config)
+    unknown = [t for t in trials if t not in TRIALS]
+    if unknown:
+        raise ConfigError(f"unknown trial(s) {unknown}; expected one of {list(TRIALS)}")
     instruments = load_instruments(settings["instruments_dir"])
     problems: list[Problem] = []
     privacy: list[Problem] = []
