@@ -126,7 +126,7 @@ from the parameters in `config/simulation.yaml`; none of it describes real
 people. The true effects the analyses should recover are in `truth.csv`.
 Regenerate with:
 
-    trialanalysis simulate --seed {seed} --out {out}
+    trialanalysis simulate --seed {seed} --out <this folder>
 
 - `betterback/`: {bb}
 - `prepare/`: {pr}
@@ -175,6 +175,6 @@ def simulate_to_folder(
         trial: ", ".join(f"{name}.csv ({len(frame)} rows)" for name, frame in tables.items())
         for trial, tables in trials.items()
     }
-    readme = README.format(seed=seed, out=out, bb=summary["betterback"], pr=summary["prepare"])
+    readme = README.format(seed=seed, bb=summary["betterback"], pr=summary["prepare"])
     (out / "README.md").write_text(readme, encoding="utf-8")
     return [*written, out / "truth.csv", out / "README.md"]
