@@ -8,6 +8,7 @@ Item values are drawn within the ranges of the instrument definitions.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,12 @@ def _day(base: str, days: int) -> str:
 
 
 def valid_tables() -> dict[tuple[str, str], pd.DataFrame]:
-    """Every raw table of both trials, valid, as text cells."""
+    """Every raw table of both trials, valid, as text cells (a fresh copy)."""
+    return {key: frame.copy() for key, frame in _valid_tables().items()}
+
+
+@functools.cache
+def _valid_tables() -> dict[tuple[str, str], pd.DataFrame]:
     rng = np.random.default_rng(20240601)
     instruments = load_instruments(INSTRUMENTS_DIR)
     bb_instr = DEFAULT_SETTINGS["betterback"]["instruments"]
@@ -70,6 +76,7 @@ def valid_tables() -> dict[tuple[str, str], pd.DataFrame]:
             ("T04", "C03", "female", "45", "20", None),
             ("T05", "C04", "male", "38", "12", "2017-12-14"),
             ("T06", "C04", "female", "60", "35", "2017-12-14"),
+            ("T07", "C02", "male", "42", "15", "2017-06-16"),  # treats no patient
         ],
         columns=["therapist_id", "clinic_id", "sex", "age", "years_experience", "training_date"],
     )

@@ -4,41 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from trialanalysis.errors import ConfigError
+from trialanalysis.config import load_config
 from trialanalysis.ingest.settings import TRIALS
 from trialanalysis.ingest.validate import validate_all
 
 DEFAULT_CONFIG = "config/config.yaml"
 
 
-def load_config(path: str | None) -> dict:
-    """Load the workflow config as a dict.
+def read_config(path: str | None, data_dir: str | None = None) -> dict:
+    """Return the workflow config for the command line.
 
     Parameters
     ----------
     path : str or None
-        A YAML file. None means ``config/config.yaml`` if it exists, else no
-        config (built-in defaults).
+        A YAML config, checked against the config schema
+        (:func:`trialanalysis.config.load_config`). None means
+        ``config/config.yaml`` if it exists, else the built-in defaults.
+    data_dir : str, optional
+        Replaces ``data_dir`` of the config.
 
     Returns
     -------
     dict
     """
-    if path is None:
-        if not Path(DEFAULT_CONFIG).is_file():
-            return {}
-        path = DEFAULT_CONFIG
-    if not Path(path).is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: the config must be a mapping of keys to values")
-    return config
+    overrides = {} if data_dir is None else {"data_dir": data_dir}
+    if path is None and not Path(DEFAULT_CONFIG).is_file():
+        return overrides
+    return load_config(DEFAULT_CONFIG if path is None else path, overrides)
 
 
 def run_validate(data_dir: str | None, config_path: str | None, trial: str = "all") -> int:
@@ -53,7 +45,7 @@ def run_validate(data_dir: str | None, config_path: str | None, trial: str = "al
     data_dir : str or None
         Folder of raw data; overrides ``data_dir`` of the config.
     config_path : str or None
-        Workflow config (see :func:`load_config`).
+        Workflow config (see :func:`read_config`).
     trial : str
         ``betterback``, ``prepare`` or ``all``.
 
@@ -62,9 +54,7 @@ def run_validate(data_dir: str | None, config_path: str | None, trial: str = "al
     int
         0 when the data pass.
     """
-    config = load_config(config_path)
-    if data_dir is not None:
-        config["data_dir"] = data_dir
+    config = read_config(config_path, data_dir)
     trials = list(TRIALS) if trial == "all" else [trial]
     _, summary = validate_all(config, trials)
     for row in summary.itertuples(index=False):

@@ -3,7 +3,8 @@
 Every reader returns a :class:`RawTable`: the header, every data row as
 strings (``None`` for a blank cell) and the row number the user sees in the
 source (header = row 1 in a CSV file, the sheet row in Excel, the case number
-+ 1 in SPSS). Numbers, dates and booleans are written in one canonical text
++ 1 in SPSS). Title lines above the header (fewer than half as many filled
+cells) are skipped. Numbers, dates and booleans are written in one canonical text
 form (``3``, ``3.5``, ``2021-03-04``, ``1``), so all formats go through the
 same parsing and give identical tables. Files are opened read-only and never
 modified.
@@ -21,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from trialanalysis.errors import DataValidationError, Problem
 
@@ -131,8 +134,8 @@ def file_sha256(path: str | Path) -> str:
 
 
 def canonical_text(value: Any) -> str | None:
-    """Write a cell value as canonical text (None for blank or NaN)."""
-    if value is None:
+    """Write a cell value as canonical text (None for blank, NaN or NaT)."""
+    if value is None or value is pd.NaT:
         return None
     if isinstance(value, str):
         text = value.strip()
@@ -245,10 +248,19 @@ def _read_sav(path: Path, file: str) -> RawTable:
 
 
 def _assemble(file: str, fmt: str, numbered: list[tuple[int, list]]) -> RawTable:
-    """Find the header (first non-blank row), square the rows, drop blank rows."""
+    """Find the header, square the rows, drop blank rows.
+
+    The header is the first non-blank row that fills at least half as many
+    cells as the fullest of the first rows, so title lines above a table in a
+    sheet are skipped.
+    """
     nonblank = [(number, cells) for number, cells in numbered if any(c is not None for c in cells)]
     if not nonblank:
         raise DataValidationError([Problem(file, None, None, "the file holds no data")])
+    filled = [sum(c is not None for c in cells) for _, cells in nonblank[:20]]
+    needed = min(max(filled), max(2, -(-max(filled) // 2)))
+    start = next(i for i, count in enumerate(filled) if count >= needed)
+    nonblank = nonblank[start:]
     header_row, header_cells = nonblank[0]
     # A CSV row longer than its header is reported per row; in a sheet, a
     # column with values under an empty header cell is reported once.
