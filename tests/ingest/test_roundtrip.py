@@ -11,10 +11,11 @@ import pytest
 from conftest import INSTRUMENTS_DIR, config_for, valid_tables, write_csv
 
 from trialanalysis.errors import DataValidationError
-from trialanalysis.ingest import validate_all, validate_trial
+from trialanalysis.ingest import pandera_schema, trial_contract, validate_all, validate_trial
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.instruments.definitions import load_instruments
 
+CONFIG = {"instruments_dir": str(INSTRUMENTS_DIR)}
 TIMEPOINTS = {
     ("betterback", "therapist_responses"): DEFAULT_SETTINGS["betterback"]["timepoints"][
         "therapist"
@@ -84,6 +85,15 @@ def test_valid_fixture_passes_with_expected_summary(reference):
     assert str(outcomes["response_date"].dtype) == "datetime64[ns]"
     assert tables["betterback"]["patients"]["age"].dtype == "Int64"
     assert outcomes["odi_4"].isna().sum() == 1  # the one missing item in the fixture
+
+
+def test_analysis_ready_tables_meet_their_pandera_schemas(reference):
+    tables, _ = reference
+    contracts = {trial: trial_contract(CONFIG, trial) for trial in tables}
+    for trial, by_table in tables.items():
+        for table, frame in by_table.items():
+            pandera_schema(contracts[trial][table]).validate(frame)
+            assert list(frame.columns) == contracts[trial][table].column_names
 
 
 def test_xlsx_round_trip(reference, tmp_path):

@@ -69,6 +69,9 @@ def test_unknown_instrument_in_config():
     }
     with pytest.raises(ConfigError, match="no instrument definition 'oswestry'"):
         trial_contract(config, "prepare")
+    config = {"instruments_dir": str(INSTRUMENTS_DIR), "prepare": {"layout": {"patients": "wide"}}}
+    with pytest.raises(ConfigError, match="only tables with time points"):
+        trial_contract(config, "prepare")
 
 
 def test_contract_takes_item_ranges_from_instrument_definitions():

@@ -380,6 +380,10 @@ def build_contract(
         if not layout.get("timepoints"):
             # Without time points nothing varies; keep the flag for wide tables only.
             columns = [replace(c, varying=False) for c in columns]
+            if trial_settings["layout"].get(table, "auto") != "auto":
+                problems.append(
+                    f"{trial}.layout.{table}: only tables with time points have a wide layout"
+                )
         specs[table] = TableSpec(
             trial=trial,
             name=table,
@@ -390,5 +394,5 @@ def build_contract(
             **{k: tuple(v) if isinstance(v, list) else v for k, v in layout.items()},
         )
     if problems:
-        raise ConfigError("invalid instrument lists:\n" + "\n".join(problems))
+        raise ConfigError(f"invalid {trial} settings:\n" + "\n".join(problems))
     return specs

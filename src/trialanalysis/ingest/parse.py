@@ -107,7 +107,7 @@ def _convert(spec: ColumnSpec, cell: str, decimal: str, labels: dict[str, str]):
     except ValueError:
         hint = ""
         if decimal == "." and re.match(r"^[+-]?\d*,\d+$", cell):
-            hint = " (decimal comma? set input.csv.decimal to ',')"
+            hint = " (a decimal comma? in a CSV file set input.csv.decimal to ',')"
         elif kind != "id":
             hint = " (if it means missing, add it to input.missing_codes)"
         raise _Invalid(f"{show(cell)} is not a number{hint}") from None
