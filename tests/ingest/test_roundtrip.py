@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
-from conftest import INSTRUMENTS_DIR, config_for, valid_tables, write_csv
+from conftest import INSTRUMENTS_DIR, REPO, config_for, valid_tables, write_csv
 
 from trialanalysis.errors import DataValidationError
 from trialanalysis.ingest import pandera_schema, trial_contract, validate_all, validate_trial
@@ -16,6 +16,7 @@ from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.instruments.definitions import load_instruments
 
 CONFIG = {"instruments_dir": str(INSTRUMENTS_DIR)}
+EXAMPLE = REPO / "data" / "example"
 TIMEPOINTS = {
     ("betterback", "therapist_responses"): DEFAULT_SETTINGS["betterback"]["timepoints"][
         "therapist"
@@ -96,56 +97,58 @@ def test_analysis_ready_tables_meet_their_pandera_schemas(reference):
             assert list(frame.columns) == contracts[trial][table].column_names
 
 
-def test_xlsx_round_trip(reference, tmp_path):
-    expected, _ = reference
-    for (trial, table), rel in _files(expected, "xlsx").items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _plain(expected[trial][table]).to_excel(path, index=False)
-    got, summary = validate_all(config_for(tmp_path, _files(expected, "xlsx")))
-    assert set(summary["format"]) == {"xlsx"}
-    _assert_same(expected, got)
-
-
-def test_sav_round_trip_with_value_labels(reference, tmp_path):
-    expected, _ = reference
+def write_as(expected, root, fmt):
+    """Write analysis-ready tables back as raw files: xlsx, sav or Swedish Excel CSV."""
+    extension = "csv" if fmt == "csv_sv" else fmt
     eq5d = load_instruments(INSTRUMENTS_DIR)["eq5d"]
-    for (trial, table), rel in _files(expected, "sav").items():
-        frame = _plain(expected[trial][table])
-        labels = {}
-        for name, column in expected[trial][table].items():
-            if isinstance(column.dtype, pd.CategoricalDtype) and name != "timepoint":
-                # Stored as codes 1..k with labels written as people do ("Waiting list").
-                categories = list(column.cat.categories)
-                frame[name] = column.cat.codes.astype(float).where(column.notna()) + 1
-                labels[name] = {
-                    i + 1: c.replace("_", " ").capitalize() for i, c in enumerate(categories)
-                }
-            elif name.startswith("eq5d_"):
-                # Item labels describe codes; the items must stay numeric.
-                labels[name] = {float(k): v for k, v in eq5d.response.labels.items()}
-            elif frame[name].dtype == object:
-                frame[name] = frame[name].fillna("")
-        path = tmp_path / rel
+    for (trial, table), rel in _files(expected, extension).items():
+        typed = expected[trial][table]
+        frame = _plain(typed)
+        path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        pyreadstat.write_sav(frame, str(path), variable_value_labels=labels)
-    got, summary = validate_all(config_for(tmp_path, _files(expected, "sav")))
-    assert set(summary["format"]) == {"sav"}
-    _assert_same(expected, got)
+        if fmt == "xlsx":
+            frame.to_excel(path, index=False)
+        elif fmt == "csv_sv":
+            # Semicolons, decimal commas and Windows-1252, as Swedish Excel saves CSV.
+            frame.to_csv(path, sep=";", decimal=",", encoding="cp1252", index=False)
+        else:
+            labels = {}
+            for name, column in typed.items():
+                if isinstance(column.dtype, pd.CategoricalDtype) and name != "timepoint":
+                    # Codes 1..k with labels written as people do ("Waiting list").
+                    frame[name] = column.cat.codes.astype(float).where(column.notna()) + 1
+                    labels[name] = {
+                        i + 1: c.replace("_", " ").capitalize()
+                        for i, c in enumerate(column.cat.categories)
+                    }
+                elif name.startswith("eq5d_"):
+                    # Item labels describe codes; the items must stay numeric.
+                    labels[name] = {float(k): v for k, v in eq5d.response.labels.items()}
+                elif frame[name].dtype == object:
+                    frame[name] = frame[name].fillna("")
+            pyreadstat.write_sav(frame, str(path), variable_value_labels=labels)
+    return config_for(root, _files(expected, extension))
 
 
-def test_swedish_excel_csv_round_trip(reference, tmp_path):
-    """Semicolons, decimal commas and Windows-1252, as Swedish Excel saves CSV."""
+@pytest.mark.parametrize("fmt", ["xlsx", "sav", "csv_sv"])
+def test_round_trip(reference, tmp_path, fmt):
     expected, _ = reference
-    for (trial, table), rel in _files(expected, "csv").items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame = _plain(expected[trial][table])
-        frame.to_csv(path, sep=";", decimal=",", encoding="cp1252", index=False)
-    therapists = (tmp_path / "betterback" / "therapists.csv").read_text("cp1252")
-    assert "8,5" in therapists
-    got, _ = validate_all(config_for(tmp_path))
+    got, summary = validate_all(write_as(expected, tmp_path, fmt))
+    assert set(summary["format"]) == {"csv" if fmt == "csv_sv" else fmt}
+    if fmt == "csv_sv":
+        therapists = (tmp_path / "betterback" / "therapists.csv").read_text("cp1252")
+        assert "8,5" in therapists and ";" in therapists
     _assert_same(expected, got)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (EXAMPLE / "betterback").is_dir(), reason="no example data")
+def test_example_data_passes_in_all_formats(tmp_path):
+    expected, summary = validate_all({**CONFIG, "data_dir": str(EXAMPLE)})
+    assert summary["problems"].sum() == 0
+    for fmt in ("xlsx", "sav"):
+        got, _ = validate_all(write_as(expected, tmp_path / fmt, fmt))
+        _assert_same(expected, got)
 
 
 def test_utf8_bom_and_wide_layout_round_trip(reference, tmp_path):
