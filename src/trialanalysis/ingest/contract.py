@@ -28,7 +28,6 @@ DIAGNOSES = (
     "spondylolisthesis",
     "degenerative_disc_disease",
 )
-KINDS = ("id", "category", "integer", "number", "item", "date")
 
 
 @dataclass(frozen=True)

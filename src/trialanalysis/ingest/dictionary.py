@@ -34,8 +34,9 @@ Excel, the case number + 1 in SPSS). Nothing is analysed until the data pass.
 
 - **Files.** One folder per trial under `data_dir`; the file of each table is
   set in the config (`<trial>.files.<table>`) and its extension picks the
-  reader: `.csv` (also `.tsv`, `.txt`), `.xlsx` (first sheet; the first
-  non-empty row is the header) or `.sav` (SPSS). Raw files are only read.
+  reader: `.csv` (also `.tsv`, `.txt`), `.xlsx` (first sheet) or `.sav`
+  (SPSS). Blank rows and title lines above the header are skipped. Raw files
+  are only read, never changed.
 - **CSV.** UTF-8 (with or without BOM), Windows-1252/Latin-1 and UTF-16 are
   detected; the separator (`,`, `;` or tab) is taken from the header line;
   a decimal comma (`3,5`) is detected in files not separated by commas.
@@ -53,9 +54,9 @@ Excel, the case number + 1 in SPSS). Nothing is analysed until the data pass.
   definition names them; their valid range and whether they are whole
   numbers come from `config/instruments/<instrument>.yaml`. Which instruments
   belong to which table is set in `<trial>.instruments`.
-- **Columns.** Every column listed below must be present (unless noted),
-  and no other column may be: a misspelt column is reported with the closest
-  expected name.
+- **Columns.** Every column listed below must be present (in the wide
+  layout, for at least one time point), and no other column may be: a
+  misspelt column is reported with the closest expected name.
 - **Long and wide layouts.** Tables with time points are read in the long
   layout (one row per unit and time point, with a `timepoint` column) or the
   wide layout (one row per unit, no `timepoint` column, and each column that
