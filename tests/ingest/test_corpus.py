@@ -157,6 +157,11 @@ def date_wrong_format(t, root):
     return [("betterback/patients.csv", 5, "enrolment_date", message)]
 
 
+def date_that_does_not_exist(t, root):
+    _set(t, PR, "patients", 2, "randomisation_date", "2012-02-30")
+    return [("prepare/patients.csv", 4, "randomisation_date", "is not a date")]
+
+
 def responses_out_of_order(t, root):
     _set(t, BB, "patient_outcomes", 3, "response_date", "2017-06-01")
     message = "response date 2017-06-01 at 12m is before the 6m response"
@@ -242,6 +247,7 @@ CASES = [
     period_end_before_start,
     surgery_before_randomisation,
     date_wrong_format,
+    date_that_does_not_exist,
     responses_out_of_order,
     schedule_cluster_without_clinics,
     intervention_withdrawn,
@@ -256,9 +262,9 @@ CASES = [
 ]
 
 
-def problems_of(config, root):
+def problems_of(config, root, trials=None):
     with pytest.raises(DataValidationError) as caught:
-        validate_all(config)
+        validate_all(config, trials)
     return [
         (Path(p.file).relative_to(root).as_posix(), p.row, p.column, p.message)
         for p in caught.value.problems
@@ -279,7 +285,8 @@ def test_one_problem_is_located_exactly(case, tmp_path):
     tables = valid_tables()
     expected = case(tables, tmp_path)
     config = write_csv(tmp_path, tables)
-    found = problems_of(config, tmp_path)
+    trials = sorted({file.split("/")[0] for file, *_ in expected})  # the other is untouched
+    found = problems_of(config, tmp_path, trials)
     assert len(found) == 1, found
     assert_located(found, expected)
 

@@ -132,3 +132,17 @@ def test_sav_value_labels_and_case_rows(tmp_path):
 )
 def test_canonical_text(value, text):
     assert canonical_text(value) == text
+
+
+def test_workbook_sheet_named_after_the_table(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "notes"
+    workbook.active.append(["written by", "nurse"])
+    sheet = workbook.create_sheet("clinics")
+    sheet.append(["clinic_id", "cluster_id"])
+    sheet.append(["C01", "A"])
+    workbook.save(tmp_path / "bb.xlsx")
+    assert read_table(tmp_path / "bb.xlsx", sheet="clinics").rows == [["C01", "A"]]
+    assert read_table(tmp_path / "bb.xlsx", sheet="schedule").header == ["written by", "nurse"]

@@ -34,9 +34,10 @@ Excel, the case number + 1 in SPSS). Nothing is analysed until the data pass.
 
 - **Files.** One folder per trial under `data_dir`; the file of each table is
   set in the config (`<trial>.files.<table>`) and its extension picks the
-  reader: `.csv` (also `.tsv`, `.txt`), `.xlsx` (first sheet) or `.sav`
-  (SPSS). Blank rows and title lines above the header are skipped. Raw files
-  are only read, never changed.
+  reader: `.csv` (also `.tsv`, `.txt`), `.xlsx` (the sheet named after the
+  table if there is one, else the first sheet; so one workbook may hold
+  several tables) or `.sav` (SPSS). Blank rows and title lines above the
+  header are skipped. Raw files are only read, never changed.
 - **CSV.** UTF-8 (with or without BOM), Windows-1252/Latin-1 and UTF-16 are
   detected; the separator (`,`, `;` or tab) is taken from the header line;
   a decimal comma (`3,5`) is detected in files not separated by commas.
@@ -48,8 +49,9 @@ Excel, the case number + 1 in SPSS). Nothing is analysed until the data pass.
 - **Types.** IDs are pseudonymous text. Categories are matched after
   trimming, lower-casing and replacing spaces and hyphens by `_`
   (`Waiting list` = `waiting_list`); in SPSS files the value label is used
-  when the column has labels. Dates are `YYYY-MM-DD` (Excel dates are read as
-  dates; a time of day is ignored). Whole numbers must have no fraction.
+  when the column has labels. Dates are `YYYY-MM-DD` (`2017-3-1` is accepted;
+  Excel and SPSS dates are read as dates; a time of day is ignored). Whole
+  numbers must have no fraction.
 - **Items.** Item columns are `<instrument>_<n>` unless the instrument
   definition names them; their valid range and whether they are whole
   numbers come from `config/instruments/<instrument>.yaml`. Which instruments

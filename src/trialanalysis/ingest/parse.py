@@ -8,7 +8,8 @@ e.g. ``-9``, ``-9.0``, ``-9,0``; text codes match exactly).
 Categories are compared after trimming, lower-casing and turning spaces and
 hyphens into underscores (``Waiting list`` -> ``waiting_list``); an SPSS
 value label is used in place of the code when the column has labels.
-Dates are ``YYYY-MM-DD`` (a time of day, as Excel may add, is ignored).
+Dates are ``YYYY-MM-DD`` (one-digit month and day accepted; a time of day,
+as Excel may add, is ignored).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from trialanalysis.ingest.layout import Arranged
 from trialanalysis.ingest.privacy import looks_personal
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 

@@ -22,10 +22,10 @@ import pandas as pd
 
 from trialanalysis.errors import ConfigError, Problem
 
-# YYMMDD or YYYYMMDD, optional "-" or "+", then 3 serial digits and a check digit.
+# YYMMDD or YYYYMMDD, optional "-", "+" or space, then 3 serial digits and a check digit.
 _PERSONAL_NUMBER = re.compile(
     r"(?<![\d.,])(?P<century>18|19|20)?(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})"
-    r"[-+]?(?P<serial>\d{3})(?P<check>\d)(?!\d)"
+    r"[-+ ]?(?P<serial>\d{3})(?P<check>\d)(?!\d)"
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _DATE_SHAPE = re.compile(r"^\d{1,4}[-./ ]\d{1,2}[-./ ]\d{1,4}$")
@@ -91,7 +91,8 @@ def contains_personal_number(text: str) -> bool:
     """Whether text holds a Swedish personal identity or coordination number.
 
     Accepts ``YYMMDD-NNNN``, ``YYMMDD+NNNN`` (aged 100 or more),
-    ``YYMMDDNNNN``, ``YYYYMMDD-NNNN`` and ``YYYYMMDDNNNN``, anywhere in the
+    ``YYMMDDNNNN``, ``YYYYMMDD-NNNN`` and ``YYYYMMDDNNNN`` (also with a space
+    as separator), anywhere in the
     text, and a nine-digit number that is one with its leading zero lost
     (a spreadsheet stored it as a number). The date must exist (for a
     coordination number, day + 60) and the Luhn check digit must be valid.

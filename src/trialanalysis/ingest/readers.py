@@ -76,17 +76,21 @@ class RawTable:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_table(path: str | Path, csv_options: dict | None = None) -> RawTable:
+def read_table(
+    path: str | Path, csv_options: dict | None = None, sheet: str | None = None
+) -> RawTable:
     """Read one raw data file; the extension picks the reader.
 
     Parameters
     ----------
     path : str or Path
-        ``.csv``/``.tsv``/``.txt``, ``.xlsx``/``.xlsm`` (first sheet) or
-        ``.sav``/``.zsav``.
+        ``.csv``/``.tsv``/``.txt``, ``.xlsx``/``.xlsm`` or ``.sav``/``.zsav``.
     csv_options : dict, optional
         ``encoding``, ``separator`` and ``decimal``, each ``"auto"`` (the
         default) or a fixed choice (see ``input.csv`` in the config).
+    sheet : str, optional
+        In a workbook, the sheet of this name if there is one (the table
+        name, so one workbook can hold several tables); otherwise the first.
 
     Returns
     -------
@@ -106,7 +110,7 @@ def read_table(path: str | Path, csv_options: dict | None = None) -> RawTable:
         if suffix in CSV_EXTENSIONS:
             table = _read_csv(path, file, csv_options or {})
         elif suffix in EXCEL_EXTENSIONS:
-            table = _read_xlsx(path, file)
+            table = _read_xlsx(path, file, sheet)
         elif suffix in SPSS_EXTENSIONS:
             table = _read_sav(path, file)
         else:
@@ -215,12 +219,15 @@ def _read_csv(path: Path, file: str, options: dict) -> RawTable:
     return table
 
 
-def _read_xlsx(path: Path, file: str) -> RawTable:
+def _read_xlsx(path: Path, file: str, sheet_name: str | None) -> RawTable:
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        sheet = workbook.worksheets[0]
+        if sheet_name in workbook.sheetnames:
+            sheet = workbook[sheet_name]
+        else:
+            sheet = workbook.worksheets[0]
         numbered = [
             (number, [canonical_text(value) for value in values])
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)

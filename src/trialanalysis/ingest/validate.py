@@ -165,7 +165,7 @@ def _check_table(settings: dict, spec: TableSpec):
         "format": path.suffix.lower().lstrip("."),
     }
     try:
-        raw = read_table(path, settings["input"]["csv"])
+        raw = read_table(path, settings["input"]["csv"], sheet=spec.name)
     except DataValidationError as exc:
         record["sha256"] = file_sha256(path) if path.is_file() else None
         return None, list(exc.problems), [], record
