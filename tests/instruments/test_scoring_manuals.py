@@ -184,7 +184,13 @@ def test_hads_subscales_and_bands(instruments):
         "case",
         None,
     ]
-    assert labels(out, "hads_depression_band") == ["normal", "borderline", "case", "normal", "case"]
+    assert labels(out, "hads_depression_band") == [
+        "normal",
+        "borderline",
+        "case",
+        "normal",
+        "case",
+    ]
 
 
 # --- TSK ---------------------------------------------------------------------------
@@ -262,9 +268,7 @@ def test_pabs_subscales_with_proration(instruments):
     bps = [2] * 9  # 18
     one_missing = [nan, *bm[1:]]  # (39 - 6) / 9 x 10 = 36.666...
     two_missing = [nan, nan, *bm[2:]]
-    out = scored(
-        instruments, "pabs", [bm + bps, one_missing + bps, two_missing + [nan, *bps[1:]]]
-    )
+    out = scored(instruments, "pabs", [bm + bps, one_missing + bps, [*two_missing, nan, *bps[1:]]])
     assert values(out, "pabs_bm") == pytest.approx([39, 330 / 9, nan], nan_ok=True)
     # bps with one missing item of nine, all 2: prorated 2 x 9 = 18
     assert values(out, "pabs_bps") == pytest.approx([18, 18, 18])
