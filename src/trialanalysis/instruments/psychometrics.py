@@ -20,8 +20,9 @@ Methods
   per item in :func:`item_statistics`).
 - ``floor_pct``/``ceiling_pct``: % of scored respondents at the lowest and
   highest possible score.
-- ``missing_items_pct``: % of item responses missing among respondents who
-  answered at least one item of the score (``n_respondents``).
+- ``n_respondents``: rows with at least one item of the instrument answered
+  (a blank questionnaire is unit non-response, e.g. PEI at baseline);
+  ``missing_items_pct``: % of the score's item responses missing among them.
 
 Internal consistency is not computed for single-item scores or value-set
 indices (EQ-5D), whose items are not meant to be exchangeable; floor and
@@ -145,7 +146,7 @@ def item_statistics(
         Columns ``instrument, score, <by...>, item, item_column, n,
         missing_pct, mean, sd, corrected_item_total_r, alpha_if_deleted,
         loading``. ``n``, ``missing_pct``, ``mean`` and ``sd`` use every
-        answer of the item among the score's respondents; the correlations,
+        answer of the item among the instrument's respondents; the correlations,
         alpha-if-deleted and the one-factor ML ``loading`` use complete cases.
     """
     _, rows = _tables(data, instruments, by, options, 0.95, skip_absent, items=True)
@@ -226,18 +227,15 @@ def _tables(data, instruments, by, options, confidence, skip_absent, items):
             columns = [position[i] for i in score.items]
             values = scored[score.column].to_numpy(dtype=float)
             for key, rows in groups:
-                matrix = keyed[np.ix_(rows, columns)]
+                respondents = rows[~np.isnan(keyed[rows]).all(axis=1)]
+                matrix = keyed[np.ix_(respondents, columns)]
                 head = {"instrument": instrument.name, "score": score.name, **key}
                 if items:
                     item_rows += _item_rows(head, instrument, score, matrix)
                 else:
-                    stats = _summary(score, matrix, values[rows], low, high, confidence)
-                    summary.append({**head, "column": score.column, **stats})
+                    stats = _summary(score, matrix, values[respondents], (low, high), confidence)
+                    summary.append({**head, "column": score.column, "n_rows": len(rows), **stats})
     return summary, item_rows
-
-
-def _respondents(matrix: np.ndarray) -> np.ndarray:
-    return ~np.isnan(matrix).all(axis=1)
 
 
 def _reliability_note(score: Score, n_complete: int) -> str:
@@ -250,17 +248,17 @@ def _reliability_note(score: Score, n_complete: int) -> str:
     return ""
 
 
-def _summary(score, matrix, values, low, high, confidence) -> dict:
-    answered = matrix[_respondents(matrix)]
-    n_resp, k = answered.shape
-    complete = reliability.complete_cases(answered)
+def _summary(score, matrix, values, bounds, confidence) -> dict:
+    """Statistics of one score in one group; ``matrix`` holds the respondents' keyed items."""
+    low, high = bounds
+    n_resp, k = matrix.shape
+    complete = reliability.complete_cases(matrix)
     scored = values[~np.isnan(values)]
     note = _reliability_note(score, len(complete))
     stats = {
         "n_items": k,
-        "n_rows": len(matrix),
         "n_respondents": n_resp,
-        "missing_items_pct": 100 * np.isnan(answered).mean() if n_resp else np.nan,
+        "missing_items_pct": 100 * np.isnan(matrix).mean() if n_resp else np.nan,
         "n_complete": len(complete),
         "cronbach_alpha": np.nan,
         "alpha_conf_low": np.nan,
@@ -301,9 +299,8 @@ def _summary(score, matrix, values, low, high, confidence) -> dict:
 
 
 def _item_rows(head: dict, instrument: Instrument, score: Score, matrix: np.ndarray) -> list:
-    answered = matrix[_respondents(matrix)]
-    complete = reliability.complete_cases(answered)
-    k = answered.shape[1]
+    complete = reliability.complete_cases(matrix)
+    k = matrix.shape[1]
     nan = np.full(k, np.nan)
     if _reliability_note(score, len(complete)):
         item_total, if_deleted, loadings = nan, nan, nan
@@ -313,7 +310,7 @@ def _item_rows(head: dict, instrument: Instrument, score: Score, matrix: np.ndar
         loadings = reliability.omega_total(complete).loadings
     rows = []
     for j, item in enumerate(score.items):
-        column = answered[:, j]
+        column = matrix[:, j]
         present = column[~np.isnan(column)]
         rows.append(
             {

@@ -7,7 +7,8 @@
 # Feldt CI (psych::alpha.ci), mean inter-item r, corrected item-total r and
 # alpha-if-deleted (psych::alpha), one-factor ML loadings (stats::factanal)
 # and McDonald's omega total = (sum l)^2 / ((sum l)^2 + sum u), floor/ceiling
-# of the prorated sum (<= 1 item missing) and missing items.
+# of the prorated sum (<= 1 item missing) and missing items among respondents
+# (rows with at least one item of the instrument answered).
 #
 # Run from this folder: Rscript psychometrics_golden.R
 # (R 4.2.2, psych 2.2.9)
@@ -24,6 +25,7 @@ items <- rbind(simulate(120, 0), simulate(120, 0.9))
 items[sample(length(items), 30)] <- NA       # scattered missing responses
 items[5, ] <- NA                             # a non-respondent
 items[7, 1:2] <- NA                          # too many missing for a score
+items[9, 1:3] <- NA                          # sub3 blank, the rest answered
 colnames(items) <- paste0("gold_", 1:6)
 data <- data.frame(id = sprintf("p%03d", 1:240),
                    timepoint = rep(c("baseline", "3m"), each = 120), items)
@@ -38,7 +40,8 @@ for (tp in c("baseline", "3m")) {
     x <- keyed[data$timepoint == tp, scores[[s]], drop = FALSE]
     k <- ncol(x)
     answered <- rowSums(!is.na(x))
-    respondents <- answered > 0
+    # respondents: answered at least one item of the instrument (not only of the score)
+    respondents <- rowSums(!is.na(keyed[data$timepoint == tp, , drop = FALSE])) > 0
     complete <- na.omit(x)
     n <- nrow(complete)
     a <- psych::alpha(complete, check.keys = FALSE, warnings = FALSE)
