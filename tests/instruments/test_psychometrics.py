@@ -198,3 +198,16 @@ def test_unverified_settings_table(instruments):
     assert eq["options"] == "value_set=se_experience_burstrom2014"
     assert set(table["instrument"]) >= {"pabs", "pcs", "dibq", "pei", "eq5d"}
     assert table["note"].str.len().gt(0).all()
+
+
+def test_item_statistics_with_a_constant_item():
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(40, 1))
+    data = np.column_stack([base + rng.normal(size=(40, 3)), np.full(40, 2.0)])
+    item_total = reliability.corrected_item_total(data)
+    assert np.isnan(item_total[3]) and np.all(np.isfinite(item_total[:3]))
+    # leaving out the constant item gives the alpha of the other three
+    assert reliability.alpha_if_deleted(data)[3] == pytest.approx(
+        reliability.cronbach_alpha(data[:, :3]).alpha
+    )
+    assert np.isnan(reliability.mean_inter_item_correlation(data))

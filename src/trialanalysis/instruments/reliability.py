@@ -113,6 +113,13 @@ def mean_inter_item_correlation(items: np.ndarray) -> float:
     return float(corr[~np.eye(k, dtype=bool)].mean())
 
 
+def _rest_variances(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance of each item with the rest score, and the rest score's variance."""
+    row_sums = cov.sum(axis=1)
+    diagonal = np.diag(cov)
+    return row_sums - diagonal, cov.sum() - 2 * row_sums + diagonal
+
+
 def corrected_item_total(items: np.ndarray) -> np.ndarray:
     """Correlation of each item with the sum of the other items (complete cases).
 
@@ -122,20 +129,25 @@ def corrected_item_total(items: np.ndarray) -> np.ndarray:
     n, k = data.shape
     if k < 2 or n < 3:
         return np.full(k, np.nan)
-    rest = data.sum(axis=1, keepdims=True) - data
-    result = np.empty(k)
-    for j in range(k):
-        result[j] = _correlations(np.column_stack([data[:, j], rest[:, j]]))[0, 1]
-    return result
+    cov = np.cov(data, rowvar=False)
+    with_rest, rest_var = _rest_variances(cov)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denominator = np.sqrt(np.diag(cov) * rest_var)
+        return np.where(denominator > 0, with_rest / denominator, np.nan)
 
 
 def alpha_if_deleted(items: np.ndarray) -> np.ndarray:
     """Cronbach's alpha of the other items when each item is left out (complete cases)."""
     data = complete_cases(items)
-    k = data.shape[1]
-    if k < 3:
+    n, k = data.shape
+    if k < 3 or n < 2:
         return np.full(k, np.nan)
-    return np.array([cronbach_alpha(np.delete(data, j, axis=1)).alpha for j in range(k)])
+    cov = np.cov(data, rowvar=False)
+    _, rest_var = _rest_variances(cov)
+    rest_item_var = np.trace(cov) - np.diag(cov)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = (k - 1) / (k - 2) * (1 - rest_item_var / rest_var)
+    return np.where(rest_var > 0, alpha, np.nan)
 
 
 def _ml_discrepancy(psi: np.ndarray, corr: np.ndarray) -> float:
