@@ -220,6 +220,8 @@ def _tables(data, instruments, by, options, confidence, skip_absent, items):
     summary, item_rows = [], []
     for instrument in instruments:
         keyed = keyed_items(data, instrument).to_numpy()
+        # respondents: rows with at least one item of the instrument answered
+        answered = ~np.isnan(keyed).all(axis=1)
         position = {item: j for j, item in enumerate(instrument.item_columns)}
         opts = (options or {}).get(instrument.name)
         for score in instrument.scores.values():
@@ -227,7 +229,7 @@ def _tables(data, instruments, by, options, confidence, skip_absent, items):
             columns = [position[i] for i in score.items]
             values = scored[score.column].to_numpy(dtype=float)
             for key, rows in groups:
-                respondents = rows[~np.isnan(keyed[rows]).all(axis=1)]
+                respondents = rows[answered[rows]]
                 matrix = keyed[np.ix_(respondents, columns)]
                 head = {"instrument": instrument.name, "score": score.name, **key}
                 if items:
