@@ -270,7 +270,7 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
         problems are listed together.
     """
     validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(spec), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = [
             f"{source}: {'/'.join(map(str, e.absolute_path)) or '<top>'}: {e.message}"
