@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import INSTRUMENTS_DIR, valid_tables, write_csv
-
+from tests.ingest.helpers import INSTRUMENTS_DIR, valid_tables, write_csv
 from trialanalysis.cli import main
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import config_for, valid_tables, write_csv
 
+from tests.ingest.helpers import config_for, valid_tables, write_csv
 from trialanalysis.errors import DataValidationError
 from trialanalysis.ingest import validate_all
 

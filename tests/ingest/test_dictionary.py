@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import INSTRUMENTS_DIR, REPO
-
+from tests.ingest.helpers import INSTRUMENTS_DIR, REPO
 from trialanalysis.ingest.dictionary import main, render_dictionary
 
 

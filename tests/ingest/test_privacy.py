@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import valid_tables, write_csv
 
+from tests.ingest.helpers import valid_tables, write_csv
 from trialanalysis.errors import ConfigError, PrivacyError
 from trialanalysis.ingest import suppress_small_cells, validate_all, validate_trial
 from trialanalysis.ingest.privacy import (

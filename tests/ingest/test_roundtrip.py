@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
-from conftest import INSTRUMENTS_DIR, REPO, config_for, valid_tables, write_csv
 
+from tests.ingest.helpers import INSTRUMENTS_DIR, REPO, config_for, valid_tables, write_csv
 from trialanalysis.errors import DataValidationError
 from trialanalysis.ingest import pandera_schema, trial_contract, validate_all, validate_trial
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS

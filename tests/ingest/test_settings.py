@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import INSTRUMENTS_DIR
 
+from tests.ingest.helpers import INSTRUMENTS_DIR
 from trialanalysis.config import validate_config
 from trialanalysis.errors import ConfigError
 from trialanalysis.ingest import DEFAULT_SETTINGS, resolve_settings, trial_contract

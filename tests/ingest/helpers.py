@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.instruments.definitions import load_instruments
@@ -183,13 +182,3 @@ def write_csv(root: Path, tables, **options) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False, **options)
     return config_for(root)
-
-
-@pytest.fixture
-def tables():
-    return valid_tables()
-
-
-@pytest.fixture
-def data_root(tmp_path):
-    return tmp_path / "data"
