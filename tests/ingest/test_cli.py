@@ -52,3 +52,9 @@ def test_missing_config_file(tmp_path, capsys):
     status = main(["validate", "--config", str(tmp_path / "nope.yaml")])
     assert status == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_missing_data_folder(tmp_path, capsys):
+    config = _config_file(tmp_path, tmp_path / "data")
+    assert main(["validate", str(tmp_path / "nowhere"), "--config", config]) == 2
+    assert "data folder" in capsys.readouterr().err

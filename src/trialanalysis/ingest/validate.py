@@ -124,6 +124,8 @@ def _validate(config, trials):
     unknown = [t for t in trials if t not in TRIALS]
     if unknown:
         raise ConfigError(f"unknown trial(s) {unknown}; expected one of {list(TRIALS)}")
+    if not Path(settings["data_dir"]).is_dir():
+        raise ConfigError(f"data folder {settings['data_dir']!r} not found; check data_dir")
     instruments = load_instruments(settings["instruments_dir"])
     problems: list[Problem] = []
     privacy: list[Problem] = []
@@ -164,10 +166,13 @@ def _check_table(settings: dict, spec: TableSpec):
         "file": file,
         "format": path.suffix.lower().lstrip("."),
     }
+    if not path.is_file():
+        message = f"file not found; check {spec.trial}.files.{spec.name} in the config"
+        return None, [Problem(file, None, None, message)], [], record
     try:
         raw = read_table(path, settings["input"]["csv"], sheet=spec.name)
     except DataValidationError as exc:
-        record["sha256"] = file_sha256(path) if path.is_file() else None
+        record["sha256"] = file_sha256(path)
         return None, list(exc.problems), [], record
     problems = list(raw.problems)
     declared = f"{spec.trial}/{spec.name}"
