@@ -1,37 +1,12 @@
-"""Ingest settings: defaults in one place, agreeing with the config schema."""
+"""Ingest settings: the config schema's defaults, partial configs, clear errors."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.ingest.helpers import INSTRUMENTS_DIR
-from trialanalysis.config import validate_config
 from trialanalysis.errors import ConfigError
 from trialanalysis.ingest import DEFAULT_SETTINGS, resolve_settings, trial_contract
-
-
-def _leaves(mapping, prefix=()):
-    for key, value in mapping.items():
-        if isinstance(value, dict) and value:
-            yield from _leaves(value, (*prefix, key))
-        else:
-            yield (*prefix, key), value
-
-
-def test_defaults_agree_with_the_config_schema():
-    """Every ingest key the config schema knows has the same default there."""
-    schema_defaults = validate_config({})
-    compared = 0
-    for path, value in _leaves(DEFAULT_SETTINGS):
-        node = schema_defaults
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                break
-            node = node[key]
-        else:
-            assert node == value, path
-            compared += 1
-    assert compared >= 10
 
 
 def test_resolve_merges_partial_config():
@@ -48,13 +23,14 @@ def test_resolve_merges_partial_config():
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"input": {"csv": {"separator": "|"}}}, "input.csv.separator must be one of"),
+        ({"input": {"csv": {"separator": "|"}}}, "input/csv/separator: '\\|' is not one of"),
         ({"input": {"csv": {"decimals": ","}}}, "did you mean 'decimal'"),
         ({"betterback": {"files": {"patient": "x.csv"}}}, "did you mean 'patients'"),
-        ({"prepare": {"layout": {"outcomes": "tall"}}}, "prepare.layout.outcomes must be one of"),
-        ({"prepare": {"timepoints": ["a", "a"]}}, "distinct time points"),
-        ({"privacy": {"min_cell_size": 0}}, "min_cell_size"),
-        ({"input": {"missing_codes": -9}}, "missing_codes must be a list"),
+        ({"prepare": {"layout": {"outcomes": "tall"}}}, "prepare/layout/outcomes: 'tall' is not"),
+        ({"prepare": {"layout": {"patients": "wide"}}}, "'patients' is not one of"),
+        ({"prepare": {"timepoints": ["a", "a"]}}, "non-unique"),
+        ({"privacy": {"min_cell_size": 0}}, "privacy/min_cell_size: 0 is less than"),
+        ({"input": {"missing_codes": -9}}, "input/missing_codes: -9 is not of type 'array'"),
     ],
 )
 def test_bad_settings_are_reported(config, message):
@@ -68,9 +44,6 @@ def test_unknown_instrument_in_config():
         "prepare": {"instruments": {"outcomes": ["odi", "oswestry"]}},
     }
     with pytest.raises(ConfigError, match="no instrument definition 'oswestry'"):
-        trial_contract(config, "prepare")
-    config = {"instruments_dir": str(INSTRUMENTS_DIR), "prepare": {"layout": {"patients": "wide"}}}
-    with pytest.raises(ConfigError, match="only tables with time points"):
         trial_contract(config, "prepare")
 
 

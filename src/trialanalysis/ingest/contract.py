@@ -379,10 +379,6 @@ def build_contract(
         if not layout.get("timepoints"):
             # Without time points nothing varies; keep the flag for wide tables only.
             columns = [replace(c, varying=False) for c in columns]
-            if trial_settings["layout"].get(table, "auto") != "auto":
-                problems.append(
-                    f"{trial}.layout.{table}: only tables with time points have a wide layout"
-                )
         specs[table] = TableSpec(
             trial=trial,
             name=table,
