@@ -138,6 +138,11 @@ def unverified_settings(instruments: Mapping[str, Instrument]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _shown(path: str, root: str | Path) -> str:
+    resolved, base = Path(path).resolve(), Path(root).resolve()
+    return resolved.relative_to(base).as_posix() if resolved.is_relative_to(base) else path
+
+
 def _check_models(models: Sequence[Mapping]) -> list[dict]:
     problems, checked = [], []
     for i, model in enumerate(models):
@@ -178,6 +183,7 @@ def methods_section(
     *,
     missing_data: str = "",
     config_source: str = "config/config.yaml",
+    root: str | Path = ".",
     section_id: str = "methods",
 ) -> Section:
     """Build the methods section from the effective config and what was fitted.
@@ -199,6 +205,8 @@ def methods_section(
         How missing data are handled overall (from the config).
     config_source : str
         The config file, named as the source of the tables.
+    root : path
+        Instrument definition files are shown relative to this folder.
 
     Returns
     -------
@@ -286,7 +294,7 @@ def methods_section(
                 + "."
             )
         )
-    definitions = ", ".join(sorted({Path(i.source_file).as_posix() for i in chosen.values()}))
+    definitions = ", ".join(sorted({_shown(i.source_file, root) for i in chosen.values()}))
     scoring_sub.blocks.append(
         TableBlock(
             scoring_rules(chosen, options),
@@ -306,6 +314,8 @@ def methods_section(
         )
     )
     unverified = unverified_settings(chosen)
+    if len(unverified):
+        unverified["definition_file"] = [_shown(f, root) for f in unverified["definition_file"]]
     scoring_sub.blocks.append(
         TableBlock(
             unverified,
