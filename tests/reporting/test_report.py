@@ -324,3 +324,18 @@ def test_provenance_section(tmp_path, config):
     assert row_counts({"t": pd.DataFrame({"x": [1, 2]})}).to_dict("records") == [
         {"table": "t", "rows": 2, "columns": 1}
     ]
+
+
+@pytest.mark.parametrize(
+    ("df_method", "expected"),
+    [
+        ("kenward_roger", "Kenward-Roger adjusted covariance"),
+        ("Between-Within", "between-within degrees of freedom"),
+        ("z", "anti-conservative with few clusters"),
+        ("containment", "the containment degrees-of-freedom method"),
+    ],
+)
+def test_df_method_is_described(config, instruments, df_method, expected):
+    model = {"outcome": "y", "formula": "y ~ 1 + (1 | g)", "df_method": df_method, "reml": False}
+    text = methods_section(config, instruments, [model]).subsections[0].blocks[0].text
+    assert expected in text and "maximum likelihood" in text

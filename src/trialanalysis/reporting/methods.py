@@ -19,12 +19,10 @@ from trialanalysis.reporting.sections import CodeBlock, Section, TableBlock, Tex
 
 DF_METHODS = {
     "satterthwaite": "Satterthwaite's approximation to the denominator degrees of freedom",
-    "kenward_roger": "the Kenward-Roger adjusted covariance matrix and degrees of freedom",
     "kenward-roger": "the Kenward-Roger adjusted covariance matrix and degrees of freedom",
-    "between_within": "between-within degrees of freedom",
+    "between-within": "between-within degrees of freedom",
     "residual": "residual degrees of freedom",
-    "wald": "Wald z-tests (normal approximation; anti-conservative with few clusters)",
-    "none": "Wald z-tests (normal approximation; anti-conservative with few clusters)",
+    "z": "Wald z-tests (normal approximation; anti-conservative with few clusters)",
 }
 MODEL_KEYS = {
     "trial",
@@ -165,7 +163,8 @@ def _model_text(model: Mapping) -> str:
     family = model.get("family", "gaussian")
     kind = "A linear mixed model" if family == "gaussian" else f"A mixed model ({family} family)"
     df_method = str(model.get("df_method", "satterthwaite"))
-    df_text = DF_METHODS.get(df_method.lower(), df_method)
+    canonical = df_method.lower().replace("_", "-").replace(" ", "-")
+    df_text = DF_METHODS.get(canonical, f"the {df_method} degrees-of-freedom method")
     where = f" (config: `{model['config_key']}`)" if model.get("config_key") else ""
     text = (
         f"{kind} was fitted by {estimation} to `{model['outcome']}`{where}. "
