@@ -12,7 +12,12 @@ import pandas as pd
 
 from trialanalysis.config import load_config
 from trialanalysis.instruments import load_instruments
-from trialanalysis.reporting.consort import betterback_flow, cluster_sizes, prepare_flow
+from trialanalysis.reporting.consort import (
+    betterback_flow,
+    cluster_sizes,
+    flow_summary,
+    prepare_flow,
+)
 from trialanalysis.reporting.figures import design_schematic, save_figure
 from trialanalysis.reporting.flowchart import (
     betterback_diagram,
@@ -85,7 +90,7 @@ def build_example(results: Path, started: str, finished: str) -> Path:
         {
             "id": "summary",
             "title": REPORT_OUTLINE["summary"],
-            "blocks": [{"text": text["summary"]}],
+            "blocks": [{"text": f"{flow_summary(flow_bb)}\n\n{flow_summary(flow_pr)}"}],
         },
         {
             "id": "design",

@@ -238,3 +238,22 @@ def test_flow_chart_rejects_empty_stages():
         [FlowStage("a", ["one"]), FlowStage("b", ["two", "three"]), FlowStage("c", ["4"])]
     )
     assert "three" in figure_text(fig)
+
+
+def test_flow_summary_uses_the_counts(betterback, prepare):
+    from trialanalysis.reporting.consort import flow_summary
+
+    text = flow_summary(betterback_flow(betterback, PATIENT_TP, THERAPIST_TP))
+    patients = betterback["patients"]
+    at_12m = betterback["patient_outcomes"].query("timepoint == '12m'").patient_id.nunique()
+    assert f"{len(patients)} patients recruited" in text
+    assert f"{(patients.condition == 'control').sum()} control" in text
+    assert (
+        f"returned at 12m: {at_12m} of {len(patients)} ({100 * at_12m / len(patients):.1f}%)"
+        in text
+    )
+    assert "3 allocation clusters (17 clinics) in 3 sequence(s); 116 therapists" in text
+    text = flow_summary(prepare_flow(prepare, PREPARE_TP, ARMS))
+    at_24m = prepare["outcomes"].query("timepoint == '24m'").patient_id.nunique()
+    assert text.startswith("PREPARE: 197 randomised")
+    assert f"returned at 24m: {at_24m} of 197" in text

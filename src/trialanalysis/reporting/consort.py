@@ -310,3 +310,57 @@ def cluster_sizes(
         size_mean="mean",
     )
     return summary.rename_axis("group").reset_index()
+
+
+def flow_summary(counts: pd.DataFrame) -> str:
+    """Summarise a flow table in one or two sentences for the report's trial summary.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        From :func:`betterback_flow` or :func:`prepare_flow`.
+
+    Returns
+    -------
+    str
+        Numbers only from ``counts``; follow-up is given for the last time point.
+    """
+
+    def total(level, stage, groups=None, timepoint=None):
+        rows = counts[(counts["level"] == level) & (counts["stage"] == stage)]
+        if groups is not None:
+            rows = rows[rows["group"].isin(groups)]
+        rows = (
+            rows[rows["timepoint"].isna()]
+            if timepoint is None
+            else rows[rows["timepoint"] == timepoint]
+        )
+        return int(rows["n"].sum())
+
+    trial = str(counts["trial"].iloc[0])
+    patient_follow = counts[(counts["level"] == "patient") & (counts["stage"] == "followed_up")]
+    last = patient_follow["timepoint"].iloc[-1]
+    if trial == "betterback":
+        sequences = counts.loc[counts["level"] == "allocation_cluster", "group"]
+        recruited = total("patient", "recruited", CONDITIONS)
+        by_condition = ", ".join(f"{total('patient', 'recruited', [c])} {c}" for c in CONDITIONS)
+        returned = total("patient", "followed_up", CONDITIONS, last)
+        clinics = total("clinic", "allocated", sequences)
+        text = (
+            f"BetterBack: {total('allocation_cluster', 'allocated')} allocation clusters "
+            f"({clinics} clinics) in {len(sequences)} sequence(s); "
+            f"{total('therapist', 'recruited', ['all'])} therapists; {recruited} patients "
+            f"recruited ({by_condition}). Questionnaires returned at {last}: {returned} of "
+            f"{recruited} ({100 * returned / recruited:.1f}%)."
+        )
+    else:
+        arms = list(counts.loc[counts["stage"] == "allocated", "group"])
+        randomised = total("patient", "randomised")
+        by_arm = ", ".join(f"{total('patient', 'allocated', [a])} {a}" for a in arms)
+        returned = total("patient", "followed_up", arms, last)
+        text = (
+            f"{trial.upper()}: {randomised} randomised "
+            f"({by_arm}). Questionnaires returned at {last}: {returned} of {randomised} "
+            f"({100 * returned / randomised:.1f}%)."
+        )
+    return text

@@ -17,7 +17,7 @@ from trialanalysis.errors import ReportError
 from trialanalysis.instruments import Instrument
 from trialanalysis.reporting.sections import CodeBlock, Section, TableBlock, TextBlock
 
-DF_METHODS = {
+DF_METHOD_TEXT = {
     "satterthwaite": "Satterthwaite's approximation to the denominator degrees of freedom",
     "kenward-roger": "the Kenward-Roger adjusted covariance matrix and degrees of freedom",
     "between-within": "between-within degrees of freedom",
@@ -164,7 +164,7 @@ def _model_text(model: Mapping) -> str:
     kind = "A linear mixed model" if family == "gaussian" else f"A mixed model ({family} family)"
     df_method = str(model.get("df_method", "satterthwaite"))
     canonical = df_method.lower().replace("_", "-").replace(" ", "-")
-    df_text = DF_METHODS.get(canonical, f"the {df_method} degrees-of-freedom method")
+    df_text = DF_METHOD_TEXT.get(canonical, f"the {df_method} degrees-of-freedom method")
     where = f" (config: `{model['config_key']}`)" if model.get("config_key") else ""
     text = (
         f"{kind} was fitted by {estimation} to `{model['outcome']}`{where}. "
