@@ -120,7 +120,9 @@ def test_run_stamp_is_the_only_volatile_part():
     )
     assert one != two
     assert strip_run_stamp(one) == strip_run_stamp(two)
-    assert "(duration 65 min 10 s)" in two
+    assert "Duration: 65 min 10 s." in two
+    assert "Report written: <time>not recorded</time>" in one
+    assert RunStamp(finished="2026-01-01T00:00:00+00:00").duration == ""
     assert one.count(RUN_STAMP_BEGIN) == 1
     with pytest.raises(ReportError, match="run-stamp"):
         strip_run_stamp("<html></html>")
@@ -212,14 +214,21 @@ def test_outline_is_enforced_unless_relaxed():
 
 def test_default_suppression_applies_unless_turned_off(tmp_path):
     table = tmp_path / "counts.csv"
-    pd.DataFrame({"group": ["a", "b"], "n": [3, 50]}).to_csv(table, index=False)
-    suppression = {"count_columns": ["n"], "min_cell_size": 5}
+    pd.DataFrame({"group": ["a", "b"], "n": [3, 50], "percent": [5.7, 94.3]}).to_csv(
+        table, index=False
+    )
+    suppression = {
+        "count_columns": ["n"],
+        "min_cell_size": 5,
+        "dependent_columns": ["percent", "mean", "sd"],
+    }
     html = render_report(
         [{"title": "T", "blocks": [{"table": str(table)}]}],
         outline=None,
         default_suppression=suppression,
     )
-    assert '<td class="num">&lt;5</td>' in html
+    assert '<td class="num">&lt;5</td><td class="num"></td>' in html
+    assert '<td class="num">94.3</td>' in html
     html = render_report(
         [{"title": "T", "blocks": [{"table": str(table), "suppression": {}}]}],
         outline=None,

@@ -261,3 +261,13 @@ def test_every_format_is_byte_identical_on_rerun(tmp_path, results, monkeypatch)
 def test_unknown_format_is_an_error(tmp_path, results):
     with pytest.raises(ConfigError, match="unknown table format"):
         write_table(results, tmp_path / "t", formats=["pdf"])
+
+
+def test_suppression_with_a_repeated_index():
+    table = pd.DataFrame(
+        {"arm": ["a", "a", "b", "b"], "n": [2, 9, 30, 40], "percent": [18.2, 81.8, 42.9, 57.1]},
+        index=[0, 0, 1, 1],
+    )
+    out = suppress_small_cells(table, ["n"], 5, ["percent"], complementary_groups=["arm"])
+    assert out["n"].tolist() == ["<5", "<5", 30, 40]
+    assert out["percent"].tolist() == ["", "", 42.9, 57.1]

@@ -62,20 +62,20 @@ class RunStamp:
 
     Attributes
     ----------
-    started : str
-        ISO 8601 time the run started (e.g. from
-        :func:`trialanalysis.reporting.provenance.run_stamp`).
+    started : str, optional
+        ISO 8601 time the run started (e.g. written by the Snakefile's
+        ``onstart`` with :func:`trialanalysis.reporting.provenance.run_stamp`).
     finished : str, optional
         ISO 8601 time the report was written.
     """
 
-    started: str
+    started: str | None = None
     finished: str | None = None
 
     @property
     def duration(self) -> str:
-        """Run duration as text (empty when unknown)."""
-        if not self.finished:
+        """Run duration as text (empty when either time is unknown)."""
+        if not (self.started and self.finished):
             return ""
         seconds = (
             dt.datetime.fromisoformat(self.finished) - dt.datetime.fromisoformat(self.started)
@@ -147,7 +147,10 @@ class _Renderer:
         if suppression is None and self.default_suppression:
             counts = self.default_suppression.get("count_columns", [])
             if counts and all(c in data.columns for c in counts):
-                suppression = self.default_suppression
+                suppression = dict(self.default_suppression)
+                dependents = suppression.get("dependent_columns")
+                if isinstance(dependents, list | tuple):  # a default lists what tables may have
+                    suppression["dependent_columns"] = [d for d in dependents if d in data.columns]
         notes = list(block.notes)
         if block.max_rows is not None and len(data) > block.max_rows:
             notes.append(f"First {block.max_rows} of {len(data)} rows; all rows are in the file.")
@@ -264,7 +267,8 @@ def render_report(
     default_suppression : mapping, optional
         Small-cell suppression for tables that set none (``suppression:
         None``) and have all its ``count_columns``; ``suppression: {}``
-        turns it off for a table (e.g. counts of clusters).
+        turns it off for a table (e.g. counts of clusters). A list of
+        ``dependent_columns`` is cut to the columns each table has.
 
     Returns
     -------

@@ -190,25 +190,25 @@ def small_cell_mask(
             f"cannot suppress small cells: column(s) {missing} not in the table "
             f"(columns: {list(table.columns)}); fix count_columns in the config"
         )
-    mask = pd.DataFrame(False, index=table.index, columns=list(count_columns))
+    flags = {}
     for column in count_columns:
-        counts = pd.to_numeric(table[column], errors="coerce")
-        if counts.isna().all() and table[column].notna().any():
+        counts = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(counts).all() and table[column].notna().any():
             raise ReportError(f"count column {column!r} holds no numbers; check count_columns")
-        small = (counts < min_cell_size) & (counts.notna())
+        with np.errstate(invalid="ignore"):
+            small = (counts < min_cell_size) & ~np.isnan(counts)
         if not suppress_zero:
             small &= counts != 0
-        mask[column] = small.to_numpy()
         if groups:
-            for _, part in table.groupby(groups, sort=False, dropna=False):
-                rows = part.index
-                hit = mask.loc[rows, column]
-                if hit.sum() != 1:
+            # positions, not labels, so a table with a repeated index works too
+            for positions in table.groupby(groups, sort=False, dropna=False).indices.values():
+                if small[positions].sum() != 1:
                     continue
-                others = counts.loc[rows][~hit.to_numpy() & (counts.loc[rows] > 0).to_numpy()]
-                if len(others):
-                    mask.loc[others.idxmin(), column] = True
-    return mask
+                others = [p for p in positions if not small[p] and counts[p] > 0]
+                if others:
+                    small[min(others, key=lambda p: counts[p])] = True
+        flags[column] = small
+    return pd.DataFrame(flags, index=table.index, columns=list(count_columns))
 
 
 def suppress_small_cells(
@@ -277,8 +277,9 @@ def suppress_small_cells(
         for dependent in dependents[column]:
             blanked[dependent] |= mask[column]
     out = table.copy()
+    no_marks = pd.Series(False, index=table.index)
     for column in table.columns:
-        marked = mask[column] if column in mask.columns else blanked[column] & False
+        marked = mask[column] if column in mask.columns else no_marks
         cleared = blanked[column] & ~marked
         if not (marked.any() or cleared.any()):
             continue
