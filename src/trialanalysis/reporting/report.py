@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import markupsafe
 import pandas as pd
 
 import trialanalysis
@@ -166,7 +165,7 @@ class _Renderer:
         )
         return {
             "kind": "table",
-            "html": markupsafe.Markup(table_html(rendered)),
+            "html": table_html(rendered),
             "source": block.source or (files[0]["file"] if files else ""),
             "files": files,
             "provenance": block.provenance,
@@ -201,7 +200,7 @@ class _Renderer:
         }
 
 
-def text_to_html(text: str) -> markupsafe.Markup:
+def text_to_html(text: str) -> str:
     """Render prose: paragraphs, ``- `` lists and `code`, all escaped."""
     parts = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
@@ -212,7 +211,7 @@ def text_to_html(text: str) -> markupsafe.Markup:
             parts.append(f"<ul>{items}</ul>")
         elif paragraph.strip():
             parts.append(f"<p>{' '.join(inline)}</p>")
-    return markupsafe.Markup("\n".join(parts))
+    return "\n".join(parts)
 
 
 def _inline(text: str) -> str:
@@ -302,9 +301,9 @@ def render_report(
         absent=absent,
         files=sorted(renderer.files.values(), key=lambda f: f["file"]),
         run=run,
-        run_begin=markupsafe.Markup(RUN_STAMP_BEGIN),
-        run_end=markupsafe.Markup(RUN_STAMP_END),
-        table_css=markupsafe.Markup(TABLE_CSS),
+        run_begin=RUN_STAMP_BEGIN,
+        run_end=RUN_STAMP_END,
+        table_css=TABLE_CSS,
     )
 
 
