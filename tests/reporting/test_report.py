@@ -193,6 +193,22 @@ def test_missing_files_are_all_listed(tmp_path):
         assert name in str(error.value)
 
 
+def test_unreadable_csv_is_a_clear_error(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ReportError, match="not a readable CSV"):
+        render_report([{"title": "A", "blocks": [{"table": str(empty)}]}], outline=None)
+
+
+def test_table_file_with_a_further_source(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("x\n1\n")
+    block = {"table": str(table), "source": "model fit of results/fit.rds"}
+    html = render_report([{"title": "A", "blocks": [block]}], outline=None, root=tmp_path)
+    assert "Source file:</span> <code>t.csv</code>" in html
+    assert "Source:</span> model fit of results/fit.rds" in html
+
+
 def test_dataframe_tables_need_a_source():
     with pytest.raises(ReportError, match="needs a source"):
         render_report([Section("A", [TableBlock(pd.DataFrame({"x": [1]}))])], outline=None)

@@ -271,3 +271,10 @@ def test_suppression_with_a_repeated_index():
     out = suppress_small_cells(table, ["n"], 5, ["percent"], complementary_groups=["arm"])
     assert out["n"].tolist() == ["<5", "<5", 30, 40]
     assert out["percent"].tolist() == ["", "", 42.9, 57.1]
+
+
+def test_suppression_settings_are_checked(results):
+    with pytest.raises(ConfigError, match="missing key 'min_cell_size'"):
+        format_table(results, suppression={"count_columns": ["n"]})
+    with pytest.raises(ConfigError, match="unknown key"):
+        format_table(results, suppression={"count_columns": ["n"], "min_cell_size": 5, "min": 3})

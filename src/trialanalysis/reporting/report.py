@@ -140,7 +140,10 @@ class _Renderer:
                 )
             data, files = block.table, []
         else:
-            data = pd.read_csv(block.table)
+            try:
+                data = pd.read_csv(block.table)
+            except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+                raise ReportError(f"{block.table}: not a readable CSV table ({exc})") from exc
             files = [self.record(block.table, "table")]
         suppression = block.suppression
         if suppression is None and self.default_suppression:
@@ -166,7 +169,7 @@ class _Renderer:
         return {
             "kind": "table",
             "html": table_html(rendered),
-            "source": block.source or (files[0]["file"] if files else ""),
+            "source": block.source,
             "files": files,
             "provenance": block.provenance,
         }
@@ -194,7 +197,7 @@ class _Renderer:
         return {
             "id": section.id,
             "title": section.title,
-            "level": level,
+            "level": min(level, 6),
             "blocks": [self.block(b) for b in section.blocks],
             "subsections": [self.section(s, level + 1) for s in section.subsections],
         }

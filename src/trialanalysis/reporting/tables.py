@@ -346,6 +346,7 @@ def format_table(
     shown = table
     notes = list(notes)
     if suppression:
+        _check_suppression(suppression)
         shown = suppress_small_cells(table, **suppression)
         if not shown.equals(table):
             size = suppression["min_cell_size"]
@@ -366,6 +367,28 @@ def format_table(
         caption=caption,
         notes=notes,
     )
+
+
+SUPPRESSION_KEYS = (
+    "count_columns",
+    "min_cell_size",
+    "dependent_columns",
+    "marker",
+    "blank",
+    "suppress_zero",
+    "complementary_groups",
+)
+
+
+def _check_suppression(suppression: Mapping) -> None:
+    problems = [
+        f"missing key {k!r}" for k in ("count_columns", "min_cell_size") if k not in suppression
+    ]
+    unknown = sorted(set(suppression) - set(SUPPRESSION_KEYS))
+    if unknown:
+        problems.append(f"unknown key(s) {unknown}; allowed: {', '.join(SUPPRESSION_KEYS)}")
+    if problems:
+        raise ConfigError("invalid small-cell suppression settings: " + "; ".join(problems))
 
 
 def _default_label(column: str) -> str:
