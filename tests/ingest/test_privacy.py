@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from tests.ingest.helpers import valid_tables, write_csv
-from trialanalysis.errors import ConfigError, PrivacyError
-from trialanalysis.ingest import suppress_small_cells, validate_all, validate_trial
+from trialanalysis.errors import PrivacyError
+from trialanalysis.ingest import validate_all, validate_trial
 from trialanalysis.ingest.privacy import (
     contains_personal_number,
     identifying_column_name,
@@ -171,42 +170,3 @@ def test_category_labels_are_not_taken_for_names(tmp_path):
     tables = valid_tables()
     tables[("prepare", "patients")].loc[0, "arm"] = "Waiting List"
     validate_trial(write_csv(tmp_path, tables), "prepare")
-
-
-def test_suppress_small_cells():
-    table = pd.DataFrame(
-        {
-            "group": ["a", "b", "c", "d"],
-            "n": [0, 3, 5, 12],
-            "percent": [0.0, 15.0, 25.0, 60.0],
-            "events": [1, 4, None, 7],
-        }
-    )
-    out = suppress_small_cells(table, ["n", "events"], 5, {"n": ["percent"]})
-    assert list(out.columns) == [
-        "group",
-        "n",
-        "n_suppressed",
-        "percent",
-        "events",
-        "events_suppressed",
-    ]
-    assert out["n"].tolist() == [0, pd.NA, 5, 12]
-    assert out["n_suppressed"].tolist() == [False, True, False, False]
-    assert out["percent"].isna().tolist() == [False, True, False, False]
-    assert out["events"].tolist() == [pd.NA, pd.NA, pd.NA, 7]
-    assert out["events_suppressed"].tolist() == [True, True, False, False]
-    assert table["n"].tolist() == [0, 3, 5, 12]  # input unchanged
-    zero = suppress_small_cells(table, ["n"], 5, suppress_zero=True)
-    assert zero["n_suppressed"].tolist() == [True, True, False, False]
-    assert suppress_small_cells(table, ["n"], 1)["n_suppressed"].sum() == 0
-
-
-def test_suppress_small_cells_rejects_bad_arguments():
-    table = pd.DataFrame({"n": [1, 2]})
-    with pytest.raises(ConfigError, match="no column"):
-        suppress_small_cells(table, ["count"])
-    with pytest.raises(ConfigError, match="min_cell_size"):
-        suppress_small_cells(table, ["n"], 0)
-    with pytest.raises(ConfigError, match="no column"):
-        suppress_small_cells(table, ["n"], 5, {"n": ["percent"]})

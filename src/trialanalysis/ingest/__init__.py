@@ -10,14 +10,13 @@ trial_contract(config, trial)
     The table specifications the validation and the data dictionary use.
 pandera_schema(spec)
     The pandera schema of an analysis-ready table.
-suppress_small_cells(table, count_columns, min_cell_size)
     Hide small counts in publication tables.
 DEFAULT_SETTINGS, resolve_settings(config)
     The built-in defaults of every config key the ingest step reads.
 """
 
 from trialanalysis.ingest.contract import ColumnSpec, TableSpec, build_contract
-from trialanalysis.ingest.privacy import contains_personal_number, suppress_small_cells
+from trialanalysis.ingest.privacy import contains_personal_number
 from trialanalysis.ingest.readers import RawTable, read_table
 from trialanalysis.ingest.schema import pandera_schema
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS, resolve_settings
@@ -40,7 +39,6 @@ __all__ = [
     "pandera_schema",
     "read_table",
     "resolve_settings",
-    "suppress_small_cells",
     "trial_contract",
     "validate_all",
     "validate_trial",

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
-import pandas as pd
-
-from trialanalysis.errors import ConfigError, Problem
+from trialanalysis.errors import Problem
 
 # YYMMDD or YYYYMMDD, optional "-", "+" or space, then 3 serial digits and a check digit.
 _PERSONAL_NUMBER = re.compile(
@@ -251,75 +249,3 @@ def _rows_text(numbers: list[int]) -> str:
     shown = ", ".join(str(n) for n in numbers[:5])
     more = f" and {len(numbers) - 5} more" if len(numbers) > 5 else ""
     return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
-
-
-def suppress_small_cells(
-    table: pd.DataFrame,
-    count_columns: Sequence[str],
-    min_cell_size: int = 5,
-    dependent_columns: Mapping[str, Sequence[str]] | None = None,
-    suppress_zero: bool = False,
-) -> pd.DataFrame:
-    """Hide counts of fewer than ``min_cell_size`` individuals in a publication table.
-
-    A count ``n`` is suppressed when ``0 < n < min_cell_size`` (also ``n = 0``
-    when ``suppress_zero``). Suppressed counts become missing (``<NA>``) and
-    so do the values derived from them (``dependent_columns``, e.g. the
-    percentage or mean of that cell). For each count column a boolean column
-    ``<count>_suppressed`` is added after it, so a renderer can print
-    ``<5`` (or similar) there.
-
-    This is primary suppression only. If a table also shows totals from which
-    a suppressed cell can be recovered by subtraction, suppress a second cell
-    or the total too.
-
-    Parameters
-    ----------
-    table : DataFrame
-        The table, one row per cell group.
-    count_columns : sequence of str
-        Columns holding numbers of individuals.
-    min_cell_size : int, default 5
-        Smallest count that may be published (``privacy.min_cell_size``).
-    dependent_columns : mapping of str to sequence of str, optional
-        Count column -> columns computed from that count, hidden with it.
-    suppress_zero : bool, default False
-        Whether zero counts are hidden as well.
-
-    Returns
-    -------
-    DataFrame
-        A new table; ``table`` is not changed.
-
-    Raises
-    ------
-    ConfigError
-        If a named column is absent or ``min_cell_size`` is not a whole
-        number >= 1.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"arm": ["a", "b"], "n": [3, 12], "pct": [20.0, 80.0]})
-    >>> out = suppress_small_cells(t, ["n"], 5, {"n": ["pct"]})
-    >>> out["n"].tolist(), out["n_suppressed"].tolist()
-    ([<NA>, 12], [True, False])
-    """
-    if isinstance(min_cell_size, bool) or not isinstance(min_cell_size, int) or min_cell_size < 1:
-        raise ConfigError(f"min_cell_size must be a whole number >= 1, got {min_cell_size!r}")
-    dependent_columns = dict(dependent_columns or {})
-    named = list(count_columns) + [c for cols in dependent_columns.values() for c in cols]
-    absent = [c for c in [*named, *dependent_columns] if c not in table.columns]
-    if absent:
-        raise ConfigError(f"suppress_small_cells: no column(s) {sorted(set(absent))} in the table")
-    result = table.copy()
-    for column in count_columns:
-        counts = pd.to_numeric(result[column]).astype("Int64")
-        small = (
-            counts < min_cell_size if suppress_zero else (counts > 0) & (counts < min_cell_size)
-        )
-        small = small.fillna(False).astype(bool)
-        result[column] = counts.mask(small)
-        for dependent in dependent_columns.get(column, []):
-            result[dependent] = result[dependent].mask(small)
-        result.insert(result.columns.get_loc(column) + 1, f"{column}_suppressed", small.to_numpy())
-    return result
