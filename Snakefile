@@ -3,6 +3,8 @@
 # workflow/profiles/default uses all cores). Config: config/config.yaml,
 # described key by key in src/trialanalysis/schemas/config.schema.yaml.
 
+from pathlib import Path
+
 from trialanalysis.config import validate_config
 from trialanalysis.pipeline import table_keys
 
@@ -14,6 +16,18 @@ config.update(validate_config(config, source="config"))
 
 TABLES = table_keys(config)
 SCORED = [(t, n) for t, n in TABLES if config[t]["instruments"].get(n)]
+REPORT_FRAGMENTS = [
+    "results/report/fragments/consort.yaml",
+    "results/report/fragments/betterback_design.yaml",
+    "results/report/fragments/psychometrics.yaml",
+]
+
+
+onstart:
+    from trialanalysis.reporting.provenance import run_stamp
+
+    Path(".snakemake").mkdir(exist_ok=True)
+    Path(".snakemake/trialanalysis_run_started.txt").write_text(run_stamp() + "\n")
 
 
 report: "workflow/report/workflow.rst"
@@ -22,6 +36,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/instruments.smk"
 include: "workflow/rules/betterback.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -31,3 +46,4 @@ rule all:
         expand("results/scores/{key}.csv", key=[f"{t}/{n}" for t, n in SCORED]),
         "results/tables/psychometrics.csv",
         "results/figures/betterback_design.svg",
+        "results/report/report.html",

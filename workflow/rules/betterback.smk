@@ -10,6 +10,7 @@ rule betterback_design:
             category="BetterBack",
         ),
         png="results/figures/betterback_design.png",
+        fragment="results/report/fragments/betterback_design.yaml",
     log:
         "results/logs/betterback_design.log",
     conda:

@@ -33,6 +33,7 @@ rule psychometrics:
         ),
         item_statistics="results/tables/psychometrics_items.csv",
         unverified="results/tables/unverified_settings.csv",
+        fragment="results/report/fragments/psychometrics.yaml",
     log:
         "results/logs/psychometrics.log",
     conda:

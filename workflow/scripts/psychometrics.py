@@ -8,5 +8,6 @@ with logged(snakemake.log[0]):
         "scales": snakemake.output.scales,
         "items": snakemake.output.item_statistics,
         "unverified": snakemake.output.unverified,
+        "fragment": snakemake.output.fragment,
     }
     psychometrics_step(snakemake.params.config, sources, outputs)

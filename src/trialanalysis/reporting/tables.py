@@ -28,15 +28,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trialanalysis.config import validate_config
 from trialanalysis.errors import ConfigError, ReportError
 
 STYLES = ("fixed", "integer", "p_value", "significant", "text")
-DEFAULT_ROUNDING: tuple[dict, ...] = (
-    {"columns": r"p_value|p|p_adj.*|.*_p_value", "style": "p_value", "digits": 3},
-    {"columns": r"n|n_.*|.*_n|count|.*_count|.*_size", "style": "integer"},
-    {"columns": r"percent|pct|.*_percent|.*_pct|percent_.*|pct_.*", "style": "fixed", "digits": 1},
-    {"columns": r"icc|icc_.*|.*_icc|alpha|omega", "style": "fixed", "digits": 3},
-    {"columns": r".*", "style": "fixed", "digits": 2},
+#: Default rounding rules: those of the config schema (reporting.tables.rounding).
+DEFAULT_ROUNDING: tuple[dict, ...] = tuple(
+    validate_config({}, source="defaults")["reporting"]["tables"]["rounding"]
 )
 DEFAULT_LABELS = {
     "term": "Term",
