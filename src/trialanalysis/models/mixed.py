@@ -345,3 +345,31 @@ class MixedModelResult:
     def coefficients(self) -> pd.DataFrame:
         """Fixed-effect table with the df method chosen at fit time."""
         return self.coefficients_for(self.df_method)
+
+    def emmeans(self, specs, by=None, at=None, df_method=None, level=None):
+        """Estimated marginal means (emmeans-style), e.g. per arm at each time point.
+
+        Parameters
+        ----------
+        specs : str or list of str
+            Factor(s) whose level combinations get a mean.
+        by : str or list of str, optional
+            Factor(s) defining groups within which contrasts are made.
+        at : dict, optional
+            Values for reference-grid variables (numeric covariates default
+            to their mean over the rows used; factors to all their levels).
+        df_method : str, optional
+            Defaults to the fit's method.
+        level : float, optional
+            Confidence level.
+
+        Returns
+        -------
+        EstimatedMarginalMeans
+            ``.table`` with the EMMs; ``.contrast(...)`` for pairwise,
+            treatment-vs-control (e.g. change from baseline) or interaction
+            contrasts.
+        """
+        from trialanalysis.models.emmeans import EstimatedMarginalMeans
+
+        return EstimatedMarginalMeans(self, specs, by, at, df_method, level)

@@ -214,11 +214,17 @@ emm_df <- function(x) {
   s
 }
 
-emmeans_block <- function(m, spec, by, contrast_method, ref = 1) {
+emmeans_block <- function(m, spec, by, contrast_method, interaction = NULL, at = NULL) {
   out <- list()
   for (method in c("satterthwaite", "kenward-roger")) {
-    e <- emmeans(m, specs = spec, by = by, lmer.df = method)
-    con <- contrast(e, method = contrast_method, ref = ref, adjust = "none")
+    if (method == "kenward-roger" && !getME(m, "is_REML")) next
+    e <- if (is.null(at)) emmeans(m, specs = spec, by = by, lmer.df = method) else
+      emmeans(m, specs = spec, by = by, at = at, lmer.df = method)
+    con <- if (is.null(interaction)) {
+      contrast(e, method = contrast_method, adjust = "none")
+    } else {
+      contrast(e, interaction = interaction, by = by, adjust = "none")
+    }
     out[[method]] <- list(emmeans = emm_df(e), contrasts = emm_df(con))
   }
   out
@@ -255,12 +261,12 @@ icc_profile <- function(m, which, level = 0.95) {
 }
 
 golden <- function(name, d, formula, reml = TRUE, emm = NULL, bw = NULL, icc = NULL,
-                   contrast_vectors = NULL, profile = TRUE) {
-  write.csv(d, file.path("data", paste0(name, ".csv")), row.names = FALSE, na = "")
+                   contrast_vectors = NULL, profile = TRUE, data_name = name) {
+  write.csv(d, file.path("data", paste0(data_name, ".csv")), row.names = FALSE, na = "")
   m <- lmer(as.formula(formula), data = d, REML = reml,
             control = lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-10)))
   out <- list(
-    formula = formula, reml = reml, n_used = nobs(m),
+    formula = formula, data = paste0(data_name, ".csv"), reml = reml, n_used = nobs(m),
     theta = unname(getME(m, "theta")), sigma = sigma(m),
     deviance = if (reml) m@devcomp$cmp[["REML"]] else m@devcomp$cmp[["dev"]],
     singular = isSingular(m), varcorr = varcorr_table(m),
@@ -274,8 +280,9 @@ golden <- function(name, d, formula, reml = TRUE, emm = NULL, bw = NULL, icc = N
   }
   if (profile) out$profile_ci <- profile_ci(m)
   if (!is.null(emm)) out$emmeans <- lapply(emm, function(e)
-    c(list(spec = e$spec, by = e$by, method = e$method),
-      emmeans_block(m, e$spec, e$by, e$method)))
+    c(list(spec = e$spec, by = e$by, method = e$method, interaction = e$interaction,
+           at = e$at),
+      emmeans_block(m, e$spec, e$by, e$method, e$interaction, e$at)))
   if (!is.null(bw)) out$between_within <- between_within(d, bw$fixed, bw$random)
   if (!is.null(icc)) out$icc_profile <- do.call(rbind, lapply(icc, function(w) icc_profile(m, w)))
   if (!is.null(contrast_vectors)) {
@@ -306,12 +313,15 @@ golden("unbalanced", unbalanced,
        icc = list(1, 2))
 golden("unbalanced_ml", unbalanced,
        "y ~ arm + visit + age + (1 | clinic_id) + (1 | clinic_id:patient_id)", reml = FALSE,
-       profile = FALSE)
+       emm = list(list(spec = "arm", by = NULL, method = "pairwise")),
+       data_name = "unbalanced")
 
 golden("nested", make_nested(),
        "y ~ arm * timepoint + age + (1 | clinic_id/therapist_id/patient_id)",
        emm = list(list(spec = "arm", by = "timepoint", method = "pairwise"),
-                  list(spec = "timepoint", by = "arm", method = "trt.vs.ctrl")),
+                  list(spec = "timepoint", by = "arm", method = "trt.vs.ctrl"),
+                  list(spec = c("arm", "timepoint"), by = NULL, method = NULL,
+                       interaction = list(arm = "pairwise", timepoint = "trt.vs.ctrl"))),
        bw = list(fixed = y ~ arm * timepoint + age,
                  random = ~ 1 | clinic_id / therapist_id / patient_id),
        contrast_vectors = list(c(0, 0, 0, 0, 0, 1, -1), c(1, 1, 0.5, 0.5, 50, 0.5, 0.5)))
@@ -319,7 +329,10 @@ golden("nested", make_nested(),
 slopes <- make_slopes()
 golden("slopes", slopes, "y ~ time * arm + (1 + time | patient_id)",
        emm = list(list(spec = "arm", by = NULL, method = "pairwise")))
-golden("slopes_uncorrelated", slopes, "y ~ time * arm + (1 + time || patient_id)")
+golden("slopes_uncorrelated", slopes, "y ~ time * arm + (1 + time || patient_id)",
+       emm = list(list(spec = "arm", by = "time", method = "pairwise",
+                       at = list(time = c(0, 4)))),
+       data_name = "slopes")
 
 golden("stepped_wedge", make_stepped_wedge(),
        "odi_total ~ period + treatment + odi_baseline + (1 | clinic_id) + (1 | clinic_id:patient_id)",
