@@ -373,3 +373,93 @@ class MixedModelResult:
         from trialanalysis.models.emmeans import EstimatedMarginalMeans
 
         return EstimatedMarginalMeans(self, specs, by, at, df_method, level)
+
+    # ------------------------------------------------------ variance components
+    @cached_property
+    def variance_components(self) -> pd.DataFrame:
+        """Variance components with profile-likelihood intervals (computed on first use).
+
+        Columns ``group, term, parameter, estimate, std_dev, conf_low,
+        conf_high, ci_method``; intervals profile the fit's own criterion
+        (REML for REML fits). See :func:`variance_components_table` for
+        lme4's ML-profile intervals.
+        """
+        return self.variance_components_table()
+
+    def variance_components_table(
+        self, level: float | None = None, criterion: str | None = None, intervals: bool = True
+    ) -> pd.DataFrame:
+        """Variance components with a chosen profiled criterion ("REML" or "ML")."""
+        from trialanalysis.models.variance import variance_components
+
+        return variance_components(self, level or self.level, criterion, intervals)
+
+    def icc(self, level: float | None = None) -> pd.DataFrame:
+        """ICC of each random-intercept term with a profile-likelihood interval."""
+        from trialanalysis.models.variance import icc_table
+
+        return icc_table(self, level or self.level)
+
+    def _group_columns(self, group: str | None) -> list[str]:
+        labels = {b.term.group_label: list(b.term.group) for b in self.model.blocks}
+        if group is None:
+            fewest = min(self.model.blocks, key=lambda b: b.n_levels)
+            return list(fewest.term.group)
+        if group not in labels:
+            raise ModelSpecificationError(
+                f"group {group!r} is not a grouping factor of the model ({', '.join(labels)})"
+            )
+        return labels[group]
+
+    def cluster_sizes(self, group: str | None = None, unit: str | None = None) -> pd.Series:
+        """Rows (or distinct ``unit`` values) per level of ``group`` in the data used.
+
+        ``group`` defaults to the grouping factor with the fewest levels.
+        """
+        from trialanalysis.models.variance import cluster_sizes
+
+        columns = self._group_columns(group)
+        if unit is not None and unit not in self.model.frame.columns:
+            raise ModelSpecificationError(f"unit column {unit!r} is not in the data used")
+        return cluster_sizes(self.model.frame, columns, None if unit is None else [unit])
+
+    def design_effect(
+        self, group: str | None = None, unit: str | None = None, icc: float | None = None
+    ) -> pd.DataFrame:
+        """Design effect for unequal cluster sizes (Eldridge et al. 2006) with a size summary.
+
+        Parameters
+        ----------
+        group : str, optional
+            Clustering factor (default: the one with the fewest levels).
+        unit : str, optional
+            Count distinct values of this column per cluster (e.g.
+            ``patient_id``) instead of rows.
+        icc : float, optional
+            ICC to use; default the estimated ICC of ``group``, whose
+            profile-likelihood interval then gives an interval for the
+            design effect.
+
+        Returns
+        -------
+        DataFrame
+            One row: cluster-size summary (``n_clusters, total, mean_size,
+            sd_size, cv_size, min_size, median_size, max_size``), ``icc``,
+            ``design_effect`` and, for an estimated ICC, ``conf_low`` and
+            ``conf_high``.
+        """
+        from trialanalysis.models.variance import cluster_summary, design_effect
+
+        columns = self._group_columns(group)
+        sizes = self.cluster_sizes(":".join(columns) if group else None, unit)
+        row = {"group": ":".join(columns), "unit": unit or "observation"}
+        row.update(cluster_summary(sizes))
+        low = high = np.nan
+        if icc is None:
+            table = self.icc()
+            match = table[table["group"] == ":".join(columns)].iloc[0]
+            icc, low, high = match["icc"], match["conf_low"], match["conf_high"]
+            low, high = design_effect(sizes, low), design_effect(sizes, high)
+        row.update({"icc": float(icc), "design_effect": design_effect(sizes, icc)})
+        row.update({"conf_low": low, "conf_high": high})
+        return pd.DataFrame([row])

@@ -260,6 +260,44 @@ icc_profile <- function(m, which, level = 0.95) {
   data.frame(group = names(th)[which], icc = icc_hat, conf_low = lower, conf_high = upper)
 }
 
+# REML profile-likelihood intervals for the standard deviations of a
+# random-intercept model, written independently of the Python code: the
+# unprofiled REML deviance at (sd_1, ..., sd_k, sigma) (lmerTest's devfun_vp)
+# is minimised over the other parameters with one held fixed.
+reml_profile_ci <- function(m, level = 0.95) {
+  devfun <- as.function(m)
+  env <- environment(devfun)
+  n <- nrow(env$pp$V); p <- ncol(env$pp$X)
+  dev <- function(psi) {
+    k <- length(psi); s <- abs(psi[k])
+    devfun(abs(psi[-k]) / s)
+    env$pp$ldL2() + (env$resp$wrss() + env$pp$sqrL(1)) / s^2 + (n - p) * log(2 * pi * s^2) +
+      2 * c(determinant(env$pp$RX())$modulus)
+  }
+  psi_hat <- c(getME(m, "theta") * sigma(m), sigma(m))
+  d0 <- dev(psi_hat)
+  crit <- qchisq(level, 1)
+  prof <- function(j, v) {
+    free <- setdiff(seq_along(psi_hat), j)
+    obj <- function(z) { psi <- psi_hat; psi[j] <- v; psi[free] <- z; dev(psi) }
+    o <- optim(psi_hat[free], obj, method = "BFGS", control = list(reltol = 1e-15, maxit = 5000))
+    o$value - d0 - crit
+  }
+  out <- lapply(seq_along(psi_hat), function(j) {
+    est <- psi_hat[j]
+    lower <- if (j < length(psi_hat) && (est == 0 || prof(j, 0) < 0)) 0 else
+      uniroot(function(v) prof(j, v), c(if (j < length(psi_hat)) 0 else est / 4, est),
+              tol = 1e-11)$root
+    hi <- max(est, 0.1) * 2
+    while (prof(j, hi) < 0) hi <- hi * 2
+    upper <- uniroot(function(v) prof(j, v), c(est, hi), tol = 1e-11)$root
+    c(lower, upper)
+  })
+  groups <- c(vapply(getME(m, "cnms"), function(x) x, ""), "Residual")
+  data.frame(group = c(names(getME(m, "cnms")), "Residual"), estimate = psi_hat,
+             lower = vapply(out, `[`, 0, 1), upper = vapply(out, `[`, 0, 2))
+}
+
 golden <- function(name, d, formula, reml = TRUE, emm = NULL, bw = NULL, icc = NULL,
                    contrast_vectors = NULL, profile = TRUE, data_name = name) {
   write.csv(d, file.path("data", paste0(data_name, ".csv")), row.names = FALSE, na = "")
@@ -284,6 +322,7 @@ golden <- function(name, d, formula, reml = TRUE, emm = NULL, bw = NULL, icc = N
            at = e$at),
       emmeans_block(m, e$spec, e$by, e$method, e$interaction, e$at)))
   if (!is.null(bw)) out$between_within <- between_within(d, bw$fixed, bw$random)
+  if (!is.null(icc)) out$reml_profile_ci <- reml_profile_ci(m)
   if (!is.null(icc)) out$icc_profile <- do.call(rbind, lapply(icc, function(w) icc_profile(m, w)))
   if (!is.null(contrast_vectors)) {
     out$contrasts <- lapply(contrast_vectors, function(L) list(
