@@ -47,7 +47,52 @@ def _run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable] = [_add_simulate]
+def _add_score(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "score",
+        help="add an instrument's score columns to a CSV or XLSX table",
+        description=(
+            "Score one instrument from its definition: reads a table whose item columns "
+            "follow <instrument>_<n> (or the definition's items.columns), keeps every "
+            "other column and adds the score and classification columns."
+        ),
+    )
+    parser.add_argument("instrument", help="instrument name, e.g. odi or eq5d")
+    parser.add_argument("input", help="input table (.csv or .xlsx)")
+    parser.add_argument("-o", "--output", required=True, help="output table (.csv or .xlsx)")
+    parser.add_argument(
+        "--instruments",
+        default="config/instruments",
+        help="folder of instrument definitions (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=(
+            "scoring option, repeatable: value_set=NAME, full_health=NUMBER|model, "
+            "transform=none|percent, max_missing=N"
+        ),
+    )
+    parser.set_defaults(handler=_run_score)
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from trialanalysis.instruments.files import parse_options, score_file
+
+    written = score_file(
+        args.instrument,
+        args.input,
+        args.output,
+        instruments_dir=args.instruments,
+        options=parse_options(args.option),
+    )
+    print(written)
+    return 0
+
+
+COMMANDS: list[Callable] = [_add_simulate, _add_score]
 
 
 def build_parser() -> argparse.ArgumentParser:

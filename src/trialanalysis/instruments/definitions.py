@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from trialanalysis.errors import ConfigError
+from trialanalysis.instruments.checks import consistency_problems
 
 SCORE_DEFAULTS: dict[str, Any] = {
     "method": "sum",
@@ -95,6 +96,7 @@ class Instrument:
     classifications: dict[str, Classification]
     value_sets: dict[str, dict]
     source_file: str = ""
+    unverified: tuple[dict[str, str], ...] = ()
 
     @property
     def items(self) -> tuple[int, ...]:
@@ -121,18 +123,123 @@ class Instrument:
         ]
 
     def unverified_settings(self) -> list[dict[str, str]]:
-        """List the settings that public sources do not confirm, for the report."""
+        """List the settings that public sources do not confirm, for the report.
+
+        Returns
+        -------
+        list of dict
+            One dict per setting with keys ``instrument``, ``setting`` (a score
+            or classification column, or an instrument-level key such as
+            ``response`` or ``reverse``), ``value`` (the value now in force,
+            as text) and ``note`` (what a trial team should check).
+        """
         rows = [
-            {"instrument": self.name, "setting": s.column, "note": s.note}
+            {
+                "instrument": self.name,
+                "setting": entry["setting"],
+                "value": describe_setting(self, entry["setting"]),
+                "note": entry["note"],
+            }
+            for entry in self.unverified
+        ]
+        rows += [
+            {
+                "instrument": self.name,
+                "setting": s.column,
+                "value": _describe_score(self, s),
+                "note": s.note,
+            }
             for s in self.scores.values()
             if not s.verified
         ]
         rows += [
-            {"instrument": self.name, "setting": c.column, "note": c.note}
+            {
+                "instrument": self.name,
+                "setting": c.column,
+                "value": _describe_classification(c),
+                "note": c.note,
+            }
             for c in self.classifications.values()
             if not c.verified
         ]
         return rows
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _describe_score(instrument: Instrument, score: Score) -> str:
+    items = ", ".join(map(str, score.items))
+    text = f"items {items}; {score.method}; at most {score.max_missing} missing"
+    if score.transform != "none":
+        text += f"; transform {score.transform}"
+    if score.value_set:
+        text += f"; value set {score.value_set}"
+    return text
+
+
+def _describe_classification(classification: Classification) -> str:
+    if classification.breaks:
+        bounds = ", ".join(map(_number, classification.breaks))
+        return f"{classification.score} cut at {bounds} (inclusive upper bounds)"
+    parts = []
+    for rule in classification.rules:
+        conds = " and ".join(f"{c['score']} {c['op']} {_number(c['value'])}" for c in rule["when"])
+        parts.append(f"{rule['label']} if {conds or 'otherwise'}")
+    return "; ".join(parts)
+
+
+def describe_setting(instrument: Instrument, setting: str) -> str:
+    """Describe the value of an instrument-level setting, for the report.
+
+    Parameters
+    ----------
+    instrument : Instrument
+    setting : str
+        One of ``response``, ``item_response``, ``recode``, ``reverse``,
+        ``items``, ``value_sets``.
+
+    Returns
+    -------
+    str
+    """
+    if setting == "response":
+        r = instrument.response
+        kind = "integers" if r.integer else "any number"
+        return f"{_number(r.min)}-{_number(r.max)} ({kind})"
+    if setting == "item_response":
+        return (
+            "; ".join(
+                f"item {i}: {_number(r.min)}-{_number(r.max)}"
+                for i, r in instrument.item_response.items()
+            )
+            or "none"
+        )
+    if setting == "recode":
+        groups: dict[str, list[int]] = {}
+        for item, mapping in instrument.recode.items():
+            text = ", ".join(f"{_number(k)}->{_number(v)}" for k, v in mapping.items())
+            groups.setdefault(text, []).append(item)
+        return (
+            "; ".join(
+                f"items {', '.join(map(str, items))}: {text}" for text, items in groups.items()
+            )
+            or "none"
+        )
+    if setting == "reverse":
+        return ", ".join(map(str, instrument.reverse)) or "none"
+    if setting == "items":
+        columns = list(instrument.item_columns.values())
+        shown = ", ".join(columns) if len(columns) <= 5 else f"{columns[0]} ... {columns[-1]}"
+        return f"{len(columns)} items ({shown})"
+    if setting == "value_sets":
+        defaults = {s.value_set for s in instrument.scores.values() if s.value_set}
+        full = {k: v.get("full_health") for k, v in instrument.value_sets.items()}
+        return f"default {', '.join(sorted(defaults))}; full health: " + ", ".join(
+            f"{k} = {v}" for k, v in full.items()
+        )
+    raise ValueError(f"unknown setting {setting!r}")
 
 
 @cache
@@ -158,11 +265,12 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
     Raises
     ------
     ConfigError
-        If the definition breaks the schema or refers to items that do not
-        exist.
+        If the definition breaks the schema or is inconsistent (e.g. refers
+        to items that do not exist, or a recode misses a response code); all
+        problems are listed together.
     """
     validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(spec), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = [
             f"{source}: {'/'.join(map(str, e.absolute_path)) or '<top>'}: {e.message}"
@@ -171,44 +279,22 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
         raise ConfigError("invalid instrument definition:\n" + "\n".join(lines))
 
     name = spec["instrument"]
-    count = spec["items"]["count"]
-    numbers = tuple(range(1, count + 1))
+    numbers = tuple(range(1, spec["items"]["count"] + 1))
     columns_override = {int(k): v for k, v in spec["items"].get("columns", {}).items()}
-    item_columns = {i: columns_override.get(i, f"{name}_{i}") for i in numbers}
-    problems: list[str] = []
-
-    def check_items(where: str, items) -> None:
-        bad = sorted(set(items) - set(numbers))
-        if bad:
-            problems.append(f"{where} refers to item(s) {bad}, but there are {count} items")
-
-    check_items("items.columns", columns_override)
-    item_response = {int(k): ResponseScale(**v) for k, v in spec.get("item_response", {}).items()}
-    check_items("item_response", item_response)
     recode: dict[int, dict[float, float]] = {}
     for key, mapping in spec.get("recode", {}).items():
-        targets = numbers if key == "all" else (int(key),)
-        check_items("recode", targets)
-        for item in targets:
+        for item in numbers if key == "all" else (int(key),):
             recode[item] = {float(k): float(v) for k, v in mapping.items()}
-    reverse = tuple(spec.get("reverse", []))
-    check_items("reverse", reverse)
 
     defaults = {**SCORE_DEFAULTS, **spec.get("defaults", {})}
     scores = {}
     for score_name, raw in spec["scores"].items():
         merged = {**defaults, **raw}
-        items = numbers if merged.get("items", "all") == "all" else tuple(merged["items"])
-        check_items(f"scores.{score_name}", items)
-        if merged["method"] == "value_set":
-            value_set = merged.get("value_set")
-            if value_set not in spec.get("value_sets", {}):
-                problems.append(f"scores.{score_name}: value set {value_set!r} is not defined")
         scores[score_name] = Score(
             name=score_name,
             column=f"{name}_{score_name}",
             label=merged.get("label", score_name),
-            items=items,
+            items=numbers if merged.get("items", "all") == "all" else tuple(merged["items"]),
             method=merged["method"],
             max_missing=merged["max_missing"],
             transform=merged["transform"],
@@ -216,19 +302,8 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
             note=merged["note"],
             value_set=merged.get("value_set"),
         )
-
-    classifications = {}
-    for cname, raw in spec.get("classifications", {}).items():
-        referenced = [raw["score"]] if "score" in raw else []
-        referenced += [c["score"] for rule in raw.get("rules", []) for c in rule["when"]]
-        for ref in referenced:
-            if ref not in scores:
-                problems.append(f"classifications.{cname} refers to unknown score {ref!r}")
-        if "breaks" in raw and len(raw.get("labels", [])) != len(raw["breaks"]) + 1:
-            problems.append(f"classifications.{cname}: needs one more label than breaks")
-        if ("breaks" in raw) == ("rules" in raw):
-            problems.append(f"classifications.{cname}: give either breaks or rules")
-        classifications[cname] = Classification(
+    classifications = {
+        cname: Classification(
             name=cname,
             column=f"{name}_{cname}",
             label=raw.get("label", cname),
@@ -239,26 +314,32 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
             labels=tuple(raw.get("labels", ())),
             rules=tuple(raw.get("rules", ())),
         )
-    if problems:
-        raise ConfigError(
-            "invalid instrument definition:\n" + "\n".join(f"{source}: {p}" for p in problems)
-        )
-
-    return Instrument(
+        for cname, raw in spec.get("classifications", {}).items()
+    }
+    instrument = Instrument(
         name=name,
         title=spec["title"],
         reference=spec["reference"],
-        item_columns=item_columns,
+        item_columns={i: columns_override.get(i, f"{name}_{i}") for i in numbers},
         item_labels={int(k): v for k, v in spec["items"].get("labels", {}).items()},
         response=ResponseScale(**spec["response"]),
-        item_response=item_response,
+        item_response={
+            int(k): ResponseScale(**v) for k, v in spec.get("item_response", {}).items()
+        },
         recode=recode,
-        reverse=reverse,
+        reverse=tuple(spec.get("reverse", [])),
         scores=scores,
         classifications=classifications,
         value_sets=spec.get("value_sets", {}),
         source_file=source,
+        unverified=tuple(spec.get("unverified", [])),
     )
+    problems = consistency_problems(instrument, columns_override)
+    if problems:
+        raise ConfigError(
+            "invalid instrument definition:\n" + "\n".join(f"{source}: {p}" for p in problems)
+        )
+    return instrument
 
 
 def load_instrument(path: str | Path) -> Instrument:

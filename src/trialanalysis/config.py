@@ -1,0 +1,123 @@
+"""The workflow configuration: loading, defaults and validation.
+
+The JSON Schema in ``schemas/config.schema.yaml`` is the single source of the
+configuration keys, their descriptions and their defaults. The Snakefile
+validates with the same schema (through ``snakemake.utils.validate``); the
+command line uses :func:`load_config`.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from trialanalysis.errors import ConfigError
+
+CONFIG_SCHEMA = "config.schema.yaml"
+
+
+@cache
+def load_schema(name: str) -> dict:
+    """Return one of the package's JSON Schemas (``schemas/<name>``)."""
+    text = resources.files("trialanalysis").joinpath(f"schemas/{name}").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def schema_path(name: str = CONFIG_SCHEMA) -> Path:
+    """Return the file path of a package schema (for ``snakemake.utils.validate``)."""
+    return Path(str(resources.files("trialanalysis").joinpath(f"schemas/{name}")))
+
+
+def _with_defaults(validator_class):
+    """Extend a validator so that it fills in ``default`` values while validating."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
+    where = "/".join(str(p) for p in error.absolute_path) or "<top level>"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        hints = []
+        for key in extra:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hints.append(
+                f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
+        return f"{where}: " + "; ".join(hints) + f"; allowed keys: {', '.join(allowed)}"
+    return f"{where}: {error.message}"
+
+
+def validate_config(config: Mapping, source: str = "config") -> dict:
+    """Validate a configuration and fill in defaults.
+
+    Parameters
+    ----------
+    config : mapping
+        The parsed configuration (may be partial; defaults are filled in).
+    source : str
+        Name of the configuration's origin, for error messages.
+
+    Returns
+    -------
+    dict
+        A validated deep copy with every default filled in.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem, each with its key path; unknown keys are
+        reported with the closest allowed key.
+    """
+    schema = load_schema(CONFIG_SCHEMA)
+    instance = copy.deepcopy(dict(config))
+    errors = sorted(_Validator(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = "\n".join(f"{source}: {_describe(e, schema)}" for e in errors)
+        raise ConfigError(f"invalid configuration:\n{lines}")
+    return instance
+
+
+def load_config(path: str | Path = "config/config.yaml", overrides: Mapping | None = None) -> dict:
+    """Read, merge overrides into, and validate a configuration file.
+
+    Parameters
+    ----------
+    path : str or Path
+        YAML configuration file.
+    overrides : mapping, optional
+        Top-level keys that replace those of the file (as ``--config`` does).
+
+    Returns
+    -------
+    dict
+        The validated configuration with defaults filled in.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    config.update(overrides or {})
+    return validate_config(config, source=str(path))

@@ -1,0 +1,144 @@
+"""Score a table file (CSV or XLSX): the body of ``trialanalysis score``.
+
+Every column is read as text, so identifiers such as ``0012`` and all other
+columns are written back unchanged; only the item columns are read as
+numbers, by the scoring engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from trialanalysis.errors import ConfigError, DataValidationError, Problem, ScoringError
+from trialanalysis.instruments.definitions import load_instruments
+from trialanalysis.instruments.scoring import score_instrument
+
+_DELIMITERS = (",", ";", "\t")
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    """Turn ``["key=value", ...]`` (as typed on the command line) into a dict.
+
+    Raises
+    ------
+    ScoringError
+        If an entry has no ``=`` or an empty key, or a key is repeated.
+    """
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScoringError(
+                f"option {pair!r} must be KEY=VALUE, e.g. value_set=se_experience_burstrom2014"
+            )
+        if key in options:
+            raise ScoringError(f"option {key!r} given twice")
+        options[key] = value.strip()
+    return options
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (comma, semicolon or tab separated) or XLSX file as text.
+
+    The index holds the line (row) number of each record in the file, header
+    = 1, so error messages point at the line a user sees in an editor.
+
+    Raises
+    ------
+    DataValidationError
+        If the file does not exist or its format is not supported.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise DataValidationError([Problem(str(path), None, None, "file not found")])
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig") as handle:
+            header = handle.readline()
+        delimiter = max(_DELIMITERS, key=header.count)
+        try:
+            table = pd.read_csv(
+                path,
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8-sig",
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise DataValidationError(
+                [Problem(str(path), None, None, f"cannot be read as CSV (UTF-8): {exc}")]
+            ) from None
+    elif suffix == ".xlsx":
+        table = pd.read_excel(path, dtype=str)
+    else:
+        raise DataValidationError(
+            [Problem(str(path), None, None, "unsupported format: use .csv or .xlsx")]
+        )
+    table.index = pd.RangeIndex(2, len(table) + 2, name="row")
+    return table
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV or XLSX (by the file suffix), without the index."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise ScoringError(f"{path}: unsupported output format: use .csv or .xlsx")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        table.to_csv(path, index=False, lineterminator="\n")
+    else:
+        table.to_excel(path, index=False)
+    return path
+
+
+def score_file(
+    instrument: str,
+    input_path: str | Path,
+    output_path: str | Path,
+    instruments_dir: str | Path = "config/instruments",
+    options: Mapping | None = None,
+) -> Path:
+    """Add one instrument's score columns to a table file.
+
+    Parameters
+    ----------
+    instrument : str
+        Instrument name, e.g. ``"eq5d"``.
+    input_path, output_path : str or Path
+        ``.csv`` or ``.xlsx`` files.
+    instruments_dir : str or Path
+        Folder of instrument definitions.
+    options : mapping, optional
+        Scoring options (see :mod:`trialanalysis.instruments.scoring`).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ConfigError
+        If the instrument is not defined.
+    ScoringError
+        If item values are invalid; rows are line numbers of the input file.
+    """
+    definitions = load_instruments(instruments_dir)
+    if instrument not in definitions:
+        raise ConfigError(
+            f"no instrument {instrument!r} in {instruments_dir}; defined: {', '.join(definitions)}"
+        )
+    table = read_table(input_path)
+    try:
+        scored = score_instrument(table, definitions[instrument], **dict(options or {}))
+    except ScoringError as exc:
+        raise ScoringError(
+            f"{input_path} (rows are row numbers in the file, header = 1): {exc}"
+        ) from None
+    return write_table(scored, output_path)

@@ -1,0 +1,1 @@
+"""Tables, figures, CONSORT diagrams, provenance and the HTML report."""

@@ -1,0 +1,180 @@
+"""Simulated BetterBack and PREPARE trials with known truth.
+
+``simulate`` returns the raw tables; ``simulate_to_folder`` writes them as a
+trial team would export them (CSV, one folder per trial) together with the
+true effects (``truth.csv``) and a README that records the seed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from trialanalysis.errors import ConfigError
+from trialanalysis.instruments.definitions import Instrument, load_instruments
+from trialanalysis.simulation.betterback import simulate_betterback
+from trialanalysis.simulation.prepare import simulate_prepare
+
+__all__ = ["load_simulation_config", "simulate", "simulate_to_folder", "true_effects"]
+
+
+def load_simulation_config(path: str | Path = "config/simulation.yaml") -> dict:
+    """Read the simulation parameters from YAML."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: simulation config not found")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _merge(base: dict, overrides: Mapping) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def simulate(
+    config: Mapping | str | Path = "config/simulation.yaml",
+    instruments: Mapping[str, Instrument] | str | Path = "config/instruments",
+    seed: int | None = None,
+    overrides: Mapping | None = None,
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """Simulate both trials.
+
+    Parameters
+    ----------
+    config : mapping or path
+        Simulation parameters (``config/simulation.yaml``).
+    instruments : mapping or path
+        Instrument definitions or the folder that holds them.
+    seed : int, optional
+        Overrides ``config["seed"]``.
+    overrides : mapping, optional
+        Nested values merged into the config (e.g. ``{"prepare": {"patients": 2000}}``).
+
+    Returns
+    -------
+    dict
+        ``{"betterback": {table: DataFrame}, "prepare": {table: DataFrame}}``.
+        Each trial draws from its own stream, so changing one trial's
+        parameters leaves the other trial's data unchanged.
+    """
+    spec = load_simulation_config(config) if isinstance(config, str | Path) else dict(config)
+    spec = _merge(spec, overrides or {})
+    if not isinstance(instruments, Mapping):
+        instruments = load_instruments(instruments)
+    seed = spec["seed"] if seed is None else seed
+    streams = np.random.SeedSequence(seed).spawn(2)
+    return {
+        "betterback": simulate_betterback(
+            spec["betterback"], instruments, np.random.default_rng(streams[0])
+        ),
+        "prepare": simulate_prepare(
+            spec["prepare"], instruments, np.random.default_rng(streams[1])
+        ),
+    }
+
+
+def true_effects(config: Mapping | str | Path = "config/simulation.yaml") -> pd.DataFrame:
+    """Tabulate the true effects that the analyses should recover.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``trial, outcome, timepoint, effect, value``. For BetterBack
+        the effect of the intervention condition on each score at each
+        follow-up; for PREPARE the total effect of physiotherapy on the
+        change to each time point, and after the intervention also the
+        direct effect and the indirect effect through each mediator.
+    """
+    spec = load_simulation_config(config) if isinstance(config, str | Path) else config
+    rows = []
+    for column, s in spec["betterback"]["patient"]["scores"].items():
+        for t, value in s.get("treatment_effect", {}).items():
+            rows.append(("betterback", column, t, "treatment", value))
+    for column, s in spec["betterback"]["care"].items():
+        rows.append(("betterback", column, "", "log_odds_ratio", float(np.log(s["odds_ratio"]))))
+    scores = {
+        k: {**spec["prepare"]["defaults"], **v} for k, v in spec["prepare"]["scores"].items()
+    }
+    for column, s in scores.items():
+        total = s["direct_effect"]
+        for mediator, path in s.get("mediators", {}).items():
+            indirect = path * scores[mediator]["direct_effect"]
+            total += indirect
+            rows.append(("prepare", column, "post_intervention", f"indirect_{mediator}", indirect))
+        if s.get("mediators"):
+            rows.append(("prepare", column, "post_intervention", "direct", s["direct_effect"]))
+        rows.append(("prepare", column, "post_intervention", "treatment", total))
+        for t, value in s["followup_effect"].items():
+            rows.append(("prepare", column, t, "treatment", value))
+    return pd.DataFrame(rows, columns=["trial", "outcome", "timepoint", "effect", "value"])
+
+
+README = """# Simulated example data (not real patients)
+
+Every row in this folder was generated by `trialanalysis simulate --seed {seed}`
+from the parameters in `config/simulation.yaml`; none of it describes real
+people. The true effects the analyses should recover are in `truth.csv`.
+Regenerate with:
+
+    trialanalysis simulate --seed {seed} --out <this folder>
+
+- `betterback/`: {bb}
+- `prepare/`: {pr}
+"""
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table as UTF-8 CSV with Unix line endings (byte-stable)."""
+    frame.to_csv(path, index=False, lineterminator="\n")
+
+
+def simulate_to_folder(
+    out: str | Path,
+    config: Mapping | str | Path = "config/simulation.yaml",
+    instruments: Mapping[str, Instrument] | str | Path = "config/instruments",
+    seed: int | None = None,
+) -> list[Path]:
+    """Simulate both trials and write them as CSV files.
+
+    Parameters
+    ----------
+    out : path
+        Folder to write into (created if needed); gets ``betterback/``,
+        ``prepare/``, ``truth.csv`` and ``README.md``.
+    config, instruments, seed
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    spec = load_simulation_config(config) if isinstance(config, str | Path) else dict(config)
+    seed = spec["seed"] if seed is None else seed
+    trials = simulate(spec, instruments, seed=seed)
+    out = Path(out)
+    written = []
+    for trial, tables in trials.items():
+        (out / trial).mkdir(parents=True, exist_ok=True)
+        for name, frame in tables.items():
+            path = out / trial / f"{name}.csv"
+            write_csv(frame, path)
+            written.append(path)
+    write_csv(true_effects(spec), out / "truth.csv")
+    summary = {
+        trial: ", ".join(f"{name}.csv ({len(frame)} rows)" for name, frame in tables.items())
+        for trial, tables in trials.items()
+    }
+    readme = README.format(seed=seed, bb=summary["betterback"], pr=summary["prepare"])
+    (out / "README.md").write_text(readme, encoding="utf-8")
+    return [*written, out / "truth.csv", out / "README.md"]
