@@ -4,8 +4,8 @@ For a given θ the penalised least-squares problem
 
     min over (β, u) of ‖y − Xβ − ZΛu‖² + ‖u‖²
 
-is solved through the sparse symmetric positive-definite matrix
-``A = Λ'Z'ZΛ + I`` and the Schur complement ``S = X'X − X'ZΛ A⁻¹ Λ'Z'X``
+is solved through the symmetric positive-definite matrix ``A = Λ'Z'ZΛ + I``
+(factorised by :mod:`.solver`) and the Schur complement ``S = X'X − X'ZΛ A⁻¹ Λ'Z'X``
 (``S = R_X'R_X`` in lme4's notation, and ``σ² S⁻¹ = (X'V⁻¹X)⁻¹``). With the
 penalised residual sum of squares ``r²``, the deviances profiled over σ are
 
@@ -23,10 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 
 from trialanalysis.models.design import ModelData
+from trialanalysis.models.solver import make_solver
 
 
 @dataclass
@@ -62,22 +61,8 @@ class Criterion:
         self._zty = np.asarray(Z.T @ model.y).ravel()
         self._xtx = model.X.T @ model.X
         self._xty = model.X.T @ model.y
-        self._identity = sp.identity(Z.shape[1], format="csc")
         self._cache: tuple[bytes, Evaluation] | None = None
-        # Fast path when every term is scalar (random intercepts or single
-        # slopes): Λ is diagonal, so Λ'Z'ZΛ + I only rescales a fixed pattern.
-        self._diagonal = all(block.q == 1 for block in model.blocks)
-        if self._diagonal:
-            pattern = (self._ztz + self._identity).tocsc()
-            pattern.sort_indices()
-            cols = np.repeat(np.arange(pattern.shape[1]), np.diff(pattern.indptr))
-            is_diag = (pattern.indices == cols).astype(float)
-            self._pattern = pattern
-            self._pattern_rows, self._pattern_cols = pattern.indices, cols
-            self._pattern_base, self._pattern_diag = pattern.data - is_diag, is_diag
-            self._theta_of_column = np.concatenate(
-                [np.full(b.n_levels, b.theta_offset) for b in model.blocks]
-            )
+        self._solver = make_solver(model, self._ztz)
 
     @property
     def residual_df(self) -> int:
@@ -96,31 +81,10 @@ class Criterion:
         key = theta.tobytes()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        if self._diagonal:
-            scale = theta[self._theta_of_column]
-            data = (
-                self._pattern_base * scale[self._pattern_rows] * scale[self._pattern_cols]
-                + self._pattern_diag
-            )
-            a_matrix = sp.csc_matrix(
-                (data, self._pattern.indices, self._pattern.indptr), shape=self._pattern.shape
-            )
-            cx, cy = scale[:, None] * self._ztx, scale * self._zty
-        else:
-            lam = self.model.make_lambda(theta)
-            a_matrix = (lam.T @ self._ztz @ lam + self._identity).tocsc()
-            cx, cy = np.asarray(lam.T @ self._ztx), lam.T @ self._zty
-        lu = splu(
-            a_matrix,
-            permc_spec="MMD_AT_PLUS_A",
-            diag_pivot_thresh=0.0,
-            options={"SymmetricMode": True},
-        )
-        diag_u = lu.U.diagonal()
-        if np.any(diag_u <= 0) or not np.all(np.isfinite(diag_u)):
-            raise np.linalg.LinAlgError("Λ'Z'ZΛ + I is not positive definite")
-        logdet_a = float(np.sum(np.log(diag_u)))
-        solved = lu.solve(np.column_stack([cy, cx]))
+        lam = self.model.make_lambda(theta)
+        logdet_a, solve = self._solver.factor(theta, lam)
+        cx, cy = np.asarray(lam.T @ self._ztx), lam.T @ self._zty
+        solved = solve(np.column_stack([cy, cx]))
         a_y, a_x = solved[:, 0], solved[:, 1:]
         s_matrix = self._xtx - cx.T @ a_x
         s_matrix = (s_matrix + s_matrix.T) / 2
@@ -128,7 +92,7 @@ class Criterion:
         logdet_s = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
         beta = scipy.linalg.cho_solve(chol, self._xty - cx.T @ a_y)
         u = a_y - a_x @ beta
-        b = scale * u if self._diagonal else lam @ u
+        b = lam @ u
         resid = self.model.y - self.model.X @ beta - self.model.Z @ b
         pwrss = float(resid @ resid + u @ u)
         result = Evaluation(theta.copy(), logdet_a, logdet_s, s_matrix, beta, u, pwrss)
