@@ -19,6 +19,7 @@ lmerTest uses for Satterthwaite's degrees of freedom.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,29 @@ import scipy.linalg
 
 from trialanalysis.models.design import ModelData
 from trialanalysis.models.solver import make_solver
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - optional speed-up
+    threadpool_limits = None
+
+
+def single_threaded(func):
+    """Run ``func`` with one BLAS thread.
+
+    The criterion is evaluated hundreds of times on small matrices, where a
+    multi-threaded BLAS spends more time synchronising than computing (and
+    competes with other processes on a shared machine).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if threadpool_limits is None:
+            return func(*args, **kwargs)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass

@@ -161,6 +161,14 @@ def build_model_data(formula: MixedFormula, data: pd.DataFrame) -> ModelData:
     return model
 
 
+def combined_labels(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Level labels of the interaction of ``columns`` (values joined with ``:``)."""
+    labels = frame[columns[0]].astype(str)
+    for column in columns[1:]:
+        labels = labels + ":" + frame[column].astype(str)
+    return labels
+
+
 def fixed_matrix(model: ModelData, frame: pd.DataFrame) -> np.ndarray:
     """Fixed-effect model matrix for new data (e.g. a reference grid), columns as in X."""
     (matrix,) = patsy.build_design_matrices([model.fixed_design], frame, NA_action="raise")
@@ -243,9 +251,7 @@ def _check_rank(X: np.ndarray, names: list[str]) -> None:
 def _random_block(term: RandomTerm, used: pd.DataFrame, z_offset: int, theta_offset: int):
     matrix = patsy.dmatrix(term.expr, used, NA_action="raise", return_type="dataframe")
     names = ["(Intercept)" if c == "Intercept" else str(c) for c in matrix.columns]
-    keys = used[list(term.group)].astype(str)
-    labels = keys.iloc[:, 0] if keys.shape[1] == 1 else keys.agg(":".join, axis=1)
-    codes, levels = pd.factorize(labels, sort=True)
+    codes, levels = pd.factorize(combined_labels(used, list(term.group)), sort=True)
     return RandomBlock(
         term=term,
         column_names=names,

@@ -136,8 +136,8 @@ def _polish(fun, theta: np.ndarray, lower: np.ndarray, steps: int = 5) -> np.nda
             full[sub] = z
             return fun(full)
 
-        grad = numderiv.gradient(restricted, current[sub])
-        hess = numderiv.hessian(restricted, current[sub])
+        grad = numderiv.gradient(restricted, current[sub], levels=2)
+        hess = numderiv.hessian(restricted, current[sub], levels=2)
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
@@ -210,8 +210,8 @@ def _check(fun, theta: np.ndarray, lower: np.ndarray) -> tuple[bool, float, floa
         full[sub] = z
         return fun(full)
 
-    grad = numderiv.gradient(restricted, theta[sub])
-    hess = numderiv.hessian(restricted, theta[sub])
+    grad = numderiv.gradient(restricted, theta[sub], levels=2)
+    hess = numderiv.hessian(restricted, theta[sub], levels=2)
     eigenvalues = np.linalg.eigvalsh(hess)
     if eigenvalues.min() <= 0:
         return False, float(np.max(np.abs(grad))), float(eigenvalues.min())

@@ -331,7 +331,10 @@ def statsmodels_spec(parsed: MixedFormula, data: pd.DataFrame) -> dict:
     if len(outer) == 1:
         groups = outer[0]
     else:
-        groups = data[list(outer)].astype(str).agg(":".join, axis=1).to_numpy()
+        groups = data[outer[0]].astype(str)
+        for column in outer[1:]:
+            groups = groups + ":" + data[column].astype(str)
+        groups = groups.to_numpy()
     return {"formula": fixed, "groups": groups, "re_formula": re_formula, "vc_formula": vc}
 
 

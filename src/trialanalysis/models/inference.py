@@ -28,6 +28,7 @@ import patsy
 import scipy.stats
 
 from trialanalysis.errors import ModelSpecificationError
+from trialanalysis.models.design import combined_labels
 from trialanalysis.models.formula import is_nested
 
 DF_METHODS = ("satterthwaite", "kenward-roger", "between-within", "residual", "z")
@@ -90,7 +91,7 @@ def between_within_df(model) -> tuple[np.ndarray, dict[str, float]]:
         Denominator df per model term (patsy term name).
     """
     groups = list(dict.fromkeys(block.term.group for block in model.blocks))
-    levels = {g: model.frame[list(g)].astype(str).agg(":".join, axis=1) for g in groups}
+    levels = {g: combined_labels(model.frame, list(g)) for g in groups}
     groups.sort(key=lambda g: levels[g].nunique())
     for outer, inner in zip(groups, groups[1:], strict=False):
         if not is_nested(model.frame, inner, outer):

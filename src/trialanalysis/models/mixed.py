@@ -12,7 +12,7 @@ import scipy.stats
 
 from trialanalysis.errors import ModelFitError, ModelSpecificationError
 from trialanalysis.models import inference
-from trialanalysis.models.criterion import Criterion
+from trialanalysis.models.criterion import Criterion, single_threaded
 from trialanalysis.models.design import ModelData, build_model_data
 from trialanalysis.models.fitting import BOUNDARY_TOL, optimise
 from trialanalysis.models.formula import parse_formula
@@ -87,7 +87,7 @@ def fit_mixed(
     criterion = Criterion(model, reml=reml)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        record = optimise(criterion)
+        record = single_threaded(optimise)(criterion)
     if not np.isfinite(record.deviance):
         raise ModelFitError(
             f"no optimiser could evaluate the likelihood of {formula!r}; check the data "
@@ -189,13 +189,13 @@ class MixedModelResult:
     # -------------------------------------------------------------- inference
     @cached_property
     def _satterthwaite(self) -> Satterthwaite:
-        engine = Satterthwaite(self.criterion, self.theta, self.sigma)
+        engine = single_threaded(Satterthwaite)(self.criterion, self.theta, self.sigma)
         self.diagnostics["warnings"].extend(engine.warnings)
         return engine
 
     @cached_property
     def _kenward_roger(self) -> KenwardRoger:
-        return KenwardRoger(self.criterion, self.theta, self.sigma)
+        return single_threaded(KenwardRoger)(self.criterion, self.theta, self.sigma)
 
     @cached_property
     def _between_within(self) -> tuple[np.ndarray, dict]:
@@ -392,13 +392,15 @@ class MixedModelResult:
         """Variance components with a chosen profiled criterion ("REML" or "ML")."""
         from trialanalysis.models.variance import variance_components
 
-        return variance_components(self, level or self.level, criterion, intervals)
+        return single_threaded(variance_components)(
+            self, level or self.level, criterion, intervals
+        )
 
     def icc(self, level: float | None = None) -> pd.DataFrame:
         """ICC of each random-intercept term with a profile-likelihood interval."""
         from trialanalysis.models.variance import icc_table
 
-        return icc_table(self, level or self.level)
+        return single_threaded(icc_table)(self, level or self.level)
 
     def _group_columns(self, group: str | None) -> list[str]:
         labels = {b.term.group_label: list(b.term.group) for b in self.model.blocks}

@@ -29,14 +29,16 @@ def _richardson(estimates: list[np.ndarray]) -> np.ndarray:
     return table[0]
 
 
-def jacobian(func: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+def jacobian(
+    func: Callable[[np.ndarray], np.ndarray], x: np.ndarray, levels: int = _LEVELS
+) -> np.ndarray:
     """Jacobian of an array-valued ``func`` at ``x``; shape ``func(x).shape + (len(x),)``."""
     x = np.asarray(x, dtype=float)
     base_steps = _steps(x)
     columns = []
     for i in range(len(x)):
         estimates = []
-        for level in range(_LEVELS):
+        for level in range(levels):
             h = base_steps[i] / 2.0**level
             up, down = x.copy(), x.copy()
             up[i] += h
@@ -46,12 +48,16 @@ def jacobian(func: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndar
     return np.stack(columns, axis=-1)
 
 
-def gradient(func: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
+def gradient(
+    func: Callable[[np.ndarray], float], x: np.ndarray, levels: int = _LEVELS
+) -> np.ndarray:
     """Gradient of a scalar ``func`` at ``x``."""
-    return jacobian(lambda z: np.asarray([func(z)]), x)[0]
+    return jacobian(lambda z: np.asarray([func(z)]), x, levels)[0]
 
 
-def hessian(func: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
+def hessian(
+    func: Callable[[np.ndarray], float], x: np.ndarray, levels: int = _LEVELS
+) -> np.ndarray:
     """Hessian of a scalar ``func`` at ``x`` (symmetric)."""
     x = np.asarray(x, dtype=float)
     m = len(x)
@@ -61,7 +67,7 @@ def hessian(func: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
     for i in range(m):
         for j in range(i + 1):
             estimates = []
-            for level in range(_LEVELS):
+            for level in range(levels):
                 hi = base_steps[i] / 2.0**level
                 hj = base_steps[j] / 2.0**level
                 if i == j:

@@ -83,20 +83,23 @@ class SchurSolver:
     def factor(self, theta: np.ndarray, lam: sp.csc_matrix):
         """Return ``(log|A|, solve)`` at θ."""
         q, r = self.big.q, len(self.rest_cols)
+        n_levels = self.d0.shape[0]
         factor = np.zeros((q, q))
         for k, (i, j) in enumerate(self.big_pairs):
             factor[i, j] = theta[self.big.theta_offset + k]
         lam_rest = np.zeros((r, r))
         lam_rest[self.rest_rows, self.rest_cols_local] = theta[self.rest_theta]
-        d = np.einsum("ji,ljk,km->lim", factor, self.d0, factor) + np.eye(q)
-        chol_d = np.linalg.cholesky(d)
-        logdet = 2.0 * float(np.sum(np.log(np.diagonal(chol_d, axis1=1, axis2=2))))
-        n_levels = d.shape[0]
-        b = np.einsum("ji,ljr->lir", factor, (self.b0 @ lam_rest).reshape(n_levels, q, r))
-        d_inv_b = np.linalg.solve(d, b)
+        # Blocks of A: D (block diagonal, L blocks of q × q), B (Lq × r), C (r × r).
+        d = np.matmul(np.matmul(factor.T, self.d0), factor) + np.eye(q)
+        d_inv = np.linalg.inv(d)
+        logdet = float(np.sum(np.linalg.slogdet(d)[1]))
+        if not np.all(np.linalg.eigvalsh(d)[:, 0] > 0):
+            raise np.linalg.LinAlgError("Λ'Z'ZΛ + I is not positive definite")
+        b = np.matmul(factor.T, (self.b0 @ lam_rest).reshape(n_levels, q, r))
+        d_inv_b = np.matmul(d_inv, b).reshape(n_levels * q, r)
+        b = b.reshape(n_levels * q, r)
         if r:
-            schur = lam_rest.T @ self.c0 @ lam_rest + np.eye(r)
-            schur -= np.einsum("lqr,lqs->rs", b, d_inv_b)
+            schur = lam_rest.T @ self.c0 @ lam_rest + np.eye(r) - b.T @ d_inv_b
             chol_s = scipy.linalg.cho_factor(schur, lower=True)
             logdet += 2.0 * float(np.sum(np.log(np.diag(chol_s[0]))))
 
@@ -105,14 +108,14 @@ class SchurSolver:
             vector = rhs.ndim == 1
             rhs2 = rhs.reshape(rhs.shape[0], -1)
             k = rhs2.shape[1]
-            t1 = np.linalg.solve(d, rhs2[self.big_cols].reshape(n_levels, q, k))
+            t1 = np.matmul(d_inv, rhs2[self.big_cols].reshape(n_levels, q, k))
+            t1 = t1.reshape(n_levels * q, k)
             out = np.empty_like(rhs2)
             if r:
-                reduced = rhs2[self.rest_cols] - np.einsum("lqr,lqk->rk", b, t1)
-                x2 = scipy.linalg.cho_solve(chol_s, reduced)
-                t1 = t1 - np.einsum("lqr,rk->lqk", d_inv_b, x2)
+                x2 = scipy.linalg.cho_solve(chol_s, rhs2[self.rest_cols] - b.T @ t1)
+                t1 = t1 - d_inv_b @ x2
                 out[self.rest_cols] = x2
-            out[self.big_cols] = t1.reshape(n_levels * q, k)
+            out[self.big_cols] = t1
             return out[:, 0] if vector else out
 
         return logdet, solve

@@ -141,12 +141,15 @@ class VarianceProfile:
         estimate = self.psi_hat[index]
         kind = self.kinds[index]
         low_edge, high_edge = {"sd": (0.0, np.inf), "cor": (-1.0, 1.0)}.get(kind, (0.0, np.inf))
-        cache = {}
+        cache: dict[float, tuple[float, np.ndarray]] = {}
 
         def excess(value):
             if value not in cache:
-                cache[value] = self.profile(index, value, self.psi_hat)[0]
-            return cache[value] - self.deviance_hat - crit
+                # Warm start from the nearest point already profiled.
+                nearest = min(cache, key=lambda v: abs(v - value), default=None)
+                start = self.psi_hat if nearest is None else cache[nearest][1]
+                cache[value] = self.profile(index, value, start)
+            return cache[value][0] - self.deviance_hat - crit
 
         limits = []
         for direction in (-1, 1):
@@ -182,7 +185,7 @@ class VarianceProfile:
         else:
             return float(direction * np.inf)
         lo, hi = sorted((inner, outer))
-        return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-10 * scale, rtol=1e-10))
+        return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-8 * scale, rtol=1e-8))
 
 
 def variance_components(
@@ -318,10 +321,12 @@ def _icc_profile(fit, k: int, rho: float) -> float:
 
 def cluster_sizes(frame: pd.DataFrame, group: list[str], unit: list[str] | None) -> pd.Series:
     """Size of each cluster: rows, or distinct ``unit`` values, per level of ``group``."""
-    keys = frame[group].astype(str).agg(":".join, axis=1)
+    from trialanalysis.models.design import combined_labels
+
+    keys = combined_labels(frame, group)
     if unit is None:
         return keys.value_counts().sort_index()
-    units = frame[unit].astype(str).agg(":".join, axis=1)
+    units = combined_labels(frame, unit)
     return units.groupby(keys).nunique().sort_index()
 
 
