@@ -118,7 +118,49 @@ def _run_validate(args: argparse.Namespace) -> int:
     return run_validate(args.data_dir, args.config, args.trial)
 
 
-COMMANDS: list[Callable] = [_add_simulate, _add_score, _add_validate]
+def _add_fit(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "fit",
+        help="fit one linear mixed model (lme4 syntax) with small-sample inference",
+        description=(
+            "Fit a linear mixed model written in lme4 syntax and write its coefficient "
+            "table; the variance components and fit diagnostics are written beside it "
+            "(<OUT>_variance, <OUT>_diagnostics)."
+        ),
+    )
+    parser.add_argument("data", help="long-format data (.csv or .xlsx)")
+    parser.add_argument(
+        "--formula", required=True, help='e.g. "y ~ treatment + period + (1 | clinic_id)"'
+    )
+    parser.add_argument(
+        "--df-method",
+        default="satterthwaite",
+        choices=["satterthwaite", "kenward-roger", "between-within", "residual", "z"],
+        help="degrees of freedom for tests and intervals (default: %(default)s)",
+    )
+    parser.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    parser.add_argument("--level", type=float, default=0.95, help="confidence level")
+    parser.add_argument("-o", "--output", required=True, help="coefficient table (.csv/.xlsx)")
+    parser.set_defaults(handler=_run_fit)
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    from trialanalysis.models.fit_files import fit_file
+
+    written = fit_file(
+        args.data,
+        args.formula,
+        args.output,
+        df_method=args.df_method,
+        reml=not args.ml,
+        level=args.level,
+    )
+    for path in written:
+        print(path)
+    return 0
+
+
+COMMANDS: list[Callable] = [_add_simulate, _add_validate, _add_score, _add_fit]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,145 @@
+"""Fit time of trialanalysis' mixed-model engine against lme4 / lmerTest / pbkrtest.
+
+Clinic/patient/visit data (17 clinics, 4 visits per patient, random
+intercepts for clinic and patient) at about 2,000 and 30,000 rows. Each
+timing is the median of ``--repeats`` runs, excluding data loading; R is
+timed inside Rscript (run through subprocess) on the same CSV.
+
+Usage::
+
+    python benchmarks/bench_mixed.py [--repeats 3] [--out benchmarks/output/mixed_benchmark.csv]
+
+Not a test: it reports ratios (ours / R) and writes them to a CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trialanalysis import fit_mixed
+
+FORMULA = "y ~ visit + treatment + baseline + (1 | clinic_id) + (1 | clinic_id:patient_id)"
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages({library(lme4); library(lmerTest)})
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1]); repeats <- as.integer(args[2]); with_kr <- args[3] == "yes"
+f <- y ~ visit + treatment + baseline + (1 | clinic_id) + (1 | clinic_id:patient_id)
+med <- function(fun) median(vapply(seq_len(repeats), function(i) system.time(fun())[["elapsed"]], 0))
+t_fit <- med(function() lme4::lmer(f, data = d))
+t_satt <- med(function() summary(lmerTest::lmer(f, data = d)))
+t_kr <- if (with_kr) med(function() summary(lmerTest::lmer(f, data = d), ddf = "Kenward-Roger")) else NA
+cat(sprintf("%.6f %.6f %.6f\n", t_fit, t_satt, t_kr))
+"""
+
+
+def simulate(n_patients: int, seed: int) -> pd.DataFrame:
+    """Clinic/patient/visit data with a cluster-period treatment and a baseline covariate."""
+    rng = np.random.default_rng(seed)
+    clinic = rng.integers(0, 17, size=n_patients)
+    clinic_effect = rng.normal(0, 2, size=17)
+    patient_effect = rng.normal(0, 4, size=n_patients)
+    treatment = rng.integers(0, 2, size=n_patients)
+    baseline = rng.uniform(20, 60, size=n_patients)
+    rows = np.repeat(np.arange(n_patients), 4)
+    visit = np.tile(np.arange(4), n_patients)
+    y = (
+        10
+        + 0.6 * baseline[rows]
+        - 4 * treatment[rows]
+        - visit
+        + clinic_effect[clinic[rows]]
+        + patient_effect[rows]
+        + rng.normal(0, 6, size=len(rows))
+    )
+    return pd.DataFrame(
+        {
+            "clinic_id": [f"c{c:02d}" for c in clinic[rows]],
+            "patient_id": [f"p{p:05d}" for p in rows],
+            "visit": [f"v{v}" for v in visit],
+            "treatment": treatment[rows],
+            "baseline": baseline[rows].round(2),
+            "y": y.round(4),
+        }
+    )
+
+
+def median_time(func, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def time_r(csv: Path, repeats: int, with_kr: bool) -> list[float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as handle:
+        handle.write(R_SCRIPT)
+    result = subprocess.run(
+        ["Rscript", handle.name, str(csv), str(repeats), "yes" if with_kr else "no"],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"Rscript failed:\n{result.stderr}")
+    Path(handle.name).unlink()
+    return [float("nan") if x == "NA" else float(x) for x in result.stdout.split()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default="benchmarks/output/mixed_benchmark.csv")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n_patients, with_kr in ((500, True), (7500, False)):
+            data = simulate(n_patients, seed=n_patients)
+            csv = Path(folder) / f"data_{n_patients}.csv"
+            data.to_csv(csv, index=False)
+            ours = {
+                "fit": median_time(lambda d=data: fit_mixed(d, FORMULA), args.repeats),
+                "fit + Satterthwaite": median_time(
+                    lambda d=data: fit_mixed(d, FORMULA).coefficients, args.repeats
+                ),
+            }
+            if with_kr:
+                ours["fit + Kenward-Roger"] = median_time(
+                    lambda d=data: fit_mixed(d, FORMULA, df_method="kenward-roger").coefficients,
+                    args.repeats,
+                )
+            r_fit, r_satt, r_kr = time_r(csv, args.repeats, with_kr)
+            reference = {"fit": r_fit, "fit + Satterthwaite": r_satt, "fit + Kenward-Roger": r_kr}
+            for task, seconds in ours.items():
+                rows.append(
+                    {
+                        "rows": len(data),
+                        "task": task,
+                        "trialanalysis_s": seconds,
+                        "r_s": reference[task],
+                        "ratio": seconds / reference[task],
+                        "r_reference": {
+                            "fit": "lme4::lmer",
+                            "fit + Satterthwaite": "lmerTest::lmer + summary",
+                            "fit + Kenward-Roger": "lmerTest summary(ddf='Kenward-Roger')",
+                        }[task],
+                    }
+                )
+    table = pd.DataFrame(rows)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
