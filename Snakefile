@@ -16,11 +16,12 @@ config.update(validate_config(config, source="config"))
 
 TABLES = table_keys(config)
 SCORED = [(t, n) for t, n in TABLES if config[t]["instruments"].get(n)]
-REPORT_FRAGMENTS = [
-    "results/report/fragments/consort.yaml",
-    "results/report/fragments/betterback_design.yaml",
-    "results/report/fragments/psychometrics.yaml",
-]
+# Every rule file appends the report fragments its rules write; report.smk,
+# included last, builds the report from all of them.
+REPORT_FRAGMENTS = []
+# Trial rule files name the patients their primary analysis used
+# (patient_id, timepoint) so the CONSORT diagrams show "analysed".
+ANALYSED = {}
 
 
 onstart:

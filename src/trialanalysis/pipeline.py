@@ -202,7 +202,10 @@ def design_figure_step(schedule: str, clinics: str, output: str, fragment: str) 
 
 
 def consort_step(
-    config: Mapping, sources: Mapping[tuple[str, str], str], outputs: Mapping[str, str]
+    config: Mapping,
+    sources: Mapping[tuple[str, str], str],
+    outputs: Mapping[str, str],
+    analysed: Mapping[str, str] | None = None,
 ) -> None:
     """Count the CONSORT flow of both trials from the validated data; draw the diagrams.
 
@@ -216,13 +219,21 @@ def consort_step(
         ``betterback``, ``prepare``, ``cluster_sizes`` (CSV), ``betterback_figure``,
         ``therapist_figure``, ``prepare_figure`` (SVG; PNG written beside) and
         ``fragment``.
+    analysed : mapping, optional
+        Trial -> CSV of the patients (``patient_id``, ``timepoint``) in its
+        primary analysis.
     """
     tables = {key: read_table_csv(path) for key, path in sources.items()}
     betterback = {t: frame for (trial, t), frame in tables.items() if trial == "betterback"}
     prepare = {t: frame for (trial, t), frame in tables.items() if trial == "prepare"}
     timepoints = config["betterback"]["timepoints"]
-    flow_bb = betterback_flow(betterback, timepoints["patient"], timepoints["therapist"])
-    flow_pr = prepare_flow(prepare, config["prepare"]["timepoints"], config["prepare"]["arms"])
+    used = {trial: read_table_csv(path) for trial, path in (analysed or {}).items()}
+    flow_bb = betterback_flow(
+        betterback, timepoints["patient"], timepoints["therapist"], used.get("betterback")
+    )
+    flow_pr = prepare_flow(
+        prepare, config["prepare"]["timepoints"], config["prepare"]["arms"], used.get("prepare")
+    )
     sizes = cluster_sizes(betterback["patients"])
     write_csv(flow_bb, outputs["betterback"])
     write_csv(flow_pr, outputs["prepare"])

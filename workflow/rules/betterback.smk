@@ -1,3 +1,6 @@
+REPORT_FRAGMENTS.append("results/report/fragments/betterback_design.yaml")
+
+
 rule betterback_design:
     """Cluster x period schematic of the stepped (dog-leg) design."""
     input:

@@ -1,7 +1,11 @@
+REPORT_FRAGMENTS.insert(0, "results/report/fragments/consort.yaml")
+
+
 rule consort:
     """CONSORT flow counts and diagrams of both trials, from the validated data."""
     input:
         tables=[f"results/data/{t}/{n}.csv" for t, n in TABLES],
+        analysed=lambda wildcards: list(ANALYSED.values()),
     output:
         betterback=report(
             "results/consort/betterback_flow.csv",

@@ -5,4 +5,5 @@ with logged(snakemake.log[0]):
         zip(map(tuple, snakemake.params.table_keys), snakemake.input.tables, strict=True)
     )
     outputs = {k: v for k, v in snakemake.output.items() if k != "pngs"}
-    consort_step(snakemake.params.config, sources, outputs)
+    analysed = dict(zip(snakemake.params.analysed_trials, snakemake.input.analysed, strict=True))
+    consort_step(snakemake.params.config, sources, outputs, analysed)

@@ -102,9 +102,7 @@ class EstimatedMarginalMeans:
 
         combos.sort(key=sort_key)
         self.labels = pd.DataFrame(combos, columns=wanted)
-        self.L = np.array(
-            [X_grid[np.array([k == c for k in keys])].mean(axis=0) for c in combos]
-        )
+        self.L = np.array([X_grid[np.array([k == c for k in keys])].mean(axis=0) for c in combos])
         self.table = self._summarise(self.L, self.labels)
 
     def _summarise(self, L: np.ndarray, labels: pd.DataFrame) -> pd.DataFrame:
@@ -208,10 +206,14 @@ def _contrast_weights(levels: list[str], method, ref) -> tuple[list[np.ndarray],
         return weights, names
     if method == "pairwise":
         pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
-        return [eye[i] - eye[j] for i, j in pairs], [f"{levels[i]} - {levels[j]}" for i, j in pairs]
+        return [eye[i] - eye[j] for i, j in pairs], [
+            f"{levels[i]} - {levels[j]}" for i, j in pairs
+        ]
     if method == "revpairwise":
         pairs = [(j, i) for i in range(k) for j in range(i + 1, k)]
-        return [eye[i] - eye[j] for i, j in pairs], [f"{levels[i]} - {levels[j]}" for i, j in pairs]
+        return [eye[i] - eye[j] for i, j in pairs], [
+            f"{levels[i]} - {levels[j]}" for i, j in pairs
+        ]
     if method == "trt.vs.ctrl":
         if ref is None:
             r = 0
