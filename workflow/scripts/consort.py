@@ -5,5 +5,4 @@ with logged(snakemake.log[0]):
         zip(map(tuple, snakemake.params.table_keys), snakemake.input.tables, strict=True)
     )
     outputs = {k: v for k, v in snakemake.output.items() if k != "pngs"}
-    analysed = dict(zip(snakemake.params.analysed_trials, snakemake.input.analysed, strict=True))
-    consort_step(snakemake.params.config, sources, outputs, analysed)
+    consort_step(snakemake.params.config, sources, outputs, snakemake.params.analysed)
