@@ -5,7 +5,7 @@ rule consort:
     """CONSORT flow counts and diagrams of both trials, from the validated data."""
     input:
         tables=[f"results/data/{t}/{n}.csv" for t, n in TABLES],
-        analysed=lambda wildcards: list(ANALYSED.values()),
+        analysed=list(ANALYSED.values()),
     output:
         betterback=report(
             "results/consort/betterback_flow.csv",
@@ -29,6 +29,7 @@ rule consort:
     params:
         config={k: config[k] for k in ("betterback", "prepare")},
         table_keys=TABLES,
+        analysed=ANALYSED,
     script:
         "../scripts/consort.py"
 
