@@ -374,6 +374,52 @@ class MixedModelResult:
 
         return EstimatedMarginalMeans(self, specs, by, at, df_method, level)
 
+    def random_effects(self) -> pd.DataFrame:
+        """Conditional modes (BLUPs) of the random effects with conditional SDs.
+
+        As ``lme4::ranef(fit, condVar = TRUE)``: the conditional variance of
+        ``b`` given the data at the estimated θ, σ and β,
+        ``σ² Λ (Λ'Z'ZΛ + I)⁻¹ Λ'`` (it ignores the uncertainty of β̂, θ̂).
+
+        Returns
+        -------
+        DataFrame
+            ``group, level, term, estimate, cond_sd``, one row per level and
+            random-effect column, in the model's order.
+        """
+        lam = self.model.make_lambda(self.theta)
+        _, solve = single_threaded(self.criterion._solver.factor)(self.theta, lam)
+        b = self.criterion.random_effects(self.theta)
+        width = lam.shape[0]
+        rows = []
+        for block in self.model.blocks:
+            q, start = block.q, block.z_offset
+            variances = np.empty(q * block.n_levels)
+            for first in range(0, block.n_levels, 256):  # chunks bound the memory used
+                levels = np.arange(first, min(first + 256, block.n_levels))
+                columns = (start + levels[:, None] * q + np.arange(q)).ravel()
+                unit = np.zeros((width, len(columns)))
+                unit[columns, np.arange(len(columns))] = 1.0
+                a_inv = solve(unit)[columns]
+                lam_block = lam[columns][:, columns].toarray()
+                for i in range(len(levels)):
+                    part = slice(i * q, (i + 1) * q)
+                    cov = lam_block[part, part] @ a_inv[part, part] @ lam_block[part, part].T
+                    variances[columns[part] - start] = self.sigma**2 * np.diag(cov)
+            for level_index, level in enumerate(block.levels):
+                for j, name in enumerate(block.column_names):
+                    k = level_index * q + j
+                    rows.append(
+                        {
+                            "group": block.term.group_label,
+                            "level": level,
+                            "term": name,
+                            "estimate": float(b[start + k]),
+                            "cond_sd": float(np.sqrt(max(variances[k], 0.0))),
+                        }
+                    )
+        return pd.DataFrame(rows, columns=["group", "level", "term", "estimate", "cond_sd"])
+
     # ------------------------------------------------------ variance components
     @cached_property
     def variance_components(self) -> pd.DataFrame:
