@@ -18,7 +18,10 @@ MODELS = {
         " + (1 | patient_id)",
     ),
     "slopes": ("slopes.csv", "y ~ time * arm + (1 + time | patient_id)"),
-    "boundary": ("boundary.csv", "y ~ treatment + x + (1 | clinic_id) + (1 | clinic_id:patient_id)"),
+    "boundary": (
+        "boundary.csv",
+        "y ~ treatment + x + (1 | clinic_id) + (1 | clinic_id:patient_id)",
+    ),
 }
 
 
