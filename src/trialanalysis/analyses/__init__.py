@@ -1,0 +1,1 @@
+"""Trial analyses: config -> tidy result tables, figures and report fragments."""

@@ -93,7 +93,9 @@ def icc_table(
             continue
         fit = primary_fit(results, settings, score)
         if fit is not None:
-            rows += _icc_rows(fit, spec.outcome, timepoint, "primary model (adjusted)", spec.formula)
+            rows += _icc_rows(
+                fit, spec.outcome, timepoint, "primary model (adjusted)", spec.formula
+            )
         data = results.data[score]
         data = data[data["timepoint"] == timepoint]
         formula = f"{score} ~ 1 + (1 | {CLINIC})"

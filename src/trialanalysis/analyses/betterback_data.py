@@ -42,9 +42,7 @@ def patient_design(patients: pd.DataFrame, clinics: pd.DataFrame) -> pd.DataFram
     return frame.sort_values("patient_id").reset_index(drop=True)
 
 
-def check_columns(
-    wanted: Sequence[str], available: Sequence[str], where: str, table: str
-) -> None:
+def check_columns(wanted: Sequence[str], available: Sequence[str], where: str, table: str) -> None:
     """Raise a :class:`ConfigError` naming every configured column the data lack."""
     missing = [c for c in wanted if c not in available]
     if missing:

@@ -82,6 +82,13 @@ class ModelSpec:
     response_text: str
     fixed: tuple[str, ...]
     formula: str
+    covariates: tuple[str, ...] = ()
+
+    @property
+    def adjustment(self) -> list[str]:
+        """Baseline value (if any) and covariates: the individual-level adjustment columns."""
+        baseline = [f"{self.outcome.score}_baseline"] if self.outcome.baseline else []
+        return [*baseline, *self.covariates]
 
 
 @dataclass
@@ -128,7 +135,7 @@ def check_settings(settings: Mapping, patient_timepoints: Sequence[str]) -> None
 def outcomes_from_settings(
     settings: Mapping, scores: pd.DataFrame, labels: Mapping[str, str], baseline: str
 ) -> list[Outcome]:
-    """Configured outcomes with labels and whether each has a baseline measurement."""
+    """Return the configured outcomes with labels and whether each has a baseline."""
     available = [c for c in scores.columns if c not in ("patient_id", "timepoint")]
     missing = [o["score"] for o in settings["outcomes"] if o["score"] not in available]
     if missing:
@@ -164,12 +171,16 @@ def model_spec(outcome: Outcome, settings: Mapping, covariates: Sequence[str]) -
         fixed = ["C(period)", "treatment", *baseline_terms]
     fixed += list(covariates)
     formula = mixed_formula(response, fixed, settings["random_effects"])
-    return ModelSpec(outcome, response, text, tuple(fixed), formula)
+    return ModelSpec(outcome, response, text, tuple(fixed), formula, tuple(covariates))
 
 
 def treatment_term(settings: Mapping, timepoint: str) -> str:
     """Name of the treatment coefficient at a time point."""
-    return "treatment" if settings["model"] == "per_timepoint" else f"timepoint[{timepoint}]:treatment"
+    return (
+        "treatment"
+        if settings["model"] == "per_timepoint"
+        else f"timepoint[{timepoint}]:treatment"
+    )
 
 
 def _effect_row(fit, spec: ModelSpec, settings, timepoint: str) -> dict:
@@ -214,7 +225,9 @@ def fit_outcome(
     fits, effects, diagnostics, coefficients = {}, [], [], []
     for t in timepoints:
         if t not in observed:
-            diagnostics.append(not_fitted_row(f"{score} not observed at {t}", **labels, timepoint=t))
+            diagnostics.append(
+                not_fitted_row(f"{score} not observed at {t}", **labels, timepoint=t)
+            )
     if not observed:
         return fits, effects, diagnostics, coefficients
     groups = [[t] for t in observed] if settings["model"] == "per_timepoint" else [observed]
@@ -313,7 +326,7 @@ def _ordered(table: pd.DataFrame, scores: list[str], order: Mapping[str, int]) -
 
 
 def primary_fit(results: PatientResults, settings: Mapping, score: str):
-    """The fit behind an outcome's estimate at the primary time point (or None)."""
+    """Return the fit behind an outcome's primary-time-point estimate (or None)."""
     key = settings["primary_timepoint"] if settings["model"] == "per_timepoint" else "all"
     return results.fits.get((score, key))
 

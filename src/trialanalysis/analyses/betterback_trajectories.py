@@ -83,6 +83,10 @@ def condition_trajectories(
     order = {t: i for i, t in enumerate(timepoints)}
     rank = {o.score: i for i, o in enumerate(outcomes)}
     keys = pd.DataFrame(
-        {"o": table["outcome"].map(rank), "t": table["timepoint"].map(order), "c": table["condition"]}
+        {
+            "o": table["outcome"].map(rank),
+            "t": table["timepoint"].map(order),
+            "c": table["condition"],
+        }
     )
     return table.loc[keys.sort_values(["o", "t", "c"]).index].reset_index(drop=True), diagnostics

@@ -1,5 +1,7 @@
-"""Helpers shared by the trial analyses: fitting with recorded warnings,
-diagnostics rows, multiplicity adjustment, labels and manuscript tables.
+"""Helpers shared by the trial analyses.
+
+Fitting with recorded warnings, diagnostics rows, multiplicity adjustment,
+labels and manuscript tables.
 """
 
 from __future__ import annotations
@@ -158,7 +160,9 @@ def random_groups(random_effects: Sequence[str], where: str) -> list[tuple[str, 
     try:
         parsed = parse_formula(mixed_formula("y", ["1"], random_effects))
     except ModelSpecificationError as exc:
-        raise ConfigError(f"{where}: cannot read the random terms {list(random_effects)}: {exc}")
+        raise ConfigError(
+            f"{where}: cannot read the random terms {list(random_effects)}: {exc}"
+        ) from exc
     return [tuple(term.group) for term in parsed.random]
 
 
@@ -177,7 +181,7 @@ def column_labels(instruments: Mapping) -> dict[str, str]:
 
 
 def table_settings(config: Mapping) -> dict:
-    """Rendering settings of manuscript tables from the validated config."""
+    """Return the rendering settings of manuscript tables from the validated config."""
     tables = config["reporting"]["tables"]
     return {
         "rules": tables["rounding"],
