@@ -20,6 +20,7 @@ per ``per`` points; p-values adjusted across domains within each outcome.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -54,15 +55,18 @@ def rm_anova(long: pd.DataFrame, score: str, timepoints: Sequence[str]) -> dict 
     if len(wide) < 2:
         return None
     data = wide.reset_index().melt(id_vars="therapist_id", var_name="timepoint", value_name=score)
-    table = pingouin.rm_anova(
-        data=data,
-        dv=score,
-        within="timepoint",
-        subject="therapist_id",
-        detailed=True,
-        effsize="np2",
-        correction=True,
-    )
+    with warnings.catch_warnings():
+        # pingouin calls a pandas method with a deprecated argument; nothing statistical
+        warnings.filterwarnings("ignore", message="The inplace keyword")
+        table = pingouin.rm_anova(
+            data=data,
+            dv=score,
+            within="timepoint",
+            subject="therapist_id",
+            detailed=True,
+            effsize="np2",
+            correction=True,
+        )
     effect, error = table.iloc[0], table.iloc[1]
     return {
         "n_complete": len(wide),

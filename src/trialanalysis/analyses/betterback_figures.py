@@ -1,0 +1,193 @@
+"""Figures of the BetterBack analyses, drawn from the tidy result tables.
+
+Every function takes tidy tables (as written to CSV) and returns a
+matplotlib figure; :func:`trialanalysis.reporting.figures.save_figure`
+writes it byte-stably as SVG and PNG.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from trialanalysis.reporting.figures import ARM_COLOURS, CONDITION_COLOURS, new_figure
+
+CONDITION_LINES = {"control": "#3182bd", "intervention": CONDITION_COLOURS["intervention"]}
+
+
+def _grid(n_panels: int, ncols: int = 3, width: float = 3.0, height: float = 2.6):
+    ncols = max(1, min(ncols, n_panels))
+    nrows = max(1, math.ceil(n_panels / ncols))
+    fig, axes = new_figure(width * ncols, height * nrows, nrows=nrows, ncols=ncols, squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, flat[:n_panels]
+
+
+def trajectory_figure(table: pd.DataFrame, timepoints: Sequence[str]):
+    """Mean outcome per condition and time point with 95% CIs, one panel per outcome.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``outcome, label, condition, timepoint, estimate, conf_low, conf_high``.
+    timepoints : sequence of str
+        Time points in design order (x axis).
+    """
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    fig, axes = _grid(max(len(outcomes), 1))
+    positions = {t: i for i, t in enumerate(timepoints)}
+    for ax, outcome in zip(axes, outcomes, strict=False):
+        part = table[table["outcome"] == outcome]
+        for k, (condition, colour) in enumerate(CONDITION_LINES.items()):
+            rows = part[part["condition"] == condition]
+            rows = rows.assign(x=rows["timepoint"].map(positions)).sort_values("x")
+            x = rows["x"].to_numpy(float) + (k - 0.5) * 0.08
+            y = rows["estimate"].to_numpy(float)
+            error = [y - rows["conf_low"].to_numpy(float), rows["conf_high"].to_numpy(float) - y]
+            ax.errorbar(
+                x, y, yerr=error, color=colour, marker="o", ms=3, capsize=2, label=condition
+            )
+        ax.set_xticks(range(len(timepoints)), list(timepoints))
+        ax.set_title(str(part["label"].iloc[0]), fontsize=9)
+    if axes:
+        axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle("Mean (95% CI) by enrolment condition; not adjusted for period", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def forest_figure(continuous: pd.DataFrame, binary: pd.DataFrame):
+    """Forest plot of every patient outcome.
+
+    Parameters
+    ----------
+    continuous : DataFrame
+        Treatment effects with ``label, timepoint, role, estimate, conf_low,
+        conf_high`` and ``sd`` (the outcome's SD at that time point), plotted as
+        standardised differences ``estimate / sd`` and annotated in raw units.
+    binary : DataFrame
+        ``label, odds_ratio, or_conf_low, or_conf_high`` (log scale).
+    """
+    n_rows = max(len(continuous), len(binary), 1)
+    fig, axes = new_figure(11.0, 0.9 + 0.28 * n_rows, ncols=2, squeeze=False)
+    left, right = axes[0]
+    rows = continuous.iloc[::-1].reset_index(drop=True)
+    y = np.arange(len(rows))
+    scale = rows["sd"].to_numpy(float)
+    for column in ("estimate", "conf_low", "conf_high"):
+        rows[f"std_{column}"] = rows[column].to_numpy(float) / scale
+    colours = np.where(rows["role"] == "primary", ARM_COLOURS[1], "#444444")
+    for yi, row, colour in zip(y, rows.itertuples(), colours, strict=True):
+        left.plot([row.std_conf_low, row.std_conf_high], [yi, yi], color=colour, lw=1.2)
+    left.scatter(rows["std_estimate"], y, c=list(colours), s=14, zorder=3)
+    left.axvline(0, color="black", lw=0.8)
+    labels = [f"{r.label}, {r.timepoint}" for r in rows.itertuples()]
+    left.set_yticks(y, labels, fontsize=7)
+    annotations = [
+        f"{r.estimate:.2f} ({r.conf_low:.2f}, {r.conf_high:.2f})" for r in rows.itertuples()
+    ]
+    for yi, text in zip(y, annotations, strict=True):
+        left.annotate(
+            text, (1.02, yi), xycoords=("axes fraction", "data"), va="center", fontsize=7
+        )
+    left.set_xlabel("Standardised difference (intervention - control) / SD, 95% CI")
+    left.set_title("Continuous outcomes (primary in colour); raw effect at right", fontsize=9)
+    rows_b = binary.iloc[::-1].reset_index(drop=True)
+    yb = np.arange(len(rows_b))
+    if len(rows_b):
+        estimate = rows_b["odds_ratio"].to_numpy(float)
+        right.errorbar(
+            estimate,
+            yb,
+            xerr=[estimate - rows_b["or_conf_low"], rows_b["or_conf_high"] - estimate],
+            fmt="o",
+            color="#444444",
+            ms=4,
+            capsize=2,
+        )
+        right.set_xscale("log")
+        right.set_yticks(yb, list(rows_b["label"]), fontsize=7)
+    right.axvline(1, color="black", lw=0.8)
+    right.set_xlabel("Odds ratio (intervention vs control), 95% CI, log scale")
+    right.set_title("Binary outcomes (GEE)", fontsize=9)
+    right.yaxis.tick_right()
+    fig.tight_layout()
+    return fig
+
+
+def therapist_trajectory_figure(emmeans: pd.DataFrame, scores: Sequence[str], timepoints):
+    """Estimated marginal means (95% CI) over time, one panel per therapist score."""
+    fig, axes = _grid(max(len(scores), 1))
+    positions = {t: i for i, t in enumerate(timepoints)}
+    for ax, score in zip(axes, scores, strict=False):
+        rows = emmeans[emmeans["score"] == score]
+        rows = rows.assign(x=rows["timepoint"].map(positions)).sort_values("x")
+        y = rows["estimate"].to_numpy(float)
+        error = [y - rows["conf_low"].to_numpy(float), rows["conf_high"].to_numpy(float) - y]
+        ax.errorbar(rows["x"], y, yerr=error, color=ARM_COLOURS[0], marker="o", ms=3, capsize=2)
+        ax.set_xticks(range(len(timepoints)), list(timepoints), fontsize=8)
+        ax.set_title(str(rows["label"].iloc[0]) if len(rows) else score, fontsize=9)
+    fig.suptitle("Therapists: mixed-model means (95% CI) per time point", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def domain_profile_figure(emmeans: pd.DataFrame, domains: Sequence[str], timepoints):
+    """Domain profile over time: mean (95% CI) of every domain, one line per time point."""
+    fig, ax = new_figure(max(6.0, 0.75 * len(domains) + 2), 3.8)
+    labels = []
+    for k, timepoint in enumerate(timepoints):
+        rows = emmeans[emmeans["timepoint"] == timepoint].set_index("score").reindex(domains)
+        x = np.arange(len(domains)) + (k - (len(timepoints) - 1) / 2) * 0.12
+        y = rows["estimate"].to_numpy(float)
+        error = [y - rows["conf_low"].to_numpy(float), rows["conf_high"].to_numpy(float) - y]
+        ax.errorbar(
+            x,
+            y,
+            yerr=error,
+            marker="o",
+            ms=3,
+            capsize=2,
+            lw=1,
+            color=ARM_COLOURS[k % len(ARM_COLOURS)],
+            label=timepoint,
+        )
+        labels = [str(v) for v in rows["label"].fillna(pd.Series(domains, index=rows.index))]
+    ax.axhline(50, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(range(len(domains)), labels, rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("Domain score (0-100)")
+    ax.legend(frameon=False, fontsize=8, ncols=len(timepoints), loc="lower right")
+    ax.set_title("DIBQ domains: mixed-model means (95% CI); dashed line = 50", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def caterpillar_figure(effects: pd.DataFrame):
+    """Clinic random effects (conditional modes ± 1.96 conditional SD), one panel per outcome."""
+    outcomes = list(dict.fromkeys(effects["outcome"]))
+    n_levels = effects.groupby("outcome").size().max() if len(effects) else 1
+    fig, axes = _grid(max(len(outcomes), 1), width=3.2, height=0.6 + 0.2 * n_levels)
+    for ax, outcome in zip(axes, outcomes, strict=False):
+        rows = effects[effects["outcome"] == outcome].sort_values(["estimate", "level"])
+        y = np.arange(len(rows))
+        ax.errorbar(
+            rows["estimate"],
+            y,
+            xerr=1.96 * rows["cond_sd"].to_numpy(float),
+            fmt="o",
+            ms=3,
+            color=ARM_COLOURS[0],
+            capsize=2,
+        )
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y, list(rows["level"]), fontsize=7)
+        ax.set_title(str(rows["label"].iloc[0]), fontsize=9)
+        ax.set_xlabel("Clinic effect")
+    fig.suptitle("Clinic effects of the primary models (conditional mode ± 1.96 SD)", fontsize=9)
+    fig.tight_layout()
+    return fig

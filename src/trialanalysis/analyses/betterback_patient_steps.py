@@ -1,0 +1,299 @@
+"""Workflow steps of the BetterBack patient trial (see ``workflow/rules/betterback.smk``).
+
+Hussey & Hughes models with ICCs and clinic effects, binary outcomes by GEE,
+and sensitivity analyses; arguments as in :mod:`.betterback_steps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from trialanalysis.analyses import betterback_text as text
+from trialanalysis.analyses.betterback_binary import binary_outcomes, responder_columns
+from trialanalysis.analyses.betterback_clusters import (
+    clinic_effects,
+    icc_table,
+    variance_components,
+)
+from trialanalysis.analyses.betterback_figures import caterpillar_figure, trajectory_figure
+from trialanalysis.analyses.betterback_patients import (
+    analysed_patients,
+    hussey_hughes,
+    primary_fit,
+)
+from trialanalysis.analyses.betterback_sensitivity import sensitivity_analyses
+from trialanalysis.analyses.betterback_steps import (
+    design_tables,
+    diagnostics_block,
+    diagnostics_table,
+    instruments_and_labels,
+    rounding_rules,
+)
+from trialanalysis.analyses.betterback_trajectories import condition_trajectories
+from trialanalysis.analyses.common import count_suppression, write_manuscript_table
+from trialanalysis.pipeline import write_csv
+from trialanalysis.reporting.assemble import write_fragment
+from trialanalysis.reporting.figures import save_figure
+
+EFFECT_COLUMNS = [
+    "label",
+    "timepoint",
+    "role",
+    "estimate",
+    "conf_low",
+    "conf_high",
+    "df",
+    "p_value",
+    "n_obs",
+    "n_clinics",
+]
+MISSING_DATA = (
+    "all patients with the outcome at the follow-up and at baseline; valid when "
+    "missingness depends only on the variables in the model (MAR)"
+)
+
+
+# -------------------------------------------------------------- patient trial
+def _patient_results(config: Mapping, inputs: Mapping[str, str]):
+    settings = config["betterback"]["analyses"]["patients"]
+    timepoints = list(config["betterback"]["timepoints"]["patient"])
+    _, labels = instruments_and_labels(config)
+    tables = design_tables(inputs)
+    results = hussey_hughes(
+        tables["design"], tables["patient_scores"], settings, timepoints, labels
+    )
+    return settings, timepoints, tables, results
+
+
+def patients_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Hussey & Hughes models, ICCs, clinic effects, trajectories and the analysed patients."""
+    settings, timepoints, tables, results = _patient_results(config, inputs)
+    effects = results.effects.copy()
+    sds = {
+        (score, t): frame.loc[frame["timepoint"] == t, score].std(ddof=1)
+        for score, frame in results.data.items()
+        for t in settings["timepoints"]
+    }
+    keys = zip(effects["outcome"], effects["timepoint"], strict=True)
+    effects["outcome_sd"] = [sds[key] for key in keys]
+    iccs, icc_diagnostics = icc_table(results, settings, settings["df_method"])
+    outcomes = [spec.outcome for spec in results.specs.values()]
+    trajectories, trajectory_diagnostics = condition_trajectories(
+        tables["design"], tables["patient_scores"], outcomes, timepoints, settings["df_method"]
+    )
+    primary_rows = effects[effects["role"] == "primary"]
+    written = {
+        "effects": effects,
+        "coefficients": results.coefficients,
+        "icc": iccs,
+        "variance_components": variance_components(results, settings),
+        "clinic_effects": clinic_effects(results, settings),
+        "trajectories": trajectories,
+        "diagnostics": diagnostics_table(
+            results.diagnostics, icc_diagnostics, trajectory_diagnostics
+        ),
+        "analysed": analysed_patients(results, settings),
+    }
+    for name, table in written.items():
+        write_csv(table, outputs[name])
+    _primary_files(results, settings, primary_rows, outputs)
+    figures = {
+        "trajectories_figure": trajectory_figure(trajectories, timepoints),
+        "caterpillar_figure": caterpillar_figure(written["clinic_effects"]),
+    }
+    png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
+    write_manuscript_table(
+        effects[["outcome", *EFFECT_COLUMNS, "response", "df_method"]],
+        Path(outputs["tables"]) / "patient_effects",
+        config,
+        caption="BetterBack: treatment effects (intervention - control), Hussey & Hughes model",
+        source=outputs["effects"],
+    )
+    write_manuscript_table(
+        iccs.drop(columns="formula"),
+        Path(outputs["tables"]) / "patient_icc",
+        config,
+        caption="BetterBack: ICC and design effect of the primary outcomes",
+        source=outputs["icc"],
+    )
+    fragment_patients(config, settings, results, outputs, png)
+
+
+def _primary_files(results, settings, primary_rows, outputs) -> None:
+    """Write the primary models' coefficients and data, for the exploration notebook."""
+    coefficients, frames = [], []
+    for score in dict.fromkeys(primary_rows["outcome"]):
+        fit = primary_fit(results, settings, score)
+        spec = results.specs[score]
+        coefficients.append(
+            fit.coefficients.assign(model=f"{score}_{settings['primary_timepoint']}",
+                                    formula=spec.formula)
+        )  # fmt: skip
+        data = results.data[score]
+        if settings["model"] == "per_timepoint":
+            data = data[data["timepoint"] == settings["primary_timepoint"]]
+        frames.append(data.set_index(["patient_id", "timepoint"]))
+    coefficient_table = pd.concat(coefficients, ignore_index=True) if coefficients else None
+    write_csv(
+        coefficient_table if coefficient_table is not None else pd.DataFrame(),
+        outputs["primary_coefficients"],
+    )
+    if frames:
+        data = frames[0]
+        for frame in frames[1:]:
+            data = data.combine_first(frame)
+        data = data.reset_index().drop(columns=["enrolment_date"], errors="ignore")
+    else:
+        data = pd.DataFrame()
+    write_csv(data, outputs["primary_data"])
+
+
+def fragment_patients(config, settings, results, outputs, png) -> None:
+    """Write the patient trial's report fragment."""
+    effects = pd.read_csv(outputs["effects"])
+    formulas = "\n".join(f"{s}: `{spec.formula}`" for s, spec in results.specs.items())
+    model_text = (
+        "Hussey & Hughes model per outcome"
+        + (" and follow-up" if settings["model"] == "per_timepoint" else " over all follow-ups")
+        + f", fitted by REML with {settings['df_method']} degrees of freedom. Response: "
+        f"{settings['response']} (`response` in the config); the treatment effect is the "
+        "adjusted difference between intervention and routine care. An outcome without a "
+        "baseline measurement is analysed as its follow-up value.\n\n" + text.design_note()
+    )
+    icc_rounding = rounding_rules(
+        config, {"columns": "icc|conf_.*", "style": "fixed", "digits": 3}
+    )
+    results_blocks = [
+        {"text": model_text},
+        {"code": formulas, "caption": "Models (lme4 notation)"},
+        {"table": outputs["effects"], "caption": "Treatment effects (intervention - control)",
+         "columns": ["outcome", *EFFECT_COLUMNS], "max_rows": 200,
+         "notes": ["Primary: the outcomes marked primary at the primary time point."]},
+        {"figure": png["trajectories_figure"], "caption": "Mean outcomes by condition (95% CI; "
+         "mixed model over all time points, not adjusted for period)",
+         "data": [outputs["trajectories"]]},
+    ]  # fmt: skip
+    icc_blocks = [
+        {"text": "ICC of each primary outcome (CONSORT cluster extension, item 17a): from "
+         "the primary model and from the outcome alone; design effect "
+         "1 + ((CV² + 1) m − 1) ICC for the patients per clinic analysed (Eldridge 2006); "
+         "profile-likelihood 95% CIs."},
+        {"table": outputs["icc"], "caption": "ICC and design effect", "rounding": icc_rounding,
+         "columns": ["label", "timepoint", "model", "group", "icc", "conf_low", "conf_high",
+                     "design_effect", "design_effect_low", "design_effect_high",
+                     "n_clusters", "n_patients", "mean_size", "cv_size"]},
+        {"table": outputs["variance_components"], "caption": "Variance components of the "
+         "primary models", "rounding": icc_rounding},
+        {"figure": png["caterpillar_figure"], "caption": "Clinic effects of the primary "
+         "models (conditional modes ± 1.96 conditional SD)", "data": [outputs["clinic_effects"]]},
+    ]  # fmt: skip
+    models = [
+        {"trial": "betterback", "name": f"patients_{score}", "outcome": score,
+         "formula": spec.formula, "df_method": settings["df_method"],
+         "config_key": "betterback.analyses.patients", "missing_data": MISSING_DATA}
+        for score, spec in results.specs.items()
+    ]  # fmt: skip
+    sections = [
+        {"section": "summary", "title": "BetterBack: primary outcomes",
+         "blocks": [{"text": text.primary_summary(effects, settings)}]},
+        {"section": "results", "title": "BetterBack: patient outcomes", "blocks": results_blocks},
+        {"section": "icc", "title": "BetterBack: ICC, design effect", "blocks": icc_blocks},
+        {"section": "diagnostics", "title": "BetterBack: patient models",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "Patient models")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections, models)
+
+
+# ----------------------------------------------------------- binary outcomes
+def binary_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """GEE for referrals, CPQI indicators and responders."""
+    settings = config["betterback"]["analyses"]["binary"]
+    baseline = config["betterback"]["timepoints"]["patient"][0]
+    _, labels = instruments_and_labels(config)
+    tables = design_tables(inputs)
+    data = tables["design"].merge(tables["care"], on="patient_id", how="left")
+    data = data.merge(tables["care_scores"], on="patient_id", how="left", suffixes=("", "_score"))
+    data, responder_labels = responder_columns(
+        data, tables["patient_scores"], settings["responders"], baseline, labels
+    )
+    effects, coefficients, diagnostics = binary_outcomes(data, settings, responder_labels, labels)
+    write_csv(effects, outputs["effects"])
+    write_csv(coefficients, outputs["coefficients"])
+    write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
+    counts = ["events_control", "n_control", "events_intervention", "n_intervention"]
+    suppression = count_suppression(config, counts)
+    write_manuscript_table(
+        effects.drop(columns="formula"),
+        Path(outputs["tables"]) / "binary_effects",
+        config,
+        caption="BetterBack: binary outcomes, GEE odds ratios and risk differences",
+        source=outputs["effects"],
+        suppression=suppression,
+    )
+    rounding = rounding_rules(
+        config, {"columns": "risk_.*|rd_conf_.*", "style": "fixed", "digits": 3}
+    )
+    blocks = [
+        {"text": "Logistic GEE per outcome, `outcome ~ C(period) + treatment"
+         + "".join(f" + {c}" for c in settings["covariates"])
+         + f"`, {settings['correlation']} working correlation within clinics, "
+         "Mancl-DeRouen bias-reduced sandwich and t with K - p df. Odds ratios are "
+         "population-averaged; risks and risk differences are standardised over the "
+         "analysed patients. Referral outcomes and the first two CPQI indicators are "
+         "complements (odds ratios reciprocal)."},
+        {"table": outputs["effects"], "caption": "Binary outcomes (intervention vs control)",
+         "rounding": rounding, "suppression": suppression,
+         "columns": ["label", "n_control", "events_control", "n_intervention",
+                     "events_intervention", "odds_ratio", "or_conf_low", "or_conf_high",
+                     "or_p_value", "risk_difference", "rd_conf_low", "rd_conf_high", "df"]},
+    ]  # fmt: skip
+    sections = [
+        {"section": "results", "title": "BetterBack: binary outcomes", "blocks": blocks},
+        {"section": "diagnostics", "title": "BetterBack: binary outcomes (GEE)",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "GEE fits")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections)
+
+
+# ------------------------------------------------------ sensitivity analyses
+def sensitivity_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Cluster-level analysis, randomization test, missing data and boundary refits."""
+    settings, timepoints, tables, results = _patient_results(config, inputs)
+    sensitivity = config["betterback"]["analyses"]["sensitivity"]
+    table, randomization, diagnostics = sensitivity_analyses(
+        results, settings, sensitivity, tables["schedule"], timepoints, int(config["seed"])
+    )
+    write_csv(table, outputs["table"])
+    write_csv(randomization, outputs["randomization"])
+    write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
+    caption = f"BetterBack: sensitivity analyses at {settings['primary_timepoint']}"
+    write_manuscript_table(
+        table.drop(columns="formula"),
+        Path(outputs["tables"]) / "sensitivity",
+        config,
+        caption=caption,
+        source=outputs["table"],
+    )
+    blocks = [
+        {"text": "Each outcome's primary estimate beside: the cluster-level analysis (clinic "
+         "means of covariate-adjusted residuals compared within periods); the randomization "
+         "test over the schedule's sequences (statistic: the primary model's treatment "
+         "estimate); complete cases; all available follow-ups in one model; and, when a "
+         "variance is estimated at zero, the model without it.\n\n" + text.design_note()},
+        {"table": outputs["table"], "caption": caption, "max_rows": 200,
+         "columns": ["label", "analysis", "estimate", "conf_low", "conf_high", "df", "p_value",
+                     "n_obs", "n_clinics", "note"]},
+        {"table": outputs["randomization"], "caption": "Randomization tests as computed",
+         "suppression": {}},
+    ]  # fmt: skip
+    sections = [
+        {"section": "sensitivity", "title": "BetterBack: sensitivity analyses", "blocks": blocks},
+        {"section": "diagnostics", "title": "BetterBack: sensitivity models",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "Sensitivity models")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections)

@@ -1,0 +1,6 @@
+from trialanalysis.analyses.betterback_steps import forest_step
+from trialanalysis.pipeline import logged
+
+with logged(snakemake.log[0]):
+    inputs = {k: v for k, v in snakemake.input.items() if k != "instruments"}
+    forest_step(snakemake.params.config, inputs, dict(snakemake.output.items()))

@@ -1,0 +1,6 @@
+from trialanalysis.analyses.betterback_patient_steps import patients_step
+from trialanalysis.pipeline import logged
+
+with logged(snakemake.log[0]):
+    inputs = {k: v for k, v in snakemake.input.items() if k != "instruments"}
+    patients_step(snakemake.params.config, inputs, dict(snakemake.output.items()))
