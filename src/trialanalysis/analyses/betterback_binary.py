@@ -89,9 +89,8 @@ def responder_columns(
             spec["improvement_percent"],
             spec["direction"],
         )
-        sign = "decrease" if spec["direction"] == "decrease" else "increase"
         names[column] = (
-            f"Responder: {labels.get(score, score)}, {sign} of at least "
+            f"Responder, {score}: {spec['direction']} of at least "
             f"{spec['improvement_percent']:g}% from {baseline} to {timepoint}"
         )
     return frame, names

@@ -33,10 +33,10 @@ ICC_COLUMNS = [
     "design_effect_high",
     "n_clusters",
     "n_patients",
-    "mean_size",
-    "cv_size",
-    "min_size",
-    "max_size",
+    "size_mean",
+    "size_cv",
+    "size_min",
+    "size_max",
     "formula",
 ]
 
@@ -65,10 +65,10 @@ def _icc_rows(fit, outcome: Outcome, timepoint: str, model: str, formula: str) -
                     "design_effect_high": effect["conf_high"],
                     "n_clusters": int(effect["n_clusters"]),
                     "n_patients": int(effect["total"]),
-                    "mean_size": effect["mean_size"],
-                    "cv_size": effect["cv_size"],
-                    "min_size": effect["min_size"],
-                    "max_size": effect["max_size"],
+                    "size_mean": effect["mean_size"],
+                    "size_cv": effect["cv_size"],
+                    "size_min": int(effect["min_size"]),
+                    "size_max": int(effect["max_size"]),
                 }
             )
         rows.append(row)

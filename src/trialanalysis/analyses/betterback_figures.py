@@ -74,48 +74,59 @@ def forest_figure(continuous: pd.DataFrame, binary: pd.DataFrame):
         ``label, odds_ratio, or_conf_low, or_conf_high`` (log scale).
     """
     n_rows = max(len(continuous), len(binary), 1)
-    fig, axes = new_figure(11.0, 0.9 + 0.28 * n_rows, ncols=2, squeeze=False)
+    fig, axes = new_figure(
+        12.0, 1.2 + 0.3 * n_rows, ncols=2, squeeze=False, gridspec_kw={"width_ratios": [3, 2]}
+    )
     left, right = axes[0]
-    rows = continuous.iloc[::-1].reset_index(drop=True)
-    y = np.arange(len(rows))
+    rows = continuous.reset_index(drop=True)
+    y = n_rows - 1 - np.arange(len(rows))
     scale = rows["sd"].to_numpy(float)
-    for column in ("estimate", "conf_low", "conf_high"):
-        rows[f"std_{column}"] = rows[column].to_numpy(float) / scale
-    colours = np.where(rows["role"] == "primary", ARM_COLOURS[1], "#444444")
-    for yi, row, colour in zip(y, rows.itertuples(), colours, strict=True):
-        left.plot([row.std_conf_low, row.std_conf_high], [yi, yi], color=colour, lw=1.2)
-    left.scatter(rows["std_estimate"], y, c=list(colours), s=14, zorder=3)
+    low, estimate, high = (
+        rows[c].to_numpy(float) / scale for c in ("conf_low", "estimate", "conf_high")
+    )
+    primary = (rows["role"] == "primary").to_numpy()
+    colours = np.where(primary, ARM_COLOURS[1], "#444444")
+    for yi, a, b, colour in zip(y, low, high, colours, strict=True):
+        left.plot([a, b], [yi, yi], color=colour, lw=1.2)
+    left.scatter(estimate, y, c=list(colours), s=14, zorder=3)
     left.axvline(0, color="black", lw=0.8)
-    labels = [f"{r.label}, {r.timepoint}" for r in rows.itertuples()]
-    left.set_yticks(y, labels, fontsize=7)
-    annotations = [
-        f"{r.estimate:.2f} ({r.conf_low:.2f}, {r.conf_high:.2f})" for r in rows.itertuples()
-    ]
-    for yi, text in zip(y, annotations, strict=True):
-        left.annotate(
-            text, (1.02, yi), xycoords=("axes fraction", "data"), va="center", fontsize=7
-        )
-    left.set_xlabel("Standardised difference (intervention - control) / SD, 95% CI")
-    left.set_title("Continuous outcomes (primary in colour); raw effect at right", fontsize=9)
-    rows_b = binary.iloc[::-1].reset_index(drop=True)
-    yb = np.arange(len(rows_b))
+    left.set_yticks(y, [f"{r.label}, {r.timepoint}" for r in rows.itertuples()], fontsize=7)
+    raw = left.twinx()
+    raw.set_ylim(left.get_ylim())
+    raw.set_yticks(
+        y,
+        [f"{r.estimate:.2f} ({r.conf_low:.2f}, {r.conf_high:.2f})" for r in rows.itertuples()],
+        fontsize=7,
+    )
+    raw.tick_params(length=0)
+    raw.spines["right"].set_visible(False)
+    left.set_xlabel("Standardised difference (95% CI)")
+    left.set_title("Continuous outcomes (primary in orange)", fontsize=9)
+    raw.set_ylabel("Raw difference (95% CI)", fontsize=8)
+    rows_b = binary.reset_index(drop=True)
+    yb = n_rows - 1 - np.arange(len(rows_b))
     if len(rows_b):
-        estimate = rows_b["odds_ratio"].to_numpy(float)
-        right.errorbar(
-            estimate,
-            yb,
-            xerr=[estimate - rows_b["or_conf_low"], rows_b["or_conf_high"] - estimate],
-            fmt="o",
-            color="#444444",
-            ms=4,
-            capsize=2,
-        )
+        odds = rows_b["odds_ratio"].to_numpy(float)
+        for yi, a, b in zip(yb, rows_b["or_conf_low"], rows_b["or_conf_high"], strict=True):
+            right.plot([a, b], [yi, yi], color="#444444", lw=1.2)
+        right.scatter(odds, yb, color="#444444", s=14, zorder=3)
         right.set_xscale("log")
-        right.set_yticks(yb, list(rows_b["label"]), fontsize=7)
+        right.set_yticks(
+            yb,
+            [
+                f"{r.label}: {r.odds_ratio:.2f} ({r.or_conf_low:.2f}, {r.or_conf_high:.2f})"
+                for r in rows_b.itertuples()
+            ],
+            fontsize=7,
+        )
+        right.yaxis.tick_right()
+        right.tick_params(axis="y", length=0)
+    for ax in (left, right):
+        ax.set_ylim(-0.7, n_rows - 0.3)
+    raw.set_ylim(left.get_ylim())
     right.axvline(1, color="black", lw=0.8)
-    right.set_xlabel("Odds ratio (intervention vs control), 95% CI, log scale")
+    right.set_xlabel("Odds ratio (95% CI), log scale")
     right.set_title("Binary outcomes (GEE)", fontsize=9)
-    right.yaxis.tick_right()
     fig.tight_layout()
     return fig
 
@@ -161,7 +172,7 @@ def domain_profile_figure(emmeans: pd.DataFrame, domains: Sequence[str], timepoi
     ax.axhline(50, color="grey", lw=0.8, ls="--")
     ax.set_xticks(range(len(domains)), labels, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel("Domain score (0-100)")
-    ax.legend(frameon=False, fontsize=8, ncols=len(timepoints), loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("DIBQ domains: mixed-model means (95% CI); dashed line = 50", fontsize=9)
     fig.tight_layout()
     return fig
@@ -186,7 +197,10 @@ def caterpillar_figure(effects: pd.DataFrame):
         )
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(y, list(rows["level"]), fontsize=7)
-        ax.set_title(str(rows["label"].iloc[0]), fontsize=9)
+        title = str(rows["label"].iloc[0])
+        if np.allclose(rows["cond_sd"], 0) and np.allclose(rows["estimate"], 0):
+            title += "\n(clinic variance estimated at 0)"
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("Clinic effect")
     fig.suptitle("Clinic effects of the primary models (conditional mode ± 1.96 SD)", fontsize=9)
     fig.tight_layout()

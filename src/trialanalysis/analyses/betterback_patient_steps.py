@@ -51,9 +51,31 @@ EFFECT_COLUMNS = [
     "n_clinics",
 ]
 MISSING_DATA = (
-    "all patients with the outcome at the follow-up and at baseline; valid when "
-    "missingness depends only on the variables in the model (MAR)"
+    "all patients with the outcome at the follow-up{baseline}; valid when missingness "
+    "depends only on the variables in the model (MAR)"
 )
+ICC_LABELS = {
+    "icc": "ICC",
+    "design_effect_low": "Design effect 95% CI lower",
+    "design_effect_high": "Design effect 95% CI upper",
+    "n_clusters": "Clinics",
+    "n_patients": "Patients",
+    "size_mean": "Patients per clinic (mean)",
+    "size_cv": "Cluster size CV",
+}
+BINARY_LABELS = {
+    "n_control": "Control n",
+    "events_control": "Control events",
+    "n_intervention": "Intervention n",
+    "events_intervention": "Intervention events",
+    "odds_ratio": "OR",
+    "or_conf_low": "OR 95% CI lower",
+    "or_conf_high": "OR 95% CI upper",
+    "or_p_value": "p (OR)",
+    "risk_difference": "Risk difference",
+    "rd_conf_low": "RD 95% CI lower",
+    "rd_conf_high": "RD 95% CI upper",
+}
 
 
 # -------------------------------------------------------------- patient trial
@@ -154,7 +176,7 @@ def _primary_files(results, settings, primary_rows, outputs) -> None:
 def fragment_patients(config, settings, results, outputs, png) -> None:
     """Write the patient trial's report fragment."""
     effects = pd.read_csv(outputs["effects"])
-    formulas = "\n".join(f"{s}: `{spec.formula}`" for s, spec in results.specs.items())
+    formulas = "\n".join(f"{s}: {spec.formula}" for s, spec in results.specs.items())
     model_text = (
         "Hussey & Hughes model per outcome"
         + (" and follow-up" if settings["model"] == "per_timepoint" else " over all follow-ups")
@@ -184,7 +206,8 @@ def fragment_patients(config, settings, results, outputs, png) -> None:
         {"table": outputs["icc"], "caption": "ICC and design effect", "rounding": icc_rounding,
          "columns": ["label", "timepoint", "model", "group", "icc", "conf_low", "conf_high",
                      "design_effect", "design_effect_low", "design_effect_high",
-                     "n_clusters", "n_patients", "mean_size", "cv_size"]},
+                     "n_clusters", "n_patients", "size_mean", "size_cv"],
+         "labels": ICC_LABELS},
         {"table": outputs["variance_components"], "caption": "Variance components of the "
          "primary models", "rounding": icc_rounding},
         {"figure": png["caterpillar_figure"], "caption": "Clinic effects of the primary "
@@ -193,7 +216,9 @@ def fragment_patients(config, settings, results, outputs, png) -> None:
     models = [
         {"trial": "betterback", "name": f"patients_{score}", "outcome": score,
          "formula": spec.formula, "df_method": settings["df_method"],
-         "config_key": "betterback.analyses.patients", "missing_data": MISSING_DATA}
+         "config_key": "betterback.analyses.patients",
+         "missing_data": MISSING_DATA.format(
+             baseline=" and at baseline" if spec.outcome.baseline else "")}
         for score, spec in results.specs.items()
     ]  # fmt: skip
     sections = [
@@ -248,7 +273,8 @@ def binary_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
          "rounding": rounding, "suppression": suppression,
          "columns": ["label", "n_control", "events_control", "n_intervention",
                      "events_intervention", "odds_ratio", "or_conf_low", "or_conf_high",
-                     "or_p_value", "risk_difference", "rd_conf_low", "rd_conf_high", "df"]},
+                     "or_p_value", "risk_difference", "rd_conf_low", "rd_conf_high", "df"],
+         "labels": BINARY_LABELS},
     ]  # fmt: skip
     sections = [
         {"section": "results", "title": "BetterBack: binary outcomes", "blocks": blocks},

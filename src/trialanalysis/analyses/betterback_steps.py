@@ -48,6 +48,8 @@ from trialanalysis.pipeline import write_csv
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 
+MISSING_COUNTS = {"columns": ".*_missing", "style": "integer"}
+
 
 def instruments_and_labels(config: Mapping):
     """Return the instrument definitions and the column labels they give."""
@@ -143,6 +145,7 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
             source=outputs[name],
             suppression=counted,
             columns=[c for c in table.columns if c != "level"],
+            extra_rules=[MISSING_COUNTS],
         )
         blocks.append(
             {
@@ -150,6 +153,7 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
                 "caption": captions[name],
                 "columns": [c for c in table.columns if c != "level"],
                 "suppression": counted or {},
+                "rounding": rounding_rules(config, MISSING_COUNTS),
                 "max_rows": 200,
             }
         )
@@ -253,7 +257,7 @@ def fragment_therapists(config, settings, outputs, png, captions, scores, domain
         },
         {"table": outputs["anova"], "caption": captions["anova"], "rounding": rounding,
          "columns": ["label", "n_complete", "f_value", "df_effect", "df_error", "p_value",
-                     "partial_eta_sq", "gg_epsilon", "p_value_gg"]},
+                     "partial_eta_sq", "gg_epsilon", "gg_p_value"]},
         {"table": outputs["pairwise"], "caption": captions["pairwise"], "max_rows": 100,
          "columns": ["label", "contrast", "estimate", "conf_low", "conf_high", "p_value",
                      "p_adjusted", "n_complete"]},
@@ -273,8 +277,16 @@ def fragment_therapists(config, settings, outputs, png, captions, scores, domain
          "formula": " + ".join([f"{score} ~ timepoint", *settings["random_effects"]]),
          "df_method": settings["df_method"], "config_key": "betterback.analyses.therapists",
          "missing_data": "all available questionnaires (MAR)"}
-        for score in [*scores, *domains]
+        for score in scores
     ]  # fmt: skip
+    if domains:
+        models.append(
+            {"trial": "betterback", "name": "therapists_domains",
+             "outcome": f"each of {len(domains)} domains ({settings['domains_instrument']})",
+             "formula": " + ".join(["<domain> ~ timepoint", *settings["random_effects"]]),
+             "df_method": settings["df_method"], "config_key": "betterback.analyses.therapists",
+             "missing_data": "all available questionnaires (MAR)"}
+        )  # fmt: skip
     assoc = settings["associations"]
     for outcome in assoc["outcomes"]:
         models.append(

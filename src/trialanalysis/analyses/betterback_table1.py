@@ -5,11 +5,13 @@ cluster extension asks for both levels). Patients belong to the condition
 they were enrolled in; clinics and therapists are counted in every condition
 in which they enrolled or treated patients (in a dog-leg design a clinic
 contributes to both). Numbers give mean and SD, text gives n and % of those
-with a value; a ``missing`` row counts those without one.
+with a value; ``<condition>_missing`` counts those without one (shown on the
+first row of a characteristic).
 
-Tables are wide with ``<condition>_n``, ``_percent``, ``_mean`` and ``_sd``
-columns, so small-cell suppression blanks a small count together with the
-values derived from it.
+Tables are wide with ``<condition>_n``, ``_percent``, ``_mean``, ``_sd`` and
+``_missing`` columns, so small-cell suppression blanks a small count together
+with the values derived from it. Missing counts are not suppressed: they
+describe the data, not a characteristic of the people.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pandas as pd
 
 from trialanalysis.analyses.betterback_data import CONDITIONS, check_columns
 
-STATISTICS = ("n", "percent", "mean", "sd")
+STATISTICS = ("n", "percent", "mean", "sd", "missing")
 DEFAULT_LABELS = {
     "age": "Age (years)",
     "sex": "Sex",
@@ -38,7 +40,7 @@ def columns() -> list[str]:
 
 def dependents() -> dict[str, list[str]]:
     """Values derived from each count column (blanked when the count is suppressed)."""
-    return {f"{c}_n": [f"{c}_{s}" for s in STATISTICS[1:]] for c in CONDITIONS}
+    return {f"{c}_n": [f"{c}_{s}" for s in STATISTICS[1:4]] for c in CONDITIONS}
 
 
 def _describe(
@@ -57,9 +59,8 @@ def _describe(
             row[f"{condition}_n"] = len(values)
             row[f"{condition}_mean"] = values.mean() if len(values) else float("nan")
             row[f"{condition}_sd"] = values.std(ddof=1) if len(values) > 1 else float("nan")
-        rows.append(row)
-        rows += _missing_row(groups, column, level, label)
-        return rows
+            row[f"{condition}_missing"] = int(frame[column].isna().sum())
+        return [row]
     observed = pd.concat([f[column] for f in groups.values()]).dropna().astype(str).unique()
     categories = [c for c in (order or []) if c in observed]
     categories += sorted(c for c in observed if c not in categories)
@@ -70,22 +71,17 @@ def _describe(
             count = int((values == category).sum())
             row[f"{condition}_n"] = count
             row[f"{condition}_percent"] = 100.0 * count / len(values) if len(values) else 0.0
+            if not rows:
+                row[f"{condition}_missing"] = int(frame[column].isna().sum())
         rows.append(row)
-    return rows + _missing_row(groups, column, level, label)
-
-
-def _missing_row(groups, column, level, label) -> list[dict]:
-    counts = {c: int(f[column].isna().sum()) for c, f in groups.items()}
-    if not any(counts.values()):
-        return []
-    row = {"level": level, "characteristic": label, "category": "missing"}
-    row.update({f"{c}_n": n for c, n in counts.items()})
-    return [row]
+    return rows
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
-    table = pd.DataFrame(rows)
-    return table.reindex(columns=columns())
+    table = pd.DataFrame(rows).reindex(columns=columns())
+    counts = [c for c in table.columns if c.endswith(("_n", "_missing"))]
+    table[counts] = table[counts].astype("Int64")
+    return table
 
 
 def _count_row(level: str, label: str, counts: Mapping[str, int]) -> dict:

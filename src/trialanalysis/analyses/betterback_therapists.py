@@ -48,7 +48,7 @@ def rm_anova(long: pd.DataFrame, score: str, timepoints: Sequence[str]) -> dict 
     -------
     dict or None
         ``n_complete, f_value, df_effect, df_error, p_value, partial_eta_sq,
-        gg_epsilon, p_value_gg``; None with fewer than 2 complete therapists.
+        gg_epsilon, gg_p_value``; None with fewer than 2 complete therapists.
     """
     wide = long.pivot(index="therapist_id", columns="timepoint", values=score)
     wide = wide.reindex(columns=list(timepoints)).dropna()
@@ -76,7 +76,7 @@ def rm_anova(long: pd.DataFrame, score: str, timepoints: Sequence[str]) -> dict 
         "p_value": float(effect["p_unc"]),
         "partial_eta_sq": float(effect["np2"]),
         "gg_epsilon": float(effect["eps"]),
-        "p_value_gg": float(effect.get("p_GG_corr", effect["p_unc"])),
+        "gg_p_value": float(effect.get("p_GG_corr", effect["p_unc"])),
     }
 
 

@@ -218,15 +218,15 @@ def write_manuscript_table(
     caption: str,
     source: str,
     suppression: Mapping | None = None,
+    extra_rules: Sequence[Mapping] = (),
     **kwargs,
 ) -> dict[str, Path]:
-    """Write a manuscript table in the configured formats and rounding."""
+    """Write a manuscript table in the configured formats and rounding.
+
+    ``extra_rules`` are rounding rules tried before the configured ones.
+    """
+    settings = table_settings(config)
+    settings["rules"] = [*extra_rules, *settings["rules"]]
     return write_table(
-        table,
-        path,
-        caption=caption,
-        source=source,
-        suppression=suppression,
-        **table_settings(config),
-        **kwargs,
+        table, path, caption=caption, source=source, suppression=suppression, **settings, **kwargs
     )
