@@ -46,6 +46,7 @@ COLUMNS = [
     "rd_conf_high",
     "rd_p_value",
     "df",
+    "note",
     "formula",
 ]
 
@@ -114,13 +115,33 @@ def fit_binary(
     covariates: Sequence[str],
     correlation: str,
 ) -> tuple[dict | None, pd.DataFrame | None, dict]:
-    """Fit one binary outcome; return its effect row, coefficients and diagnostics row."""
+    """Fit one binary outcome; return its effect row, coefficients and diagnostics row.
+
+    An outcome without events (or with only events) in a condition has no
+    finite odds ratio; its row then holds the counts and a note, and no model
+    is fitted. Coefficients are None when no estimate is reported.
+    """
     formula = " + ".join([f"{outcome} ~ C(period)", "treatment", *covariates])
     names = {"trial": TRIAL, "analysis": "gee", "outcome": outcome, "model": "GEE (logit)"}
+    counts = _counts(data.loc[data["clinic_id"].notna()], outcome)
+    empty = [
+        f"{'no' if counts[f'events_{c}'] == 0 else 'only'} events among {c} patients"
+        for c in ("control", "intervention")
+        if counts[f"events_{c}"] in (0, counts[f"n_{c}"])
+    ]
+    if empty:
+        reason = "odds ratio not estimable: " + "; ".join(empty)
+        row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": reason}
+        return row, None, not_fitted_row(reason, **names)
     try:
         result = fit_gee(data, formula, "clinic_id", correlation=correlation)
     except (ModelSpecificationError, ModelFitError) as exc:
-        return None, None, not_fitted_row(str(exc), **names)
+        row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": str(exc)}
+        return row, None, not_fitted_row(str(exc), **names)
+    if not result.diagnostics["converged"]:
+        reason = "GEE did not converge; no estimate shown"
+        row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": reason}
+        return row, None, gee_diagnostics(result, **names)
     odds = result.odds_ratios().set_index("term").loc["treatment"]
     difference = result.risk_difference("treatment").iloc[0]
     row = {
@@ -129,7 +150,7 @@ def fit_binary(
         "kind": kind,
         "n_obs": result.diagnostics["n_obs"],
         "n_clinics": result.diagnostics["n_clusters"],
-        **_counts(data.loc[data["clinic_id"].notna()], outcome),
+        **counts,
         "odds_ratio": odds["odds_ratio"],
         "or_conf_low": odds["conf_low"],
         "or_conf_high": odds["conf_high"],
@@ -141,6 +162,7 @@ def fit_binary(
         "rd_conf_high": difference["conf_high"],
         "rd_p_value": difference["p_value"],
         "df": result.df,
+        "note": "",
         "formula": formula,
     }
     coefficients = result.coefficients.assign(outcome=outcome, formula=formula)
@@ -185,8 +207,8 @@ def binary_outcomes(
             data, outcome, label, kind, settings["covariates"], settings["correlation"]
         )
         diagnostics.append(diag)
-        if row is not None:
-            rows.append(row)
+        rows.append(row)
+        if coefs is not None:
             coefficients.append(coefs)
     coefficient_table = pd.concat(coefficients, ignore_index=True) if coefficients else None
     if coefficient_table is not None:

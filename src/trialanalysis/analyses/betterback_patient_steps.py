@@ -7,7 +7,6 @@ and sensitivity analyses; arguments as in :mod:`.betterback_steps`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
 
@@ -33,7 +32,7 @@ from trialanalysis.analyses.betterback_steps import (
     rounding_rules,
 )
 from trialanalysis.analyses.betterback_trajectories import condition_trajectories
-from trialanalysis.analyses.common import count_suppression, write_manuscript_table
+from trialanalysis.analyses.common import count_suppression, publish_table
 from trialanalysis.pipeline import write_csv
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
@@ -127,21 +126,7 @@ def patients_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[s
         "caterpillar_figure": caterpillar_figure(written["clinic_effects"]),
     }
     png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
-    write_manuscript_table(
-        effects[["outcome", *EFFECT_COLUMNS, "response", "df_method"]],
-        Path(outputs["tables"]) / "patient_effects",
-        config,
-        caption="BetterBack: treatment effects (intervention - control), Hussey & Hughes model",
-        source=outputs["effects"],
-    )
-    write_manuscript_table(
-        iccs.drop(columns="formula"),
-        Path(outputs["tables"]) / "patient_icc",
-        config,
-        caption="BetterBack: ICC and design effect of the primary outcomes",
-        source=outputs["icc"],
-    )
-    fragment_patients(config, settings, results, outputs, png)
+    fragment_patients(config, settings, results, written, outputs, png)
 
 
 def _primary_files(results, settings, primary_rows, outputs) -> None:
@@ -173,9 +158,9 @@ def _primary_files(results, settings, primary_rows, outputs) -> None:
     write_csv(data, outputs["primary_data"])
 
 
-def fragment_patients(config, settings, results, outputs, png) -> None:
-    """Write the patient trial's report fragment."""
-    effects = pd.read_csv(outputs["effects"])
+def fragment_patients(config, settings, results, written, outputs, png) -> None:
+    """Write the patient trial's manuscript tables and report fragment."""
+    effects = written["effects"]
     formulas = "\n".join(f"{s}: {spec.formula}" for s, spec in results.specs.items())
     model_text = (
         "Hussey & Hughes model per outcome"
@@ -191,9 +176,11 @@ def fragment_patients(config, settings, results, outputs, png) -> None:
     results_blocks = [
         {"text": model_text},
         {"code": formulas, "caption": "Models (lme4 notation)"},
-        {"table": outputs["effects"], "caption": "Treatment effects (intervention - control)",
-         "columns": ["outcome", *EFFECT_COLUMNS], "max_rows": 200,
-         "notes": ["Primary: the outcomes marked primary at the primary time point."]},
+        publish_table(effects, outputs["tables"], "patient_effects", config,
+                {"table": outputs["effects"], "max_rows": 200,
+                 "caption": "BetterBack: treatment effects (intervention - control)",
+                 "columns": ["outcome", *EFFECT_COLUMNS],
+                 "notes": ["Primary: the outcomes marked primary at the primary time point."]}),
         {"figure": png["trajectories_figure"], "caption": "Mean outcomes by condition (95% CI; "
          "mixed model over all time points, not adjusted for period)",
          "data": [outputs["trajectories"]]},
@@ -203,11 +190,13 @@ def fragment_patients(config, settings, results, outputs, png) -> None:
          "the primary model and from the outcome alone; design effect "
          "1 + ((CV² + 1) m − 1) ICC for the patients per clinic analysed (Eldridge 2006); "
          "profile-likelihood 95% CIs."},
-        {"table": outputs["icc"], "caption": "ICC and design effect", "rounding": icc_rounding,
-         "columns": ["label", "timepoint", "model", "group", "icc", "conf_low", "conf_high",
-                     "design_effect", "design_effect_low", "design_effect_high",
-                     "n_clusters", "n_patients", "size_mean", "size_cv"],
-         "labels": ICC_LABELS},
+        publish_table(written["icc"], outputs["tables"], "patient_icc", config,
+                {"table": outputs["icc"], "caption": "BetterBack: ICC and design effect",
+                 "rounding": icc_rounding, "labels": ICC_LABELS,
+                 "columns": ["label", "timepoint", "model", "group", "icc", "conf_low",
+                             "conf_high", "design_effect", "design_effect_low",
+                             "design_effect_high", "n_clusters", "n_patients", "size_mean",
+                             "size_cv"]}),
         {"table": outputs["variance_components"], "caption": "Variance components of the "
          "primary models", "rounding": icc_rounding},
         {"figure": png["caterpillar_figure"], "caption": "Clinic effects of the primary "
@@ -250,14 +239,6 @@ def binary_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
     write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
     counts = ["events_control", "n_control", "events_intervention", "n_intervention"]
     suppression = count_suppression(config, counts)
-    write_manuscript_table(
-        effects.drop(columns="formula"),
-        Path(outputs["tables"]) / "binary_effects",
-        config,
-        caption="BetterBack: binary outcomes, GEE odds ratios and risk differences",
-        source=outputs["effects"],
-        suppression=suppression,
-    )
     rounding = rounding_rules(
         config, {"columns": "risk_.*|rd_conf_.*", "style": "fixed", "digits": 3}
     )
@@ -269,12 +250,14 @@ def binary_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
          "population-averaged; risks and risk differences are standardised over the "
          "analysed patients. Referral outcomes and the first two CPQI indicators are "
          "complements (odds ratios reciprocal)."},
-        {"table": outputs["effects"], "caption": "Binary outcomes (intervention vs control)",
-         "rounding": rounding, "suppression": suppression,
-         "columns": ["label", "n_control", "events_control", "n_intervention",
-                     "events_intervention", "odds_ratio", "or_conf_low", "or_conf_high",
-                     "or_p_value", "risk_difference", "rd_conf_low", "rd_conf_high", "df"],
-         "labels": BINARY_LABELS},
+        publish_table(effects, outputs["tables"], "binary_effects", config,
+                {"table": outputs["effects"], "rounding": rounding, "suppression": suppression,
+                 "caption": "BetterBack: binary outcomes, GEE odds ratios and risk differences",
+                 "columns": ["label", "n_control", "events_control", "n_intervention",
+                             "events_intervention", "odds_ratio", "or_conf_low",
+                             "or_conf_high", "or_p_value", "risk_difference", "rd_conf_low",
+                             "rd_conf_high", "df", "note"],
+                 "labels": BINARY_LABELS}),
     ]  # fmt: skip
     sections = [
         {"section": "results", "title": "BetterBack: binary outcomes", "blocks": blocks},
@@ -298,22 +281,16 @@ def sensitivity_step(
     write_csv(randomization, outputs["randomization"])
     write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
     caption = f"BetterBack: sensitivity analyses at {settings['primary_timepoint']}"
-    write_manuscript_table(
-        table.drop(columns="formula"),
-        Path(outputs["tables"]) / "sensitivity",
-        config,
-        caption=caption,
-        source=outputs["table"],
-    )
     blocks = [
         {"text": "Each outcome's primary estimate beside: the cluster-level analysis (clinic "
          "means of covariate-adjusted residuals compared within periods); the randomization "
          "test over the schedule's sequences (statistic: the primary model's treatment "
          "estimate); complete cases; all available follow-ups in one model; and, when a "
          "variance is estimated at zero, the model without it.\n\n" + text.design_note()},
-        {"table": outputs["table"], "caption": caption, "max_rows": 200,
-         "columns": ["label", "analysis", "estimate", "conf_low", "conf_high", "df", "p_value",
-                     "n_obs", "n_clinics", "note"]},
+        publish_table(table, outputs["tables"], "sensitivity", config,
+                {"table": outputs["table"], "caption": caption, "max_rows": 200,
+                 "columns": ["label", "analysis", "estimate", "conf_low", "conf_high", "df",
+                             "p_value", "n_obs", "n_clinics", "note"]}),
         {"table": outputs["randomization"], "caption": "Randomization tests as computed",
          "suppression": {}},
     ]  # fmt: skip

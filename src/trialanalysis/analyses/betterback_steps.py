@@ -9,7 +9,6 @@ input paths and output paths; it writes tidy CSV tables, manuscript tables
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
 
@@ -40,7 +39,7 @@ from trialanalysis.analyses.common import (
     DIAGNOSTICS_COLUMNS,
     column_labels,
     count_suppression,
-    write_manuscript_table,
+    publish_table,
 )
 from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
@@ -136,27 +135,15 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
     ]
     for name, table in built.items():
         write_csv(table, outputs[name])
-        counted = suppression if name != "clinics" else None
-        write_manuscript_table(
-            table,
-            Path(outputs["tables"]) / f"table1_{name}",
-            config,
-            caption=captions[name],
-            source=outputs[name],
-            suppression=counted,
-            columns=[c for c in table.columns if c != "level"],
-            extra_rules=[MISSING_COUNTS],
-        )
-        blocks.append(
-            {
-                "table": outputs[name],
-                "caption": captions[name],
-                "columns": [c for c in table.columns if c != "level"],
-                "suppression": counted or {},
-                "rounding": rounding_rules(config, MISSING_COUNTS),
-                "max_rows": 200,
-            }
-        )
+        block = {
+            "table": outputs[name],
+            "caption": captions[name],
+            "columns": [c for c in table.columns if c != "level"],
+            "suppression": suppression if name != "clinics" else {},
+            "rounding": rounding_rules(config, MISSING_COUNTS),
+            "max_rows": 200,
+        }
+        blocks.append(publish_table(table, outputs["tables"], f"table1_{name}", config, block))
     write_fragment(
         outputs["fragment"],
         [
@@ -221,6 +208,12 @@ def therapists_step(
         "profile_figure": domain_profile_figure(emmeans, domains, timepoints),
     }
     png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
+    fragment_therapists(config, settings, outputs, results, png, scores, domains, timepoints)
+
+
+def fragment_therapists(config, settings, outputs, results, png, scores, domains, timepoints):
+    """Write the therapist cohort's manuscript tables and report fragment."""
+    contrasts = results["contrasts"]
     captions = {
         "anova": "Therapists, published analysis: repeated-measures ANOVA on complete cases",
         "pairwise": f"Therapists, published analysis: paired comparisons with {timepoints[0]}",
@@ -228,20 +221,6 @@ def therapists_step(
         "associations": f"Therapists at {settings['associations']['timepoint']}: domain "
         f"scores (per {settings['associations']['per']:g} points) and outcomes",
     }
-    for name, caption in captions.items():
-        write_manuscript_table(
-            results[name],
-            Path(outputs["tables"]) / f"therapists_{name}",
-            config,
-            caption=caption,
-            source=outputs[name],
-        )
-    fragment_therapists(config, settings, outputs, png, captions, scores, domains, timepoints)
-
-
-def fragment_therapists(config, settings, outputs, png, captions, scores, domains, timepoints):
-    """Write the therapist cohort's report fragment."""
-    contrasts = pd.read_csv(outputs["contrasts"])
     rounding = rounding_rules(
         config, {"columns": "partial_eta_sq|gg_epsilon", "style": "fixed", "digits": 3}
     )
@@ -257,7 +236,9 @@ def fragment_therapists(config, settings, outputs, png, captions, scores, domain
         },
         {"table": outputs["anova"], "caption": captions["anova"], "rounding": rounding,
          "columns": ["label", "n_complete", "f_value", "df_effect", "df_error", "p_value",
-                     "partial_eta_sq", "gg_epsilon", "gg_p_value"]},
+                     "partial_eta_sq", "gg_epsilon", "gg_p_value"],
+         "labels": {"partial_eta_sq": "Partial eta²", "gg_epsilon": "GG epsilon",
+                    "gg_p_value": "p (GG)", "f_value": "F"}},
         {"table": outputs["pairwise"], "caption": captions["pairwise"], "max_rows": 100,
          "columns": ["label", "contrast", "estimate", "conf_low", "conf_high", "p_value",
                      "p_adjusted", "n_complete"]},
@@ -297,6 +278,10 @@ def fragment_therapists(config, settings, outputs, png, captions, scores, domain
              "config_key": "betterback.analyses.therapists.associations",
              "missing_data": f"one model per domain; therapists answering at {assoc['timepoint']}"}
         )  # fmt: skip
+    for block in results_blocks:
+        name = next((k for k in captions if block.get("table") == outputs[k]), None)
+        if name:
+            publish_table(results[name], outputs["tables"], f"therapists_{name}", config, block)
     sections = [
         {"section": "summary", "title": "BetterBack: therapists",
          "blocks": [{"text": text.therapist_summary(contrasts, scores)}]},

@@ -210,23 +210,36 @@ def count_suppression(
     return suppression
 
 
-def write_manuscript_table(
-    table: pd.DataFrame,
-    path: str | Path,
-    config: Mapping,
-    *,
-    caption: str,
-    source: str,
-    suppression: Mapping | None = None,
-    extra_rules: Sequence[Mapping] = (),
-    **kwargs,
-) -> dict[str, Path]:
-    """Write a manuscript table in the configured formats and rounding.
+def publish_table(
+    table: pd.DataFrame, folder: str | Path, name: str, config: Mapping, block: dict
+) -> dict:
+    """Write a manuscript table rendered as its report block shows it; return the block.
 
-    ``extra_rules`` are rounding rules tried before the configured ones.
+    Parameters
+    ----------
+    table : DataFrame
+        The tidy table (its CSV copy is written unrounded).
+    folder, name : path, str
+        Output folder and file name without suffix; one file per configured format.
+    config : mapping
+        Validated config (``reporting.tables`` formats, rounding and missing text).
+    block : dict
+        A report table block (``table`` path, ``caption``, optional ``columns``,
+        ``labels``, ``rounding``, ``suppression``, ``notes``): the same settings
+        render the manuscript table, so manuscript and report agree.
     """
     settings = table_settings(config)
-    settings["rules"] = [*extra_rules, *settings["rules"]]
-    return write_table(
-        table, path, caption=caption, source=source, suppression=suppression, **settings, **kwargs
+    write_table(
+        table,
+        Path(folder) / name,
+        caption=block["caption"],
+        source=str(block["table"]),
+        rules=block.get("rounding") or settings["rules"],
+        suppression=block.get("suppression") or None,
+        labels=block.get("labels"),
+        columns=block.get("columns"),
+        notes=block.get("notes", ()),
+        formats=settings["formats"],
+        missing=settings["missing"],
     )
+    return block
