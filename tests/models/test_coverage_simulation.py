@@ -30,8 +30,9 @@ def simulate(rng: np.random.Generator) -> pd.DataFrame:
         + clinic_effect[clinic]
         + rng.normal(0.0, 3.0, size=len(clinic))
     )
-    return pd.DataFrame({"clinic_id": [f"c{c:02d}" for c in clinic],
-                         "treatment": treated[clinic], "y": y})
+    return pd.DataFrame(
+        {"clinic_id": [f"c{c:02d}" for c in clinic], "treatment": treated[clinic], "y": y}
+    )
 
 
 def coverage(n_datasets: int, seed: int) -> dict[str, float]:
@@ -48,8 +49,10 @@ def coverage(n_datasets: int, seed: int) -> dict[str, float]:
 @pytest.mark.slow
 def test_satterthwaite_covers_and_z_is_anti_conservative():
     result = coverage(N_DATASETS, SEED)
-    print(f"\n95% CI coverage over {N_DATASETS} data sets (17 clusters): "
-          f"Satterthwaite {result['satterthwaite']:.3f}, z {result['z']:.3f}")
+    print(
+        f"\n95% CI coverage over {N_DATASETS} data sets (17 clusters): "
+        f"Satterthwaite {result['satterthwaite']:.3f}, z {result['z']:.3f}"
+    )
     assert 0.93 <= result["satterthwaite"] <= 0.97
     assert result["z"] < result["satterthwaite"] - 0.01
     assert result["z"] < 0.94

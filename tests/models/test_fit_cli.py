@@ -18,12 +18,16 @@ FORMULA = (
 
 def test_fit_writes_coefficients_variance_and_diagnostics(tmp_path, capsys):
     out = tmp_path / "sw.csv"
-    status = main(["fit", str(DATA), "--formula", FORMULA, "--df-method", "kenward-roger",
-                   "-o", str(out)])
+    status = main(
+        ["fit", str(DATA), "--formula", FORMULA, "--df-method", "kenward-roger", "-o", str(out)]
+    )
     assert status == 0
     printed = capsys.readouterr().out.split()
-    assert printed == [str(out), str(tmp_path / "sw_variance.csv"),
-                       str(tmp_path / "sw_diagnostics.csv")]
+    assert printed == [
+        str(out),
+        str(tmp_path / "sw_variance.csv"),
+        str(tmp_path / "sw_diagnostics.csv"),
+    ]
     written = pd.read_csv(out)
     expected = fit_mixed(pd.read_csv(DATA), FORMULA).coefficients_for("kenward-roger")
     pd.testing.assert_frame_equal(written, expected, check_exact=False, rtol=1e-12)
@@ -36,8 +40,22 @@ def test_fit_writes_coefficients_variance_and_diagnostics(tmp_path, capsys):
 def test_fit_is_byte_identical_on_rerun(tmp_path):
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     for out in (first, second):
-        assert main(["fit", str(DATA), "--formula", FORMULA, "--ml", "--df-method", "z",
-                     "-o", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "fit",
+                    str(DATA),
+                    "--formula",
+                    FORMULA,
+                    "--ml",
+                    "--df-method",
+                    "z",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
     assert first.read_bytes() == second.read_bytes()
     assert (tmp_path / "a_variance.csv").read_bytes() == (tmp_path / "b_variance.csv").read_bytes()
 

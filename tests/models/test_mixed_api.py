@@ -96,9 +96,7 @@ def test_boundary_fit_equals_fit_without_the_zero_variance_term():
     assert "without that random effect" in full.diagnostics["notes"][0]
     np.testing.assert_allclose(full.beta, reduced.beta, rtol=1e-7)
     np.testing.assert_allclose(full.vcov, reduced.vcov, rtol=1e-6)
-    np.testing.assert_allclose(
-        full.coefficients["df"], reduced.coefficients["df"], rtol=1e-4
-    )
+    np.testing.assert_allclose(full.coefficients["df"], reduced.coefficients["df"], rtol=1e-4)
     assert full.coefficients.loc[1, "estimate"] != 0.0  # the between-cluster effect survives
 
 

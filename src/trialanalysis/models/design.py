@@ -93,7 +93,7 @@ class ModelData:
         return np.where(np.isfinite(self.theta_lower_bounds), 1.0, 0.0)
 
     def make_lambda(self, theta: np.ndarray) -> sp.csc_matrix:
-        """The sparse block-diagonal covariance factor Λ_θ."""
+        """Build the sparse block-diagonal covariance factor Λ_θ."""
         indptr, indices, theta_index, shape = self._lambda_pattern
         return sp.csc_matrix((np.asarray(theta)[theta_index], indices, indptr), shape=shape)
 

@@ -13,7 +13,7 @@ adjusted for multiplicity.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ CONTRAST_METHODS = ("pairwise", "revpairwise", "trt.vs.ctrl")
 
 
 def reference_grid(model, at: Mapping | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Reference grid of a fitted model; returns the grid and its factor names."""
+    """Build the reference grid of a fitted model; return it and its factor names."""
     at = dict(at or {})
     factors, numerics = _variables(model)
     unknown = set(at) - set(factors) - set(numerics)
@@ -62,7 +62,7 @@ def _sort_key(value):
 
 
 def _variables(model) -> tuple[list[str], list[str]]:
-    """Data columns behind categorical and numeric factors of the fixed part."""
+    """Find the data columns behind categorical and numeric factors of the fixed part."""
     columns = set(model.frame.columns)
     factors, numerics = [], []
     for factor, info in model.fixed_design.factor_infos.items():
@@ -102,9 +102,7 @@ class EstimatedMarginalMeans:
 
         combos.sort(key=sort_key)
         self.labels = pd.DataFrame(combos, columns=wanted)
-        self.L = np.array(
-            [X_grid[np.array([k == c for k in keys])].mean(axis=0) for c in combos]
-        )
+        self.L = np.array([X_grid[np.array([k == c for k in keys])].mean(axis=0) for c in combos])
         self.table = self._summarise(self.L, self.labels)
 
     def _summarise(self, L: np.ndarray, labels: pd.DataFrame) -> pd.DataFrame:
@@ -208,10 +206,14 @@ def _contrast_weights(levels: list[str], method, ref) -> tuple[list[np.ndarray],
         return weights, names
     if method == "pairwise":
         pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
-        return [eye[i] - eye[j] for i, j in pairs], [f"{levels[i]} - {levels[j]}" for i, j in pairs]
+        return [eye[i] - eye[j] for i, j in pairs], [
+            f"{levels[i]} - {levels[j]}" for i, j in pairs
+        ]
     if method == "revpairwise":
         pairs = [(j, i) for i in range(k) for j in range(i + 1, k)]
-        return [eye[i] - eye[j] for i, j in pairs], [f"{levels[i]} - {levels[j]}" for i, j in pairs]
+        return [eye[i] - eye[j] for i, j in pairs], [
+            f"{levels[i]} - {levels[j]}" for i, j in pairs
+        ]
     if method == "trt.vs.ctrl":
         if ref is None:
             r = 0

@@ -114,7 +114,9 @@ def _run(name: str, fun, theta: np.ndarray, lower: np.ndarray) -> tuple[np.ndarr
         )
     except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
         return theta, f"failed: {exc}"
-    candidate = np.maximum(np.asarray(result.x, dtype=float), np.where(np.isfinite(lower), 0, -np.inf))
+    candidate = np.maximum(
+        np.asarray(result.x, dtype=float), np.where(np.isfinite(lower), 0, -np.inf)
+    )
     return candidate, str(result.message)
 
 
@@ -184,7 +186,9 @@ def _snap_boundary(fun, theta: np.ndarray, lower: np.ndarray) -> np.ndarray:
             bounds=bounds,
             options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000},
         )
-        snapped[free] = np.maximum(result.x, [b[0] if b[0] is not None else -np.inf for b in bounds])
+        snapped[free] = np.maximum(
+            result.x, [b[0] if b[0] is not None else -np.inf for b in bounds]
+        )
         snapped = _polish(fun, snapped, np.where(np.isin(np.arange(len(theta)), near), 0.0, lower))
     return snapped if fun(snapped) <= fun(theta) + 1e-7 else theta
 

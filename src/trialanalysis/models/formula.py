@@ -172,7 +172,10 @@ def _split_top_level(text: str, sep: str) -> list[str]:
 
 
 def _parse_random_chunk(chunk: str, formula: str) -> list[RandomTerm]:
-    if not (chunk.startswith("(") and chunk.endswith(")")) or _closing_index(chunk) != len(chunk) - 1:
+    if (
+        not (chunk.startswith("(") and chunk.endswith(")"))
+        or _closing_index(chunk) != len(chunk) - 1
+    ):
         raise ModelSpecificationError(
             f"cannot read {chunk!r} in formula {formula!r}: write each random-effect term "
             "on its own, joined with '+', as (expr | group), e.g. '+ (1 | clinic_id)'"
@@ -252,7 +255,9 @@ def _check_duplicates(terms: list[RandomTerm], formula: str) -> None:
     seen: dict[tuple[str, ...], str] = {}
     for term in terms:
         key = tuple(sorted(term.group))
-        has_intercept = patsy.ModelDesc.from_formula("~ " + term.expr).rhs_termlist[0].factors == ()
+        has_intercept = (
+            patsy.ModelDesc.from_formula("~ " + term.expr).rhs_termlist[0].factors == ()
+        )
         if has_intercept:
             if key in seen:
                 raise ModelSpecificationError(
@@ -346,7 +351,7 @@ def _expr_columns(expr: str) -> list[str]:
 
 
 def _outermost_group(parsed: MixedFormula, data: pd.DataFrame) -> tuple[str, ...] | None:
-    """The grouping factor every other one is nested in, or None if crossed."""
+    """Find the grouping factor every other one is nested in (None if crossed)."""
     groups = list(dict.fromkeys(term.group for term in parsed.random))
     for candidate in sorted(groups, key=len):
         if all(is_nested(data, inner, candidate) for inner in groups):

@@ -58,9 +58,7 @@ class SchurSolver:
         self.rest_cols = np.setdiff1d(np.arange(ztz.shape[0]), self.big_cols)
         big_part = ztz[self.big_cols][:, self.big_cols].tocoo()
         self.d0 = np.zeros((n_levels, q, q))
-        np.add.at(
-            self.d0, (big_part.row // q, big_part.row % q, big_part.col % q), big_part.data
-        )
+        np.add.at(self.d0, (big_part.row // q, big_part.row % q, big_part.col % q), big_part.data)
         self.b0 = ztz[self.big_cols][:, self.rest_cols].toarray()
         self.c0 = ztz[self.rest_cols][:, self.rest_cols].toarray()
         # Entries of Λ restricted to the remaining columns, in their coordinates.
@@ -122,7 +120,7 @@ class SchurSolver:
 
 
 def make_solver(model, ztz: sp.csc_matrix):
-    """The Schur solver where it applies, else the sparse one."""
+    """Choose the Schur solver where it applies, else the sparse one."""
     if SchurSolver.applicable(model, ztz):
         return SchurSolver(model, ztz)
     return SparseSolver(model, ztz)

@@ -78,7 +78,7 @@ class VarianceProfile:
         return np.array([*psi, sigma])
 
     def to_varpar(self, psi: np.ndarray) -> np.ndarray:
-        """Standard deviations and correlations, then σ → (θ, σ)."""
+        """Map standard deviations and correlations, then σ, to (θ, σ)."""
         sigma = psi[-1]
         theta = []
         for block in self.blocks:
@@ -128,7 +128,11 @@ class VarianceProfile:
         highs = np.array([b[1] if b[1] is not None else np.inf for b in bounds])
         z0 = np.clip(point[free], lows, highs)
         result = scipy.optimize.minimize(
-            objective, z0, method="L-BFGS-B", jac="3-point", bounds=bounds,
+            objective,
+            z0,
+            method="L-BFGS-B",
+            jac="3-point",
+            bounds=bounds,
             options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 500},
         )
         best = point.copy()
@@ -238,8 +242,10 @@ def variance_components(
         else:
             block, r, c = name
             group = block.term.group_label
-            term = block.column_names[r] if r == c else (
-                f"{block.column_names[c]}, {block.column_names[r]}"
+            term = (
+                block.column_names[r]
+                if r == c
+                else (f"{block.column_names[c]}, {block.column_names[r]}")
             )
         if kind == "cor":
             rows.append((group, term, "correlation", estimate, np.nan, low, high))
@@ -353,11 +359,11 @@ def design_effect(sizes, icc: float) -> float:
 
 
 def cluster_summary(sizes: pd.Series) -> dict:
-    """Number of clusters and the distribution of their sizes."""
+    """Summarise the number of clusters and the distribution of their sizes."""
     values = sizes.to_numpy(dtype=float)
     mean = values.mean()
     return {
-        "n_clusters": int(len(values)),
+        "n_clusters": len(values),
         "total": int(values.sum()),
         "mean_size": float(mean),
         "sd_size": float(values.std(ddof=0)),
