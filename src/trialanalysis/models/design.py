@@ -229,7 +229,12 @@ def _response(frame: pd.DataFrame, name: str) -> np.ndarray:
         raise ModelSpecificationError(
             f"response {name!r} must be numeric (found {values.dtype}); convert it first"
         )
-    return values.to_numpy(dtype=float)
+    y = values.to_numpy(dtype=float)
+    if np.ptp(y) == 0:
+        raise ModelSpecificationError(
+            f"response {name!r} is constant in the rows used; there is nothing to model"
+        )
+    return y
 
 
 def _check_rank(X: np.ndarray, names: list[str]) -> None:
