@@ -92,6 +92,32 @@ def _run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_validate(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check raw trial data against the data contract",
+        description="Check raw data of the trials; print every problem as file:row:column.",
+    )
+    parser.add_argument(
+        "data_dir", nargs="?", default=None, help="folder of raw data (default: from the config)"
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="workflow config (default: config/config.yaml if present, else built-in defaults)",
+    )
+    parser.add_argument(
+        "--trial", choices=["betterback", "prepare", "all"], default="all", help="%(default)s"
+    )
+    parser.set_defaults(handler=_run_validate)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from trialanalysis.ingest.command import run_validate
+
+    return run_validate(args.data_dir, args.config, args.trial)
+
+
 def _add_fit(subparsers) -> None:
     parser = subparsers.add_parser(
         "fit",
@@ -134,7 +160,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable] = [_add_simulate, _add_score, _add_fit]
+COMMANDS: list[Callable] = [_add_simulate, _add_validate, _add_score, _add_fit]
 
 
 def build_parser() -> argparse.ArgumentParser:

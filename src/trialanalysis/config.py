@@ -35,6 +35,17 @@ def schema_path(name: str = CONFIG_SCHEMA) -> Path:
     return Path(str(resources.files("trialanalysis").joinpath(f"schemas/{name}")))
 
 
+def deep_merge(base: Mapping, override: Mapping) -> dict:
+    """Return ``base`` overlaid with ``override`` (dicts merged key by key, others replaced)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
 def _with_defaults(validator_class):
     """Extend a validator so that it fills in ``default`` values while validating."""
     validate_properties = validator_class.VALIDATORS["properties"]

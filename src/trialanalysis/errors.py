@@ -30,6 +30,10 @@ class ScoringError(TrialAnalysisError, ValueError):
     """Item responses cannot be scored (e.g. a value outside the scale)."""
 
 
+class ReportError(TrialAnalysisError, ValueError):
+    """A table, diagram or report cannot be built from the inputs given."""
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One problem found in an input file.

@@ -11,11 +11,12 @@ import datetime as dt
 import hashlib
 import platform
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 PACKAGES = (
     "trialanalysis",
@@ -52,7 +53,7 @@ def file_hashes(paths: Iterable[str | Path], root: str | Path | None = None) -> 
     ----------
     paths : iterable of path
     root : path, optional
-        Paths are shown relative to this folder when given.
+        Paths under this folder are shown relative to it; others as given.
 
     Returns
     -------
@@ -62,7 +63,9 @@ def file_hashes(paths: Iterable[str | Path], root: str | Path | None = None) -> 
     rows = []
     for path in paths:
         path = Path(path)
-        shown = path.relative_to(root) if root is not None else path
+        shown = path
+        if root is not None and path.resolve().is_relative_to(Path(root).resolve()):
+            shown = path.resolve().relative_to(Path(root).resolve())
         rows.append(
             {"file": shown.as_posix(), "bytes": path.stat().st_size, "sha256": sha256(path)}
         )
@@ -106,3 +109,120 @@ def git_state(repository: str | Path = ".") -> dict[str, str]:
 def run_stamp() -> str:
     """Return the current UTC time, ISO 8601 to the second (the one volatile value)."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def row_counts(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Tabulate rows and columns of named tables (e.g. ``{"betterback/patients": df}``)."""
+    rows = [
+        {"table": name, "rows": len(frame), "columns": frame.shape[1]}
+        for name, frame in sorted(tables.items())
+    ]
+    return pd.DataFrame(rows, columns=["table", "rows", "columns"])
+
+
+def provenance_section(
+    *,
+    input_files: Iterable[str | Path],
+    config: Mapping,
+    root: str | Path = ".",
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    validation_summary: pd.DataFrame | str | Path | None = None,
+    packages: pd.DataFrame | None = None,
+    git: Mapping[str, str] | None = None,
+    config_source: str = "config/config.yaml",
+    section_id: str = "provenance",
+):
+    """Build the provenance section of the report.
+
+    Parameters
+    ----------
+    input_files : iterable of path
+        Every raw input file; each is listed with its size and SHA-256.
+    config : mapping
+        The full effective config (after defaults), shown as YAML.
+    root : path
+        Paths are shown relative to this folder.
+    tables : mapping of str to DataFrame, optional
+        The validated tables, for their row counts.
+    validation_summary : DataFrame or path, optional
+        The summary written by the validation step (a CSV path is shown as its source).
+    packages : DataFrame, optional
+        Default :func:`package_versions`.
+    git : mapping, optional
+        Default :func:`git_state` of ``root``.
+
+    Returns
+    -------
+    trialanalysis.reporting.sections.Section
+    """
+    from trialanalysis.reporting.sections import CodeBlock, Section, TableBlock, TextBlock
+
+    text_only = [{"columns": ".*", "style": "text"}]
+    git = dict(git or git_state(root))
+    root_path = Path(root).resolve()
+    files = [Path(f) for f in input_files]
+    hashes = file_hashes(files, root=root_path)
+    if git.get("dirty") == "yes":
+        state = (
+            "Tracked files differed from this commit: the code that ran is not exactly the commit."
+        )
+    else:
+        state = "No tracked file differed from this commit."
+    blocks = [
+        TextBlock(
+            f"Code: git commit `{git.get('commit', 'unknown')}`. {state} "
+            f"Inputs: {len(files)} file(s), listed with their SHA-256 below."
+        ),
+        TableBlock(
+            hashes,
+            caption="Input files",
+            source="computed from the input files when the report was built",
+            rounding=text_only,
+            suppression={},
+        ),
+    ]
+    if tables is not None:
+        blocks.append(
+            TableBlock(
+                row_counts(tables),
+                caption="Rows and columns of the validated tables",
+                source="computed from the validated tables",
+                suppression={},
+            )
+        )
+    if validation_summary is not None:
+        is_frame = isinstance(validation_summary, pd.DataFrame)
+        blocks.append(
+            TableBlock(
+                validation_summary,
+                caption="Validation summary",
+                source="the validation step" if is_frame else "",
+                rounding=text_only,
+                suppression={},
+            )
+        )
+    blocks.append(
+        CodeBlock(
+            yaml.safe_dump(_plain(config), sort_keys=False, allow_unicode=True),
+            caption=f"Effective configuration (from {config_source}, defaults filled in)",
+            language="yaml",
+        )
+    )
+    blocks.append(
+        TableBlock(
+            package_versions() if packages is None else packages,
+            caption="Software versions",
+            source="the Python environment that built the report",
+            rounding=text_only,
+        )
+    )
+    return Section("Provenance", blocks=blocks, id=section_id)
+
+
+def _plain(value):
+    """Turn mappings and sequences into plain dicts and lists for YAML output."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

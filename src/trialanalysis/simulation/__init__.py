@@ -7,7 +7,6 @@ true effects (``truth.csv``) and a README that records the seed.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from trialanalysis.config import deep_merge
 from trialanalysis.errors import ConfigError
 from trialanalysis.instruments.definitions import Instrument, load_instruments
 from trialanalysis.simulation.betterback import simulate_betterback
@@ -29,16 +29,6 @@ def load_simulation_config(path: str | Path = "config/simulation.yaml") -> dict:
     if not path.exists():
         raise ConfigError(f"{path}: simulation config not found")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _merge(base: dict, overrides: Mapping) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def simulate(
@@ -68,7 +58,7 @@ def simulate(
         parameters leaves the other trial's data unchanged.
     """
     spec = load_simulation_config(config) if isinstance(config, str | Path) else dict(config)
-    spec = _merge(spec, overrides or {})
+    spec = deep_merge(spec, overrides or {})
     if not isinstance(instruments, Mapping):
         instruments = load_instruments(instruments)
     seed = spec["seed"] if seed is None else seed

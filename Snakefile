@@ -1,0 +1,50 @@
+# trialanalysis: the BetterBack and PREPARE analysis workflow.
+# Run `snakemake` from the repository root (the default profile in
+# workflow/profiles/default uses all cores). Config: config/config.yaml,
+# described key by key in src/trialanalysis/schemas/config.schema.yaml.
+
+from pathlib import Path
+
+from trialanalysis.config import validate_config
+from trialanalysis.pipeline import table_keys
+
+
+configfile: "config/config.yaml"
+
+
+config.update(validate_config(config, source="config"))
+
+TABLES = table_keys(config)
+SCORED = [(t, n) for t, n in TABLES if config[t]["instruments"].get(n)]
+# Every rule file appends the report fragments its rules write; report.smk,
+# included last, builds the report from all of them.
+REPORT_FRAGMENTS = []
+# Trial rule files name the patients their primary analysis used
+# (patient_id, timepoint) so the CONSORT diagrams show "analysed".
+ANALYSED = {}
+
+
+onstart:
+    from trialanalysis.reporting.provenance import run_stamp
+
+    Path(".snakemake").mkdir(exist_ok=True)
+    Path(".snakemake/trialanalysis_run_started.txt").write_text(run_stamp() + "\n")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/validate.smk"
+include: "workflow/rules/instruments.smk"
+include: "workflow/rules/betterback.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/validation/summary.csv",
+        expand("results/scores/{key}.csv", key=[f"{t}/{n}" for t, n in SCORED]),
+        "results/tables/psychometrics.csv",
+        "results/figures/betterback_design.svg",
+        "results/report/report.html",

@@ -1,0 +1,153 @@
+"""Assemble the report from the fragments that workflow steps write.
+
+Each step that produces something for the report writes, beside its tables
+and figures, a *fragment*: a small YAML file that says where its outputs go
+in the report and which models it fitted::
+
+    models:                      # for the methods section (optional)
+      - {trial: betterback, name: primary_odi, outcome: odi_total,
+         formula: "odi_total ~ ... + (1 | clinic_id)", df_method: satterthwaite}
+    sections:
+      - section: results         # an id of REPORT_OUTLINE
+        title: "BetterBack: primary outcomes"
+        blocks: [...]            # text / table / figure / code blocks (see sections.py)
+
+The report step reads every fragment, groups the entries by outline section
+(in the order the fragments are given), adds the generated methods and
+provenance sections and writes one HTML file. Steps thereby own what they
+show, and the report never needs to know the name of an analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+
+from trialanalysis.errors import ReportError
+from trialanalysis.instruments import load_instruments
+from trialanalysis.reporting.methods import methods_section
+from trialanalysis.reporting.provenance import provenance_section
+from trialanalysis.reporting.report import REPORT_OUTLINE, RunStamp, write_report
+
+GENERATED = ("methods", "provenance")
+
+
+def write_fragment(
+    path: str | Path, sections: Sequence[Mapping], models: Sequence[Mapping] = ()
+) -> Path:
+    """Write a report fragment (see the module docstring).
+
+    Parameters
+    ----------
+    path : path
+        Output YAML file.
+    sections : sequence of mapping
+        Entries with ``section`` (an outline id), ``title`` and ``blocks``.
+    models : sequence of mapping
+        Models fitted by the step, described for the methods section.
+
+    Returns
+    -------
+    Path
+    """
+    unknown = sorted({s["section"] for s in sections} - set(REPORT_OUTLINE) - set(GENERATED))
+    if unknown:
+        raise ReportError(f"fragment sections {unknown} are not in the report outline")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = {"models": [dict(m) for m in models], "sections": [dict(s) for s in sections]}
+    path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True), "utf-8")
+    return path
+
+
+def read_fragments(paths: Sequence[str | Path]) -> tuple[dict[str, list[dict]], list[dict]]:
+    """Read fragments; return entries grouped by outline id, and all models."""
+    grouped: dict[str, list[dict]] = {key: [] for key in REPORT_OUTLINE}
+    models: list[dict] = []
+    for path in paths:
+        content = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+        models += content.get("models", [])
+        for entry in content.get("sections", []):
+            if entry.get("section") not in grouped:
+                raise ReportError(f"{path}: unknown report section {entry.get('section')!r}")
+            grouped[entry["section"]].append(entry)
+    return grouped, models
+
+
+def assemble_report(
+    config: Mapping,
+    fragments: Sequence[str | Path],
+    *,
+    input_files: Sequence[str | Path],
+    validation_summary: str | Path,
+    output: str | Path,
+    started: str | None,
+    finished: str | None,
+    root: str | Path = ".",
+) -> Path:
+    """Write the HTML report from fragments plus generated methods and provenance.
+
+    Parameters
+    ----------
+    config : mapping
+        The full effective (validated) config.
+    fragments : sequence of path
+        Fragment files, in the order their entries should appear.
+    input_files : sequence of path
+        Every raw input file (hashed in the provenance section).
+    validation_summary : path
+        CSV written by the validation step.
+    output : path
+        The HTML file to write.
+    started, finished : str or None
+        Run timestamps (the report's only volatile values).
+    root : path
+        Paths in the report are shown relative to this folder.
+
+    Returns
+    -------
+    Path
+    """
+    grouped, models = read_fragments(fragments)
+    reporting = config["reporting"]
+    sections: list = []
+    for key, title in REPORT_OUTLINE.items():
+        if key == "methods":
+            instruments = load_instruments(config["instruments_dir"])
+            sections.append(
+                methods_section(
+                    config,
+                    instruments,
+                    models,
+                    missing_data=reporting["missing_data"],
+                    root=root,
+                )
+            )
+        elif key == "provenance":
+            sections.append(
+                provenance_section(
+                    input_files=input_files,
+                    config=config,
+                    root=root,
+                    validation_summary=validation_summary,
+                )
+            )
+        elif grouped[key]:
+            subsections = [
+                {"title": e["title"], "blocks": e.get("blocks", [])} for e in grouped[key]
+            ]
+            sections.append({"id": key, "title": title, "blocks": [], "subsections": subsections})
+    tables = reporting["tables"]
+    suppression = dict(tables["suppression"], min_cell_size=config["privacy"]["min_cell_size"])
+    return write_report(
+        sections,
+        output,
+        title=reporting["title"],
+        run=RunStamp(started, finished),
+        root=root,
+        strict=reporting["strict"],
+        default_rounding=tables["rounding"],
+        default_suppression=suppression,
+    )

@@ -1,0 +1,291 @@
+"""CONSORT flow diagrams: boxes and arrows drawn with matplotlib.
+
+:func:`flow_chart` draws any top-down flow from a list of stages (each a row
+of boxes); :func:`betterback_diagram`, :func:`therapist_diagram` and
+:func:`prepare_diagram` fill it from the tidy counts of
+:mod:`trialanalysis.reporting.consort`, so every number in a diagram is a
+number of that table. Save with :func:`trialanalysis.reporting.figures.save_figure`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.patches import FancyBboxPatch
+
+from trialanalysis.errors import ReportError
+from trialanalysis.reporting.figures import STYLE, new_figure
+
+FONT_SIZE = 7.5
+CHAR_WIDTH = 0.068  # inches per character at FONT_SIZE (generous, so text fits)
+LINE_HEIGHT = 0.16  # inches per line
+PAD = 0.08
+GAP = 0.32
+LABEL_WIDTH = 1.05
+STAGE_COLOUR = "#deebf7"
+
+
+@dataclass
+class FlowStage:
+    """One row of a flow diagram: a stage label and one or more boxes of text."""
+
+    label: str
+    boxes: list[str]
+
+
+def _wrap(text: str, width_chars: int) -> list[str]:
+    lines = []
+    for line in text.splitlines() or [""]:
+        wrapped = textwrap.wrap(line, max(width_chars, 8), break_long_words=False)
+        lines += wrapped or [""]
+    return lines
+
+
+def flow_chart(stages: list[FlowStage], width: float = 7.0, title: str | None = None):
+    """Draw a top-down flow diagram.
+
+    Consecutive stages with the same number of boxes are joined box to box;
+    otherwise through a horizontal connector (fan-in / fan-out), as in CONSORT.
+
+    Parameters
+    ----------
+    stages : list of FlowStage
+    width : float
+        Figure width in inches (the left ``LABEL_WIDTH`` holds the stage labels).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not stages or any(not s.boxes for s in stages):
+        raise ReportError("a flow diagram needs at least one stage, each with at least one box")
+    usable = width - LABEL_WIDTH
+    layout, y = [], 0.0
+    for stage in stages:
+        slot = usable / len(stage.boxes)
+        box_width = slot * 0.9
+        texts = [_wrap(t, int((box_width - 2 * PAD) / CHAR_WIDTH)) for t in stage.boxes]
+        heights = [len(t) * LINE_HEIGHT + 2 * PAD for t in texts]
+        centres = [LABEL_WIDTH + slot * (i + 0.5) for i in range(len(stage.boxes))]
+        layout.append((stage, texts, heights, centres, box_width, y))
+        y += max(heights) + GAP
+    total = y - GAP
+    fig, ax = new_figure(width, total + 0.1)
+    ax.set_xlim(0, width)
+    ax.set_ylim(total + 0.05, -0.05)
+    ax.axis("off")
+    with plt.rc_context(STYLE):
+        for stage, texts, heights, centres, box_width, top in layout:
+            row_height = max(heights)
+            ax.add_patch(
+                FancyBboxPatch(
+                    (0.02, top),
+                    LABEL_WIDTH - 0.12,
+                    row_height,
+                    boxstyle="round,pad=0,rounding_size=0.04",
+                    facecolor=STAGE_COLOUR,
+                    edgecolor="none",
+                )
+            )
+            ax.text(
+                0.02 + (LABEL_WIDTH - 0.12) / 2,
+                top + row_height / 2,
+                "\n".join(_wrap(stage.label, 12)),
+                ha="center",
+                va="center",
+                fontsize=FONT_SIZE,
+                fontweight="bold",
+            )
+            for lines, height, centre in zip(texts, heights, centres, strict=True):
+                ax.add_patch(
+                    FancyBboxPatch(
+                        (centre - box_width / 2, top),
+                        box_width,
+                        height,
+                        boxstyle="square,pad=0",
+                        facecolor="white",
+                        edgecolor="black",
+                        lw=0.8,
+                    )
+                )
+                ax.text(
+                    centre - box_width / 2 + PAD,
+                    top + PAD,
+                    "\n".join(lines),
+                    ha="left",
+                    va="top",
+                    fontsize=FONT_SIZE,
+                    linespacing=1.25,
+                )
+        for upper, lower in itertools.pairwise(layout):
+            _connect(ax, upper, lower)
+    if title:
+        ax.set_title(title, fontsize=9, loc="left")
+    return fig
+
+
+def _connect(ax, upper, lower) -> None:
+    _, _, up_heights, up_centres, _, up_top = upper
+    _, _, _, low_centres, _, low_top = lower
+    arrow = {"arrowstyle": "-|>", "lw": 0.8, "color": "black", "shrinkA": 0, "shrinkB": 0}
+    bottoms = [up_top + h for h in up_heights]
+    if len(up_centres) == len(low_centres):
+        for x, bottom in zip(up_centres, bottoms, strict=True):
+            ax.annotate("", xy=(x, low_top), xytext=(x, bottom), arrowprops=arrow)
+        return
+    bus = low_top - GAP / 2
+    for x, bottom in zip(up_centres, bottoms, strict=True):
+        ax.plot([x, x], [bottom, bus], color="black", lw=0.8)
+    xs = up_centres + low_centres
+    ax.plot([min(xs), max(xs)], [bus, bus], color="black", lw=0.8)
+    for x in low_centres:
+        ax.annotate("", xy=(x, low_top), xytext=(x, bus), arrowprops=arrow)
+
+
+def _n(counts: pd.DataFrame, level: str, group: str, stage: str, timepoint=None) -> int:
+    rows = counts[
+        (counts["level"] == level) & (counts["group"] == group) & (counts["stage"] == stage)
+    ]
+    rows = (
+        rows[rows["timepoint"].isna()]
+        if timepoint is None
+        else rows[rows["timepoint"] == timepoint]
+    )
+    if len(rows) != 1:
+        raise ReportError(
+            f"CONSORT counts: expected one row for {level}/{group}/{stage}/{timepoint}, "
+            f"found {len(rows)}; pass the table made by trialanalysis.reporting.consort"
+        )
+    return int(rows["n"].iloc[0])
+
+
+def _timepoints(counts: pd.DataFrame, level: str) -> list[str]:
+    rows = counts[(counts["level"] == level) & (counts["stage"] == "followed_up")]
+    return list(dict.fromkeys(rows["timepoint"]))
+
+
+def _followup_stages(counts, level, groups, noun) -> list[FlowStage]:
+    stages = []
+    for i, timepoint in enumerate(_timepoints(counts, level)):
+        boxes = []
+        for group in groups:
+            seen = _n(counts, level, group, "followed_up", timepoint)
+            lost = _n(counts, level, group, "lost_to_follow_up", timepoint)
+            boxes.append(f"{noun} returned: {seen}\nMissing / lost: {lost}")
+        label = "Baseline" if i == 0 else f"Follow-up {timepoint}"
+        stages.append(FlowStage(f"{label}".replace("_", " "), boxes))
+    return stages
+
+
+def _analysis_stage(counts, level, groups) -> list[FlowStage]:
+    analysed = counts[(counts["level"] == level) & (counts["stage"] == "analysed")]
+    if analysed.empty:
+        return [FlowStage("Analysis", ["Analysed: not reported by the analysis"] * len(groups))]
+    boxes = []
+    for group in groups:
+        mine = analysed[analysed["group"] == group]
+        if mine["timepoint"].isna().all():
+            excluded = _n(counts, level, group, "not_analysed")
+            boxes.append(f"Analysed: {int(mine['n'].sum())}\nNot analysed: {excluded}")
+        else:
+            boxes.append(
+                "Analysed\n"
+                + "\n".join(f"{t}: {n}" for t, n in zip(mine["timepoint"], mine["n"], strict=True))
+            )
+    return [FlowStage("Analysis", boxes)]
+
+
+def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
+    """Draw the BetterBack flow of clusters, clinics and patients per condition.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        From :func:`trialanalysis.reporting.consort.betterback_flow`.
+    sizes : DataFrame, optional
+        From :func:`trialanalysis.reporting.consort.cluster_sizes`; adds
+        patients per clinic to the recruitment boxes.
+    """
+    allocation = counts[
+        (counts["level"] == "allocation_cluster") & (counts["stage"] == "allocated")
+    ]
+    sequences = list(allocation["group"])
+    n_clusters = int(allocation["n"].sum())
+    n_clinics = sum(_n(counts, "clinic", s, "allocated") for s in sequences)
+    n_therapists = sum(_n(counts, "therapist", s, "recruited") for s in sequences)
+    stages = [
+        FlowStage(
+            "Allocation",
+            [
+                f"Allocated to {len(sequences)} sequence(s): {n_clusters} clusters, "
+                f"{n_clinics} clinics, {n_therapists} therapists"
+            ],
+        ),
+        FlowStage(
+            "Sequences",
+            [
+                f"{s}\nClusters: {_n(counts, 'allocation_cluster', s, 'allocated')}\n"
+                f"Clinics: {_n(counts, 'clinic', s, 'allocated')}\n"
+                f"Therapists: {_n(counts, 'therapist', s, 'recruited')}\n"
+                f"Patients: {_n(counts, 'patient', s, 'recruited')}"
+                for s in sequences
+            ],
+        ),
+    ]
+    groups = ["control", "intervention"]
+    boxes = []
+    for group in groups:
+        text = (
+            f"{group.capitalize()} periods\n"
+            f"Patients recruited: {_n(counts, 'patient', group, 'recruited')}\n"
+            f"Clinics recruiting: {_n(counts, 'clinic', group, 'recruiting')}\n"
+            f"Therapists treating: {_n(counts, 'therapist', group, 'treating')}"
+        )
+        if sizes is not None:
+            row = sizes[sizes["group"] == group]
+            if len(row) == 1:
+                r = row.iloc[0]
+                text += (
+                    f"\nPatients per clinic: median {r['size_median']:g} "
+                    f"(range {int(r['size_min'])}-{int(r['size_max'])})"
+                )
+        boxes.append(text)
+    stages.append(FlowStage("Recruitment", boxes))
+    stages += _followup_stages(counts, "patient", groups, "Questionnaires")
+    stages += _analysis_stage(counts, "patient", groups)
+    return flow_chart(stages, width=7.5)
+
+
+def therapist_diagram(counts: pd.DataFrame):
+    """Draw the flow of the BetterBack therapist questionnaire cohort."""
+    n = _n(counts, "therapist", "all", "recruited")
+    stages = [FlowStage("Recruitment", [f"Therapists recruited: {n}"])]
+    stages += _followup_stages(counts, "therapist", ["all"], "Questionnaires")
+    return flow_chart(stages, width=4.5)
+
+
+def prepare_diagram(counts: pd.DataFrame):
+    """Draw the PREPARE flow of individuals per arm (order of the counts table)."""
+    arms = list(counts.loc[counts["stage"] == "allocated", "group"])
+    stages = [
+        FlowStage("Randomisation", [f"Randomised: {_n(counts, 'patient', 'all', 'randomised')}"])
+    ]
+    boxes = []
+    for arm in arms:
+        text = f"Allocated to {arm.replace('_', ' ')}: {_n(counts, 'patient', arm, 'allocated')}"
+        mine = counts[counts["group"] == arm]
+        if (mine["stage"] == "attended_any_session").any():
+            attended = _n(counts, "patient", arm, "attended_any_session")
+            text += f"\nAttended at least one session: {attended}"
+        if (mine["stage"] == "operated").any():
+            text += f"\nOperated: {_n(counts, 'patient', arm, 'operated')}"
+        boxes.append(text)
+    stages.append(FlowStage("Allocation", boxes))
+    stages += _followup_stages(counts, "patient", arms, "Questionnaires")
+    stages += _analysis_stage(counts, "patient", arms)
+    return flow_chart(stages, width=6.5)

@@ -1,0 +1,280 @@
+"""Manuscript tables: rounding rules, small-cell suppression, the four formats, byte stability."""
+
+import io
+import time
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trialanalysis.errors import ConfigError, ReportError, TrialAnalysisError
+from trialanalysis.reporting.markup import escape_latex, table_html, table_latex
+from trialanalysis.reporting.tables import (
+    RoundingRule,
+    format_table,
+    rounding_rules,
+    small_cell_mask,
+    suppress_small_cells,
+    write_table,
+)
+
+
+@pytest.fixture
+def results():
+    return pd.DataFrame(
+        {
+            "arm": ["control", "intervention", "control", "intervention"],
+            "sex": ["female", "female", "male", "male"],
+            "n": [3, 60, 97, 40],
+            "percent": [3.0, 60.0, 97.0, 40.0],
+            "age_mean": [44.25, 46.5, 47.125, 45.0],
+            "estimate": [-0.004, 1.23456, 2.675, np.nan],
+            "p_value": [0.0004, 0.04999, 0.5, 1.0],
+        }
+    )
+
+
+def test_default_rules_round_by_column_name(results):
+    cells = format_table(results).cells
+    assert cells["n"].tolist() == ["3", "60", "97", "40"]
+    assert cells["percent"].tolist() == ["3.0", "60.0", "97.0", "40.0"]
+    # estimates: 2 decimals; a rounded negative zero loses its sign; missing is blank
+    assert cells["estimate"].tolist() == ["0.00", "1.23", "2.67", ""]
+    assert cells["p_value"].tolist() == ["<0.001", "0.050", "0.500", "1.000"]
+    assert cells["arm"].tolist() == results["arm"].tolist()
+
+
+def test_rules_are_ordered_first_match_wins_and_configurable(results):
+    rules = [
+        {"columns": "age_.*", "style": "fixed", "digits": 1},
+        {"columns": "p_value", "style": "p_value", "digits": 2},
+        {"columns": ".*", "style": "fixed", "digits": 3},
+    ]
+    cells = format_table(results, rules, missing="NA").cells
+    assert cells["age_mean"].tolist() == ["44.2", "46.5", "47.1", "45.0"]
+    assert cells["p_value"].tolist() == ["<0.01", "0.05", "0.50", "1.00"]
+    assert cells["estimate"].tolist() == ["-0.004", "1.235", "2.675", "NA"]
+    # integer-typed values never get decimals
+    assert cells["n"].tolist() == ["3", "60", "97", "40"]
+
+
+def test_other_styles():
+    assert RoundingRule(".*", "significant", 3).format(0.0123456) == "0.0123"
+    assert RoundingRule(".*", "significant", 2).format(1.0) == "1.0"
+    assert RoundingRule(".*", "integer").format(12.6) == "13"
+    assert RoundingRule(".*", "text").format(0.1) == "0.1"
+    assert RoundingRule(".*", "fixed", 1).format(float("-inf")) == "-Inf"
+
+
+def test_invalid_rules_are_all_reported():
+    with pytest.raises(ConfigError) as error:
+        rounding_rules(
+            [
+                {"columns": "(", "style": "fixed"},
+                {"columns": "x", "style": "bold", "digits": -1},
+                {"style": "fixed", "colour": "red"},
+            ]
+        )
+    message = str(error.value)
+    for expected in ("rule 1", "regular expression", "bold", "digits", "required", "colour"):
+        assert expected in message
+    assert isinstance(error.value, TrialAnalysisError)
+
+
+def test_catch_all_rule_is_added():
+    rules = rounding_rules([{"columns": "n", "style": "integer"}])
+    assert rules[-1] == RoundingRule(".*", "fixed", 2)
+
+
+def test_suppression_long_table_blanks_dependents(results):
+    out = suppress_small_cells(results, ["n"], 5, ["percent", "age_mean"])
+    assert out.loc[0, "n"] == "<5"
+    assert out.loc[0, "percent"] == ""
+    assert out.loc[0, "age_mean"] == ""
+    # other rows untouched and the input is not modified
+    pd.testing.assert_frame_equal(
+        out.iloc[1:].astype(results.dtypes.to_dict()), results.iloc[1:], check_dtype=False
+    )
+    assert results.loc[0, "n"] == 3
+
+
+def test_suppression_wide_table_ties_dependents_to_their_count():
+    wide = pd.DataFrame(
+        {
+            "level": ["female", "male"],
+            "n_control": [2, 101],
+            "pct_control": [1.9, 98.1],
+            "n_intervention": [50, 50],
+            "pct_intervention": [50.0, 50.0],
+        }
+    )
+    out = suppress_small_cells(
+        wide,
+        ["n_control", "n_intervention"],
+        5,
+        {"n_control": ["pct_control"], "n_intervention": ["pct_intervention"]},
+        marker="<5 (suppressed)",
+        blank="-",
+    )
+    assert out["n_control"].tolist() == ["<5 (suppressed)", 101]
+    assert out["pct_control"].tolist() == ["-", 98.1]
+    assert out["n_intervention"].tolist() == [50, 50]
+    assert out["pct_intervention"].tolist() == [50.0, 50.0]
+
+
+def test_zero_counts_and_missing_counts():
+    table = pd.DataFrame({"n": [0, 1, 4, 5, np.nan]})
+    assert small_cell_mask(table, ["n"], 5)["n"].tolist() == [False, True, True, False, False]
+    with_zero = small_cell_mask(table, ["n"], 5, suppress_zero=True)
+    assert with_zero["n"].tolist() == [True, True, True, False, False]
+    assert small_cell_mask(table, ["n"], 1)["n"].tolist() == [False] * 5
+
+
+def test_complementary_suppression_protects_a_single_small_cell():
+    table = pd.DataFrame(
+        {
+            "arm": ["a", "a", "a", "b", "b", "b"],
+            "level": ["x", "y", "z", "x", "y", "z"],
+            "n": [2, 30, 12, 20, 30, 12],
+        }
+    )
+    mask = small_cell_mask(table, ["n"], 5, complementary_groups=["arm"])
+    # arm a: the 2 is suppressed, and the smallest other count (12) with it; arm b untouched
+    assert mask["n"].tolist() == [True, False, True, False, False, False]
+
+
+def test_suppression_errors_name_the_problem(results):
+    with pytest.raises(ReportError, match="not in the table"):
+        suppress_small_cells(results, ["n_total"], 5)
+    with pytest.raises(ReportError, match="dependent column"):
+        suppress_small_cells(results, ["n"], 5, ["pct"])
+    with pytest.raises(ReportError, match="not count columns"):
+        suppress_small_cells(results, ["n"], 5, {"percent": ["age_mean"]})
+    with pytest.raises(ConfigError, match="min_cell_size"):
+        suppress_small_cells(results, ["n"], 0)
+    with pytest.raises(ReportError, match="no numbers"):
+        suppress_small_cells(results, ["arm"], 5)
+
+
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=20),
+    min_cell=st.integers(min_value=1, max_value=12),
+)
+def test_suppression_property(counts, min_cell):
+    table = pd.DataFrame({"n": counts, "percent": [float(c) for c in counts]})
+    out = suppress_small_cells(table, ["n"], min_cell, ["percent"])
+    for count, shown, pct in zip(counts, out["n"], out["percent"], strict=True):
+        if 0 < count < min_cell:
+            assert (shown, pct) == (f"<{min_cell}", "")
+        else:
+            assert (shown, pct) == (count, float(count))
+
+
+def test_format_table_with_suppression_adds_a_note(results):
+    suppression = {"count_columns": ["n"], "min_cell_size": 5, "dependent_columns": ["percent"]}
+    rendered = format_table(results, suppression=suppression, caption="Table 1")
+    assert rendered.cells.loc[0, "n"] == "<5"
+    assert rendered.cells.loc[0, "percent"] == ""
+    assert any("fewer than 5" in note for note in rendered.notes)
+    assert format_table(results, suppression={**suppression, "min_cell_size": 2}).notes == []
+
+
+def test_labels_and_column_selection(results):
+    rendered = format_table(results, columns=["arm", "estimate", "p_value"], labels={"arm": "Arm"})
+    assert rendered.headers == ["Arm", "Estimate", "p"]
+    assert rendered.numeric == [False, True, True]
+    with pytest.raises(ReportError, match="not in the table"):
+        format_table(results, columns=["nope"])
+
+
+def test_html_escapes_and_aligns():
+    table = pd.DataFrame({"term": ["a<b & c"], "estimate": [1.0]})
+    fragment = table_html(format_table(table, caption="x < y"))
+    assert "a&lt;b &amp; c" in fragment
+    assert "<caption>x &lt; y</caption>" in fragment
+    assert '<td class="num">1.00</td>' in fragment
+    assert "<script" not in fragment
+
+
+def test_latex_escapes_every_special_character():
+    assert escape_latex("50% of $x_1 & {y} #2 ~ ^ \\ <0.001 |") == (
+        r"50\% of \$x\_1 \& \{y\} \#2 \textasciitilde{} \textasciicircum{} "
+        r"\textbackslash{} \textless{}0.001 \textbar{}"
+    )
+    table = pd.DataFrame({"term": ["treat_x"], "p_value": [0.0001]})
+    tex = table_latex(format_table(table, caption="A & B"), label="tab:x")
+    assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
+    assert "\\begin{tabular}{lr}" in tex
+    assert "treat\\_x & \\textless{}0.001 \\\\" in tex
+    assert "\\caption{A \\& B}" in tex and "\\label{tab:x}" in tex
+
+
+def test_csv_is_exactly_the_input(tmp_path, results):
+    written = write_table(
+        results,
+        tmp_path / "table1",
+        suppression={"count_columns": ["n"], "min_cell_size": 5},
+    )
+    back = pd.read_csv(written["csv"])
+    pd.testing.assert_frame_equal(back, results)
+    assert set(written) == {"csv", "html", "tex", "docx"}
+    assert "&lt;5" in written["html"].read_text()
+    assert "\\textless{}5" in written["tex"].read_text()
+
+
+def test_docx_content_and_fixed_metadata(tmp_path, results):
+    import docx
+
+    path = write_table(results, tmp_path / "t", caption="Baseline", formats=["docx"])["docx"]
+    document = docx.Document(path)
+    table = document.tables[0]
+    assert [c.text for c in table.rows[0].cells][:3] == ["Arm", "Sex", "n"]
+    assert table.rows[1].cells[6].text == "<0.001"
+    assert document.paragraphs[0].text == "Baseline"
+    assert document.core_properties.created.year == 2000
+    with zipfile.ZipFile(path) as archive:
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_every_format_is_byte_identical_on_rerun(tmp_path, results, monkeypatch):
+    kwargs = {
+        "caption": "Results",
+        "source": "results/x.csv",
+        "suppression": {"count_columns": ["n"], "min_cell_size": 5},
+        "standalone_html": True,
+    }
+    first = write_table(results, tmp_path / "a" / "t", **kwargs)
+    # a later clock: zip entries and document dates must not follow it
+    later = time.time() + 3 * 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    second = write_table(results, tmp_path / "b" / "t", **kwargs)
+    for fmt, path in first.items():
+        assert path.read_bytes() == second[fmt].read_bytes(), fmt
+    with zipfile.ZipFile(io.BytesIO(first["docx"].read_bytes())) as archive:
+        core = archive.read("docProps/core.xml").decode()
+    assert "2000-01-01T00:00:00Z" in core
+
+
+def test_unknown_format_is_an_error(tmp_path, results):
+    with pytest.raises(ConfigError, match="unknown table format"):
+        write_table(results, tmp_path / "t", formats=["pdf"])
+
+
+def test_suppression_with_a_repeated_index():
+    table = pd.DataFrame(
+        {"arm": ["a", "a", "b", "b"], "n": [2, 9, 30, 40], "percent": [18.2, 81.8, 42.9, 57.1]},
+        index=[0, 0, 1, 1],
+    )
+    out = suppress_small_cells(table, ["n"], 5, ["percent"], complementary_groups=["arm"])
+    assert out["n"].tolist() == ["<5", "<5", 30, 40]
+    assert out["percent"].tolist() == ["", "", 42.9, 57.1]
+
+
+def test_suppression_settings_are_checked(results):
+    with pytest.raises(ConfigError, match="missing key 'min_cell_size'"):
+        format_table(results, suppression={"count_columns": ["n"]})
+    with pytest.raises(ConfigError, match="unknown key"):
+        format_table(results, suppression={"count_columns": ["n"], "min_cell_size": 5, "min": 3})

@@ -1,0 +1,92 @@
+"""The Snakemake workflow, end to end, in a temporary copy of the repository."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def copy_project(target: Path) -> Path:
+    for item in ("Snakefile", "workflow", "config", "data"):
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, target / item, symlinks=True)
+        else:
+            shutil.copy2(source, target / item)
+    shutil.copytree(
+        ROOT / "src" / "trialanalysis" / "schemas", target / "src/trialanalysis/schemas"
+    )
+    return target
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    workdir = copy_project(tmp_path_factory.mktemp("workflow"))
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return workdir
+
+
+def test_full_run_writes_tables_figures_and_nothing_is_left_to_do(finished_run):
+    results = finished_run / "results"
+    summary = pd.read_csv(results / "validation" / "summary.csv")
+    assert len(summary) == 9 and (summary["problems"] == 0).all()
+    scores = pd.read_csv(results / "scores" / "betterback" / "patient_outcomes.csv")
+    assert {"odi_total", "nrs_back", "eq5d_index", "startback_risk"} <= set(scores.columns)
+    assert not any(c.startswith("odi_") and c[4:].isdigit() for c in scores.columns)
+    assert (results / "figures" / "betterback_design.svg").stat().st_size > 1000
+    assert (results / "tables" / "psychometrics.csv").exists()
+    dry = snakemake(finished_run, "-n")
+    assert dry.returncode == 0
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_bad_data_stop_the_workflow_with_located_problems_and_no_results(tmp_path):
+    workdir = copy_project(tmp_path)
+    patients = workdir / "data" / "example" / "betterback" / "patients.csv"
+    lines = patients.read_text().splitlines()
+    header = lines[0].split(",")
+    fields = lines[3].split(",")
+    fields[header.index("age")] = "240"
+    lines[3] = ",".join(fields)
+    patients.write_text("\n".join(lines) + "\n")
+    run = snakemake(workdir)
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert f"{patients.relative_to(workdir)}:4:age:" in output
+    assert not (workdir / "results" / "data").exists() or not any(
+        (workdir / "results" / "data").rglob("*.csv")
+    )
+    assert not (workdir / "results" / "validation" / "summary.csv").exists()
+
+
+def test_a_typo_in_the_config_names_the_key(tmp_path):
+    workdir = copy_project(tmp_path)
+    run = snakemake(workdir, "-n", "--config", "data_dri=elsewhere")
+    assert run.returncode != 0
+    assert "did you mean 'data_dir'" in run.stdout + run.stderr
+
+
+def test_data_dir_points_the_workflow_at_other_data(tmp_path):
+    workdir = copy_project(tmp_path)
+    shutil.move(workdir / "data" / "example", workdir / "elsewhere")
+    run = snakemake(workdir, "results/validation/summary.csv", "--config", "data_dir=elsewhere")
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = pd.read_csv(workdir / "results" / "validation" / "summary.csv")
+    assert summary["file"].str.startswith("elsewhere/").all()

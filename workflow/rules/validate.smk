@@ -1,0 +1,31 @@
+rule validate:
+    """Check every raw table against the data contract; write typed tables."""
+    input:
+        data=[f"{config['data_dir']}/{config[t]['files'][n]}" for t, n in TABLES],
+        instruments=f"{config['instruments_dir']}",
+    output:
+        tables=[f"results/data/{t}/{n}.csv" for t, n in TABLES],
+        summary=report(
+            "results/validation/summary.csv",
+            caption="../report/validation.rst",
+            category="Provenance",
+        ),
+    log:
+        "results/logs/validate.log",
+    conda:
+        "../envs/trialanalysis.yaml"
+    params:
+        config={
+            k: config[k]
+            for k in (
+                "data_dir",
+                "instruments_dir",
+                "input",
+                "privacy",
+                "betterback",
+                "prepare",
+            )
+        },
+        table_keys=TABLES,
+    script:
+        "../scripts/validate.py"

@@ -1,0 +1,8 @@
+from trialanalysis.pipeline import consort_step, logged
+
+with logged(snakemake.log[0]):
+    sources = dict(
+        zip(map(tuple, snakemake.params.table_keys), snakemake.input.tables, strict=True)
+    )
+    outputs = {k: v for k, v in snakemake.output.items() if k != "pngs"}
+    consort_step(snakemake.params.config, sources, outputs, snakemake.params.analysed)

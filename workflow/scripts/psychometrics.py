@@ -1,0 +1,13 @@
+from trialanalysis.pipeline import logged, psychometrics_step
+
+with logged(snakemake.log[0]):
+    sources = dict(
+        zip(map(tuple, snakemake.params.table_keys), snakemake.input.tables, strict=True)
+    )
+    outputs = {
+        "scales": snakemake.output.scales,
+        "items": snakemake.output.item_statistics,
+        "unverified": snakemake.output.unverified,
+        "fragment": snakemake.output.fragment,
+    }
+    psychometrics_step(snakemake.params.config, sources, outputs)

@@ -1,0 +1,11 @@
+from trialanalysis.pipeline import logged, report_step
+
+with logged(snakemake.log[0]):
+    report_step(
+        snakemake.params.config,
+        list(snakemake.input.fragments),
+        list(snakemake.input.data),
+        snakemake.input.summary,
+        snakemake.output[0],
+        snakemake.params.started,
+    )
