@@ -60,6 +60,20 @@ def test_full_run_writes_tables_figures_and_nothing_is_left_to_do(finished_run):
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
+def test_snakemake_report_has_a_caption_for_every_reported_output(finished_run, tmp_path):
+    target = tmp_path / "snakemake_report.html"
+    run = snakemake(finished_run, "--report", str(target))
+    assert run.returncode == 0, run.stderr[-2000:]
+    text = target.read_text("utf-8", errors="replace")
+    captions = sorted((finished_run / "workflow" / "report").glob("*.rst"))
+    assert len(captions) >= 5
+    for caption in captions:
+        if caption.name == "workflow.rst":
+            continue
+        first_words = " ".join(caption.read_text("utf-8").split()[:4])
+        assert first_words in text, caption.name
+
+
 def checksums(results: Path) -> dict[str, str]:
     """SHA-256 of every result file; the report is hashed without its run stamp."""
     sums = {}
