@@ -60,6 +60,38 @@ def test_full_run_writes_tables_figures_and_nothing_is_left_to_do(finished_run):
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
+def test_betterback_analyses_reach_tables_figures_consort_and_report(finished_run):
+    results = finished_run / "results"
+    effects = pd.read_csv(results / "betterback" / "patients" / "effects.csv")
+    primary = effects[effects["role"] == "primary"]
+    assert set(primary["outcome"]) == {"nrs_back", "nrs_leg", "odi_total"}
+    assert (primary["timepoint"] == "3m").all() and (primary["df_method"] == "kenward-roger").all()
+    icc = pd.read_csv(results / "betterback" / "patients" / "icc.csv")
+    assert set(icc["outcome"]) == set(primary["outcome"]) and icc["design_effect"].notna().any()
+    randomization = pd.read_csv(results / "betterback" / "sensitivity" / "randomization.csv")
+    assert (randomization["n_feasible"] == 1).all()
+    for name in ("design", "trajectories", "forest", "therapist_trajectories", "dibq_profile",
+                 "caterpillar"):  # fmt: skip
+        for suffix in ("svg", "png"):
+            assert (results / "figures" / f"betterback_{name}.{suffix}").stat().st_size > 1000
+    for folder in ("table1", "therapists", "patients", "binary", "sensitivity"):
+        assert any((results / "betterback" / "tables" / folder).glob("*.docx")), folder
+    analysed = pd.read_csv(results / "betterback" / "analysed_patients.csv")
+    flow = pd.read_csv(results / "consort" / "betterback_flow.csv")
+    counted = flow[(flow["stage"] == "analysed") & (flow["timepoint"] == "3m")]["n"].sum()
+    assert counted == analysed.loc[analysed["timepoint"] == "3m", "patient_id"].nunique()
+    report = (results / "report" / "report.html").read_text("utf-8")
+    for title in (
+        "BetterBack: primary outcomes",
+        "BetterBack: therapist cohort",
+        "BetterBack: ICC, design effect",
+        "BetterBack: sensitivity analyses",
+        "BetterBack: clinics, therapists, patients",
+        "BetterBack: patient models",
+    ):
+        assert title in report, title  # fmt: skip
+
+
 def test_snakemake_report_has_a_caption_for_every_reported_output(finished_run, tmp_path):
     target = tmp_path / "snakemake_report.html"
     run = snakemake(finished_run, "--report", str(target))
