@@ -176,3 +176,24 @@ def test_chosen_secondary_outcome_and_switched_off_analyses(analysis):
     ]
     assert isinstance(randomization, pd.DataFrame) and randomization.empty
     assert np.isfinite(table["estimate"]).all()
+
+
+def test_text_covariates_enter_the_cluster_level_stage_one_as_indicators():
+    design = patient_design(read("patients"), read("clinics"))
+    settings = patient_settings(
+        outcomes=[{"score": "odi_total", "label": None, "primary": True}],
+        timepoints=["3m"],
+        covariates=["sex", "age"],
+    )
+    results = hussey_hughes(design, read("patient_outcomes_scores"), settings, TIMEPOINTS, {})
+    only = {**SENSITIVITY, "randomization_test": False, "missing_data": False}
+    table, _, _ = sensitivity_analyses(results, settings, only, read("schedule"), TIMEPOINTS, 1)
+    row = table[table["analysis"].str.startswith("cluster-level")].iloc[0]
+    assert row["formula"] == "stage 1: odi_total_change ~ odi_total_baseline + sex_male + age"
+    data = results.data["odi_total"]
+    data = data[data["timepoint"] == "3m"].assign(sex_male=lambda d: (d["sex"] == "male") * 1.0)
+    direct = cluster_level_analysis(
+        data, "odi_total_change", "treatment", "clinic_id",
+        covariates=["odi_total_baseline", "sex_male", "age"], period="period",
+    ).iloc[0]  # fmt: skip
+    assert row["estimate"] == pytest.approx(direct["estimate"])

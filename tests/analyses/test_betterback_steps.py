@@ -185,3 +185,12 @@ def test_patient_step_reruns_byte_identical(tmp_path):
     assert any(name.endswith(".png") for name in first) and any(
         name.endswith(".docx") for name in first
     )
+
+
+def test_association_time_point_outside_the_design_is_a_config_error(tmp_path):
+    from trialanalysis.errors import ConfigError
+
+    config = load(tmp_path)
+    config["betterback"]["analyses"]["therapists"]["associations"]["timepoint"] = "24m"
+    with pytest.raises(ConfigError, match="'24m' is not a therapist time point"):
+        therapists_step(config, inputs_for("therapists", "therapist_scores"), {})

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from trialanalysis.analyses.betterback_patients import Outcome, PatientResults, primary_fit
-from trialanalysis.analyses.common import fit_mixed_recorded, mixed_diagnostics
+from trialanalysis.analyses.common import fit_mixed_recorded, mixed_diagnostics, not_fitted_row
 from trialanalysis.errors import ModelFitError, ModelSpecificationError
 
 CLINIC = "clinic_id"
@@ -102,7 +102,8 @@ def icc_table(
         labels = {"trial": "betterback", "analysis": "icc_unadjusted", "outcome": score}
         try:
             plain = fit_mixed_recorded(data, formula, df_method=df_method)
-        except (ModelSpecificationError, ModelFitError):
+        except (ModelSpecificationError, ModelFitError) as exc:
+            diagnostics.append(not_fitted_row(str(exc), **labels, timepoint=timepoint))
             continue
         diagnostics.append(mixed_diagnostics(plain, **labels, timepoint=timepoint))
         rows += _icc_rows(plain, spec.outcome, timepoint, "outcome only (unadjusted)", formula)

@@ -231,9 +231,17 @@ def sensitivity_analyses(
                 rows.append(_row(spec, timepoint, "cluster-level", {}, f"not possible: {exc}"))
         if sensitivity["randomization_test"]:
             subset = at if settings["model"] == "per_timepoint" else data
-            test = randomization(
-                subset, spec, settings, schedule, sensitivity["max_permutations"], seed
-            )
+            try:
+                test = randomization(
+                    subset, spec, settings, schedule, sensitivity["max_permutations"], seed
+                )
+            except (ModelSpecificationError, ModelFitError) as exc:
+                note = f"not possible: {exc}"
+                rows.append(_row(spec, timepoint, "randomization test", {}, note))
+                test = None
+        else:
+            test = None
+        if test is not None:
             test.insert(0, "outcome", score)
             test.insert(1, "timepoint", timepoint)
             tests.append(test)
@@ -255,7 +263,10 @@ def sensitivity_analyses(
             rows += _missing_data_rows(results, spec, settings, patient_timepoints, diagnostics)
         if sensitivity["boundary_refit"]:
             subset = at if settings["model"] == "per_timepoint" else data
-            row, note = without_boundary(fit, subset, spec, settings, timepoint)
+            try:
+                row, note = without_boundary(fit, subset, spec, settings, timepoint)
+            except (ModelSpecificationError, ModelFitError) as exc:
+                row, note = None, f"refit not possible: {exc}"
             if row is not None:
                 rows.append(row)
             elif note:

@@ -178,6 +178,11 @@ def therapists_step(
     where = "betterback.analyses.therapists"
     check_columns(settings["scores"] + domains, long.columns, where, "therapist scores")
     check_columns(settings["associations"]["outcomes"], long.columns, where, "therapist scores")
+    if settings["associations"]["timepoint"] not in timepoints:
+        raise ConfigError(
+            f"{where}.associations.timepoint {settings['associations']['timepoint']!r} is not "
+            f"a therapist time point ({', '.join(timepoints)})"
+        )
     scores = list(settings["scores"])
     anova, pairwise = published_analysis(
         long, scores + domains, timepoints, settings["anova_p_adjust"], labels

@@ -17,7 +17,7 @@ import pandas as pd
 
 from trialanalysis.analyses.betterback_data import outcome_data
 from trialanalysis.analyses.betterback_patients import Outcome
-from trialanalysis.analyses.common import fit_mixed_recorded, mixed_diagnostics
+from trialanalysis.analyses.common import fit_mixed_recorded, mixed_diagnostics, not_fitted_row
 from trialanalysis.errors import ModelFitError, ModelSpecificationError
 
 COLUMNS = [
@@ -63,7 +63,7 @@ def condition_trajectories(
         try:
             fit = fit_mixed_recorded(data, formula, df_method=df_method)
         except (ModelSpecificationError, ModelFitError) as exc:
-            diagnostics.append({**labels, "warnings": f"not fitted: {exc}"})
+            diagnostics.append(not_fitted_row(str(exc), **labels, timepoint="all"))
             continue
         diagnostics.append(mixed_diagnostics(fit, **labels, timepoint="all"))
         by = "timepoint" if len(observed) > 1 else None
