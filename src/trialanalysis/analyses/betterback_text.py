@@ -43,22 +43,23 @@ def primary_summary(effects: pd.DataFrame, settings: Mapping) -> str:
         f"difference between intervention and routine care in the "
         f"{primary['response'].iloc[0]} at {settings['primary_timepoint']}:"
     ]
-    lines += [
+    items = [
         f"- {row['label']}: {estimate_text(row)}; {row['n_obs']} patients in "
         f"{row['n_clinics']} clinics"
         for _, row in primary.iterrows()
     ]
-    return "\n".join(lines)
+    return lines[0] + "\n\n" + "\n".join(items)
 
 
 def therapist_summary(contrasts: pd.DataFrame, scores) -> str:
     """Change from the first time point of the therapist scores (not the domains)."""
-    lines = ["BetterBack therapist cohort, mixed model (change from the first time point):"]
-    for score in scores:
-        rows = contrasts[contrasts["score"] == score]
-        for _, row in rows.iterrows():
-            lines.append(f"- {row['label']}, {row['contrast']}: {estimate_text(row)}")
-    return "\n".join(lines)
+    items = [
+        f"- {row['label']}, {row['contrast']}: {estimate_text(row)}"
+        for score in scores
+        for _, row in contrasts[contrasts["score"] == score].iterrows()
+    ]
+    head = "BetterBack therapist cohort, mixed model (change from the first time point):"
+    return head + "\n\n" + "\n".join(items)
 
 
 def design_note() -> str:
