@@ -56,7 +56,7 @@ def table1(
     ]
     arms = patients.set_index("patient_id")["arm"]
     for variable, values, where in sources:
-        label = labels.get(variable, variable.replace("_", " "))
+        label = labels.get(variable, variable.replace("_", " ").capitalize())
         if where != "patients":
             label = f"{label}, {where}"
         by_arm = {arm: values[arms.reindex(values.index) == arm] for arm in data.arms}
