@@ -22,6 +22,11 @@ DIFFERENCE_COLUMNS = [
     "outcome", "timepoint", "estimate", "conf_low", "conf_high", "df", "p_value",
     "n_control", "n_intervention",
 ]  # fmt: skip
+RESPONDER_LABELS = {
+    "risk_difference": "Risk difference", "rd_conf_low": "RD 95% CI lower",
+    "rd_conf_high": "RD 95% CI upper", "odds_ratio": "Odds ratio",
+    "or_conf_low": "OR 95% CI lower", "or_conf_high": "OR 95% CI upper",
+}  # fmt: skip
 DESIGN_TEXT = {
     "covariate": (
         "ANCOVA-type linear mixed model: the follow-up values are the response and the baseline "
@@ -35,6 +40,10 @@ DESIGN_TEXT = {
         "(random intercept{slope}), not the unstructured covariance of the original cLDA."
     ),
 }
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _ci(row: Mapping, digits: int = 2) -> str:
@@ -195,7 +204,7 @@ def responder_sections(outputs, arms, settings, min_cell_size: int) -> list:
                 "or_conf_high"]  # fmt: skip
     dose = settings["dose"]
     dose_text = (
-        f"{DOSE_LABEL.capitalize()}: patients of the {arms[1]} arm who attended at least "
+        f"{_first_upper(DOSE_LABEL)}: patients of the {arms[1]} arm who attended at least "
         f"{dose['threshold']} sessions versus fewer (config `{KEY}.dose.threshold`). Attendance "
         "was not randomised: the difference (adjusted for the baseline value only) is "
         "confounded by whatever drives attendance and is not an effect of the intervention."
@@ -211,7 +220,7 @@ def responder_sections(outputs, arms, settings, min_cell_size: int) -> list:
         {"section": "results", "title": "PREPARE: responders", "blocks": [
             {"text": responder_text},
             {"table": outputs["responders"], "caption": "PREPARE: responders by arm",
-             "columns": columns, "suppression": suppression}]},
+             "columns": columns, "suppression": suppression, "labels": RESPONDER_LABELS}]},
         {"section": "results", "title": "PREPARE: dose (non-randomised, per protocol)",
          "blocks": [{"text": dose_text},
                     {"table": outputs["dose"], "caption": "PREPARE: outcome change by sessions "
@@ -252,7 +261,7 @@ def missing_data_sections(outputs, settings, seed: int) -> list:
     """Missing-data sensitivity entries."""
     mi = settings["multiple_imputation"]
     text = (
-        f"{LIKELIHOOD.capitalize()}; {imputation_label(mi['m'])}: chained predictive mean "
+        f"{_first_upper(LIKELIHOOD)}; {imputation_label(mi['m'])}: chained predictive mean "
         f"matching ({mi['iterations']} iterations, {mi['donors']} donors, seed {seed}"
         f"{', each arm separately' if mi['by_arm'] else ''}) of the wide data "
         f"({', '.join(mi['outcomes'] + mi['auxiliary'])} at every time point; predictors "
