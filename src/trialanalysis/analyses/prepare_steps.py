@@ -30,6 +30,7 @@ from trialanalysis.analyses.prepare_models import (
 from trialanalysis.analyses.prepare_responders import dose_table, responder_table
 from trialanalysis.analyses.prepare_settings import resolve_settings
 from trialanalysis.analyses.prepare_table1 import table1, table1_labels, table1_suppression
+from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
 from trialanalysis.pipeline import read_table_csv, write_csv
 from trialanalysis.reporting.assemble import write_fragment
@@ -105,6 +106,11 @@ def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[st
                 difference, ancova_check(data, outcome, when, covariates, level), when
             )
         if outcome == primary:
+            if when not in model.follow_ups:
+                raise ConfigError(
+                    f"the primary outcome {primary} has no observed value at the primary time "
+                    f"point {when}; check prepare.analyses.primary_timepoint and the data"
+                )
             write_csv(analysed_patients(model, data), outputs["analysed"])
             primary_model = model
     results = {
