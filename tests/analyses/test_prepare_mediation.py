@@ -104,3 +104,12 @@ def test_bootstrap_is_seeded(trial, result):
     other = run_mediation(trial[2], {**SETTINGS, "moderator": None}, seed=5)[0]
     assert set(other["model"]) == {MODEL_4}
     assert not np.allclose(other["conf_low"], result[0].query("model == @MODEL_4")["conf_low"])
+
+
+def test_diagnostics_count_the_patients_left_out(trial):
+    rows = []
+    effects, _ = run_mediation(trial[2], {**SETTINGS, "n_boot": 100}, seed=1, diagnostics=rows)
+    assert [r["analysis"] for r in rows] == [f"mediation, {MODEL_4}", f"mediation, {MODEL_7}"]
+    n_used = int(effects["n"].iloc[0])
+    assert all(r["n_used"] == n_used and r["n_dropped"] == 160 - n_used for r in rows)
+    assert n_used < 160  # 5% of follow-up values are missing

@@ -97,7 +97,12 @@ def test_effects_report_the_primary_estimand_and_the_analysed_patients(tmp_path,
     assert list(analysed.columns) == ["patient_id", "timepoint"]
     assert set(analysed["timepoint"]) == {"baseline", "post", "3m"}
     diagnostics = pd.read_csv(outputs["diagnostics"])
-    assert list(diagnostics["analysis"]) == ["primary mixed model", "secondary mixed model"]
+    assert list(diagnostics["analysis"]) == [
+        "primary mixed model", "ANCOVA check at post", "secondary mixed model",
+        "ANCOVA check at post",
+    ]  # fmt: skip
+    ancova_rows = diagnostics[diagnostics["optimizer"] == "least squares"]
+    assert (ancova_rows["n_used"] + ancova_rows["n_dropped"] == 60).all()
     ancova = pd.read_csv(outputs["ancova"])
     assert len(ancova) == 4  # mixed model and ANCOVA per outcome
 
@@ -110,6 +115,7 @@ def test_reruns_are_byte_identical(tmp_path, inputs):
         effects_step(config, inputs, effect_outputs(folder))
         mediation_step(config, inputs, {"effects": str(folder / "m.csv"),
                                         "paths": str(folder / "p.csv"),
+                                        "diagnostics": str(folder / "g.csv"),
                                         "diagram": str(folder / "d.svg"),
                                         "fragment": str(folder / "m.yaml")})  # fmt: skip
         # fragments name their files: compare them with the folder name taken out
@@ -117,7 +123,7 @@ def test_reruns_are_byte_identical(tmp_path, inputs):
             {p.name: p.read_bytes().replace(str(folder).encode(), b"") for p in folder.iterdir()}
         )
     assert written[0] == written[1]
-    assert len(written[0]) == 17  # 12 files from the effects step, 5 from mediation
+    assert len(written[0]) == 18  # 12 files from the effects step, 6 from mediation
 
 
 def test_other_steps_write_their_outputs(tmp_path, inputs):

@@ -123,6 +123,7 @@ rule prepare_mediation:
             category="PREPARE",
         ),
         paths="results/prepare/mediation_paths.csv",
+        diagnostics="results/prepare/mediation_diagnostics.csv",
         diagram=report(
             "results/prepare/mediation_paths.svg",
             caption="../report/prepare_mediation_paths.rst",

@@ -116,7 +116,13 @@ def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settin
     return text
 
 
-def effects_sections(outputs, png, results, model, settings, arms) -> list:
+def _counts(columns: Sequence[str], min_cell_size: int) -> dict:
+    """Suppress small counts of patients only (model estimates stay)."""
+    return {"count_columns": list(columns), "min_cell_size": int(min_cell_size),
+            "dependent_columns": []}  # fmt: skip
+
+
+def effects_sections(outputs, png, results, model, settings, min_cell_size: int) -> list:
     """Summary, results, sensitivity and diagnostics entries of the mixed models."""
     mixed = settings["mixed_model"]
     design = DESIGN_TEXT[mixed["baseline"]].format(
@@ -135,7 +141,7 @@ def effects_sections(outputs, png, results, model, settings, arms) -> list:
         {"text": text},
         {"table": outputs["differences"], "caption": "PREPARE: between-arm differences "
          f"({model.contrast_label}) at each follow-up", "columns": DIFFERENCE_COLUMNS,
-         "suppression": {}, "max_rows": 200},
+         "suppression": _counts(["n_control", "n_intervention"], min_cell_size), "max_rows": 200},
         {"figure": png["trajectories"], "caption": "PREPARE: mean per arm and time point with "
          "95% CI (filled: model-based EMMs; open: observed baseline means)",
          "data": [outputs["means"]]},
@@ -144,7 +150,8 @@ def effects_sections(outputs, png, results, model, settings, arms) -> list:
          "data": [outputs["effect_sizes"], outputs["differences"]]},
         {"table": outputs["means"], "caption": "PREPARE: estimated marginal means per arm and "
          "time point", "columns": ["outcome", "arm", "timepoint", "estimate", "conf_low",
-         "conf_high", "n", "source"], "suppression": {}, "max_rows": 200},
+         "conf_high", "n", "source"], "suppression": _counts(["n"], min_cell_size),
+         "max_rows": 200},
     ]  # fmt: skip
     size_text = " ".join(
         [
@@ -184,8 +191,8 @@ def effects_sections(outputs, png, results, model, settings, arms) -> list:
     ]  # fmt: skip
 
 
-def responder_sections(outputs, arms, settings, min_cell_size: int) -> list:
-    """Responder (randomised) and dose (non-randomised) entries."""
+def responder_sections(outputs, arms, settings, min_cell_size: int, messages=()) -> list:
+    """Responder (randomised) and dose (non-randomised) entries, with any warnings raised."""
     counts = [f"{a}_{s}" for a in arms for s in ("n", "responders")]
     suppression = {
         "count_columns": counts, "min_cell_size": int(min_cell_size),
@@ -216,8 +223,13 @@ def responder_sections(outputs, arms, settings, min_cell_size: int) -> list:
     }  # fmt: skip
     dose_columns = ["outcome", "timepoint", "n_full_dose", "n_partial_dose", "change_full_dose",
                     "change_partial_dose", "estimate", "conf_low", "conf_high"]  # fmt: skip
+    warned = (
+        [{"text": "Warnings raised:\n\n" + "\n".join(f"- {m}" for m in messages)}]
+        if messages
+        else []
+    )
     return [
-        {"section": "results", "title": "PREPARE: responders", "blocks": [
+        {"section": "results", "title": "PREPARE: responders", "blocks": [*warned,
             {"text": responder_text},
             {"table": outputs["responders"], "caption": "PREPARE: responders by arm",
              "columns": columns, "suppression": suppression, "labels": RESPONDER_LABELS}]},
@@ -254,7 +266,16 @@ def mediation_sections(outputs, png: str, mediation: Mapping) -> list:
         {"table": outputs["effects"], "caption": "PREPARE: total, direct and indirect effects",
          "columns": columns, "suppression": {}, "max_rows": 300},
     ]  # fmt: skip
-    return [{"section": "results", "title": "PREPARE: mediation", "blocks": blocks}]
+    diagnostics = {
+        "table": outputs["diagnostics"],
+        "caption": "PREPARE: mediation models "
+        "(least squares; patients left out: incomplete changes)",
+        "suppression": {},
+    }
+    return [
+        {"section": "results", "title": "PREPARE: mediation", "blocks": blocks},
+        {"section": "diagnostics", "title": "PREPARE: mediation models", "blocks": [diagnostics]},
+    ]
 
 
 def missing_data_sections(outputs, settings, seed: int) -> list:

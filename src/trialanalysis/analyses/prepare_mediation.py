@@ -14,11 +14,13 @@ with every variable observed are used (complete cases; ``n`` in the table).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import pandas as pd
 
 from trialanalysis.analyses.prepare_data import PrepareData
+from trialanalysis.analyses.prepare_models import least_squares_row
 from trialanalysis.models.mediation import ASSUMPTIONS, mediation_analysis
 
 MODEL_4 = "parallel mediators (PROCESS model 4)"
@@ -41,7 +43,11 @@ def _rename(name: str) -> str:
 
 
 def run_mediation(
-    data: PrepareData, settings: Mapping, seed: int, level: float = 0.95
+    data: PrepareData,
+    settings: Mapping,
+    seed: int,
+    level: float = 0.95,
+    diagnostics: list | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mediation analyses of every configured outcome.
 
@@ -53,6 +59,9 @@ def run_mediation(
     seed : int
         Seed of the bootstrap (the same for every outcome).
     level : float
+    diagnostics : list, optional
+        When given, one diagnostics row per outcome and model is appended
+        (patients used and left out, warnings raised during the fit).
 
     Returns
     -------
@@ -86,10 +95,20 @@ def run_mediation(
                 )
             )
         for label, extra in runs:
-            result = mediation_analysis(
-                frame, "treatment", mediators, f"{outcome}_change", level=level, **common, **extra
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = mediation_analysis(
+                    frame, "treatment", mediators, f"{outcome}_change", level=level,
+                    **common, **extra,
+                )  # fmt: skip
             head = {"outcome": outcome, "model": label}
+            if diagnostics is not None:
+                n_used = int(result.effects["n"].iloc[0])
+                diagnostics.append(
+                    least_squares_row(
+                        f"mediation, {label}", outcome, n_used, len(frame) - n_used, caught
+                    )
+                )
             effects.append(
                 result.effects.assign(**head, mediator=result.effects["mediator"].map(_rename))
             )

@@ -392,6 +392,18 @@ def diagnostics_row(
     }
 
 
+def least_squares_row(
+    analysis: str, outcome: str, n_used: int, n_dropped: int, caught: Sequence = ()
+) -> dict:
+    """Diagnostics row of a least-squares fit (closed form: nothing to converge).
+
+    ``caught`` holds the warnings recorded during the fit.
+    """
+    messages = [f"{w.category.__name__}: {w.message}" for w in caught]
+    row = diagnostics_row({"optimizer": "least squares", "n_used": n_used}, analysis, outcome)
+    return row | {"n_dropped": int(n_dropped), "warnings": " | ".join(dict.fromkeys(messages))}
+
+
 def model_diagnostics(model: OutcomeModel, analysis: str) -> dict:
     """Diagnostics row of a fitted outcome model (call after its contrasts)."""
     return diagnostics_row(model.fit.diagnostics, analysis, model.outcome, model.warnings)

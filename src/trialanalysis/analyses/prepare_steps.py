@@ -8,6 +8,7 @@ The report entries are built in :mod:`.prepare_fragments`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from trialanalysis.analyses.prepare_models import (
     cell_means,
     coefficient_table,
     fit_outcome_model,
+    least_squares_row,
     model_diagnostics,
 )
 from trialanalysis.analyses.prepare_responders import dose_table, responder_table
@@ -102,8 +104,15 @@ def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[st
         diagnostics.append(model_diagnostics(model, f"{analysis} mixed model"))
         models.append(fragments.model_entry(model, settings, analysis))
         if when in model.follow_ups:
-            checks += fragments.ancova_rows(
-                difference, ancova_check(data, outcome, when, covariates, level), when
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                check = ancova_check(data, outcome, when, covariates, level)
+            checks += fragments.ancova_rows(difference, check, when)
+            n_dropped = len(data.patients) - check["n"]
+            diagnostics.append(
+                least_squares_row(
+                    f"ANCOVA check at {when}", outcome, check["n"], n_dropped, caught
+                )
             )
         if outcome == primary:
             if when not in model.follow_ups:
@@ -132,7 +141,9 @@ def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[st
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
     write_fragment(
         outputs["fragment"],
-        fragments.effects_sections(outputs, png, results, primary_model, settings, data.arms),
+        fragments.effects_sections(
+            outputs, png, results, primary_model, settings, config["privacy"]["min_cell_size"]
+        ),
         models,
     )
 
@@ -161,28 +172,34 @@ def responders_step(
     """Write responders by arm and the per-protocol dose comparison (``responders``, ``dose``)."""
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
     level = settings["conf_level"]
-    responders = settings["responders"]
-    table = responder_table(data, responders["definitions"], responders["timepoints"], level)
-    dose = settings["dose"]
-    doses = dose_table(data, dose["outcomes"], dose["timepoints"], dose["threshold"], level)
+    responders, dose = settings["responders"], settings["dose"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = responder_table(data, responders["definitions"], responders["timepoints"], level)
+        doses = dose_table(data, dose["outcomes"], dose["timepoints"], dose["threshold"], level)
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     write_csv(table, outputs["responders"])
     write_csv(doses, outputs["dose"])
     write_fragment(
         outputs["fragment"],
         fragments.responder_sections(
-            outputs, data.arms, settings, config["privacy"]["min_cell_size"]
+            outputs, data.arms, settings, config["privacy"]["min_cell_size"], messages
         ),
     )
 
 
 def mediation_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
-    """Mediation analyses (``effects``, ``paths``, ``diagram`` SVG + PNG, ``fragment``)."""
+    """Mediation analyses (``effects``, ``paths``, ``diagnostics``, ``diagram`` SVG + PNG)."""
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
     labels = score_labels(config["instruments_dir"])
     mediation = settings["mediation"]
-    effects, paths = run_mediation(data, mediation, config["seed"], settings["conf_level"])
+    diagnostics: list[dict] = []
+    effects, paths = run_mediation(
+        data, mediation, config["seed"], settings["conf_level"], diagnostics
+    )
     write_csv(effects, outputs["effects"])
     write_csv(paths, outputs["paths"])
+    write_csv(pd.DataFrame(diagnostics), outputs["diagnostics"])
     exposure = f"{data.arms[1]}\nvs {data.arms[0]}".replace("_", " ")
     png = save_figure(path_diagram(effects, paths, exposure, labels), outputs["diagram"])[1]
     write_fragment(outputs["fragment"], fragments.mediation_sections(outputs, str(png), mediation))
