@@ -107,9 +107,29 @@ def test_parse_options_and_read_table_errors(tmp_path):
     }
     with pytest.raises(ScoringError, match="given twice"):
         parse_options(["a=1", "a=2"])
+    (tmp_path / "data.json").write_text("{}")
+    with pytest.raises(DataValidationError, match=r"unsupported file type '\.json'"):
+        read_table(tmp_path / "data.json")
     (tmp_path / "data.sav").write_text("")
-    with pytest.raises(DataValidationError, match="unsupported format"):
+    with pytest.raises(DataValidationError, match=r"cannot read this \.sav file"):
         read_table(tmp_path / "data.sav")
-    (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(DataValidationError, match="cannot be read as CSV"):
-        read_table(tmp_path / "empty.csv")
+
+
+def test_score_refuses_personal_identity_numbers_without_echoing_them(tmp_path, capsys):
+    source = tmp_path / "items.csv"
+    source.write_text(
+        "pnr,pcs_1,pcs_2,pcs_3,pcs_4\n19121212-1212,1,2,3,4\n19850101-0005,2,2,2,2\n"
+    )
+    assert run("pcs", source, "-o", tmp_path / "out.csv") == 2
+    message = capsys.readouterr().err
+    assert "items.csv" in message and "pnr" in message
+    assert "1212" not in message and "0005" not in message
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_score_reads_semicolon_csv_with_decimal_comma(tmp_path):
+    source = tmp_path / "walk.csv"
+    source.write_bytes("id;walk_1\nA;12,5\nB;9,0\n".encode("cp1252"))
+    assert run("walk", source, "-o", tmp_path / "out.csv") == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["walk_10m_time"].tolist() == [12.5, 9.0]

@@ -25,6 +25,7 @@ DESIGNS = [
     "unbalanced",
     "unbalanced_ml",
     "nested",
+    "nested_slopes",
     "slopes",
     "slopes_uncorrelated",
     "stepped_wedge",
@@ -132,9 +133,13 @@ def test_variance_components_match_varcorr(name):
 
 @pytest.mark.parametrize("name", ["balanced", "unbalanced", "nested", "stepped_wedge", "boundary"])
 def test_between_within_matches_nlme(name):
-    mine = fitted(name).coefficients_for("between-within")
-    ref = pd.DataFrame(golden(name)["between_within"])
-    np.testing.assert_array_equal(mine["df"], ref["df"])
+    fit = fitted(name)
+    ref = golden(name)["between_within"]
+    mine = fit.coefficients_for("between-within")
+    np.testing.assert_array_equal(mine["df"], pd.DataFrame(ref["coefficients"])["df"])
+    terms = pd.DataFrame(ref["terms"]).set_index("term")["den_df"]
+    for _, row in fit.anova("between-within").iterrows():
+        assert row["den_df"] == terms[r_name(row["term"])]
 
 
 @pytest.mark.parametrize("name", ["balanced", "nested", "stepped_wedge"])

@@ -196,12 +196,19 @@ def test_between_within_refuses_crossed_factors():
         (None, "clinic_id ~ treatment + (1 | clinic_id)", "must be numeric"),
         (None, "y ~ treatment + (1 | one)", "at least 2"),
         (None, "y ~ treatment + (1 | row)", "as many levels"),
+        (None, "constant ~ treatment + (1 | clinic_id)", "constant"),
+        (None, "y ~ treatment + (1 + nope | clinic_id)", "cannot build model terms"),
+        (None, "empty ~ treatment + (1 | clinic_id)", "no complete rows"),
         (None, "y ~ treatment + (1 | clinic_id)", None),
     ],
 )
 def test_bad_models_raise_clear_errors(frame_edit, formula, message):
     frame = data("balanced").assign(
-        twice=lambda d: 2 * d["treatment"], one="x", row=lambda d: np.arange(len(d))
+        twice=lambda d: 2 * d["treatment"],
+        one="x",
+        row=lambda d: np.arange(len(d)),
+        constant=5.0,
+        empty=np.nan,
     )
     if message is None:
         assert fit_mixed(frame, formula).diagnostics["converged"]

@@ -1,5 +1,6 @@
 """The Snakemake workflow, end to end, in a temporary copy of the repository."""
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from trialanalysis.reporting.report import strip_run_stamp
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -97,6 +100,47 @@ def test_prepare_analyses_recover_the_simulated_truth(finished_run):
     report = (results / "report" / "report.html").read_text()
     assert "PREPARE primary estimand" in report
     assert "no unmeasured confounding of the mediator-outcome relation" in report
+
+
+def test_snakemake_report_has_a_caption_for_every_reported_output(finished_run, tmp_path):
+    target = tmp_path / "snakemake_report.html"
+    run = snakemake(finished_run, "--report", str(target))
+    assert run.returncode == 0, run.stderr[-2000:]
+    text = target.read_text("utf-8", errors="replace")
+    captions = sorted((finished_run / "workflow" / "report").glob("*.rst"))
+    assert len(captions) >= 5
+    for caption in captions:
+        if caption.name == "workflow.rst":
+            continue
+        first_words = " ".join(caption.read_text("utf-8").split()[:4])
+        assert first_words in text, caption.name
+
+
+def checksums(results: Path) -> dict[str, str]:
+    """SHA-256 of every result file; the report is hashed without its run stamp."""
+    sums = {}
+    for path in sorted(p for p in results.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.suffix == ".html" and path.name == "report.html":
+            data = strip_run_stamp(data.decode("utf-8")).encode("utf-8")
+        sums[path.relative_to(results).as_posix()] = hashlib.sha256(data).hexdigest()
+    return sums
+
+
+def test_rerun_from_a_clean_state_is_byte_identical(finished_run):
+    results = finished_run / "results"
+    first = checksums(results)
+    report = (results / "report" / "report.html").read_text("utf-8")
+    assert "run-stamp:begin" in report
+    shutil.rmtree(results)
+    run = snakemake(finished_run)
+    assert run.returncode == 0, run.stderr[-3000:]
+    second = checksums(results)
+    assert sorted(first) == sorted(second)
+    differing = [name for name in first if first[name] != second[name]]
+    assert differing == []
+    # the run stamp itself did change, and is the only thing that did
+    assert (results / "report" / "report.html").read_text("utf-8") != report
 
 
 def test_bad_data_stop_the_workflow_with_located_problems_and_no_results(tmp_path):

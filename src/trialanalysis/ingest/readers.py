@@ -25,7 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from trialanalysis.errors import DataValidationError, Problem
+from trialanalysis.errors import DataValidationError, PrivacyError, Problem
+from trialanalysis.ingest.privacy import scan_columns
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm")
@@ -126,6 +127,35 @@ def read_table(
         raise DataValidationError([Problem(file, None, None, message)]) from exc
     table.sha256 = file_sha256(path)
     return table
+
+
+def read_frame(path: str | Path, csv_options: dict | None = None) -> pd.DataFrame:
+    """Read any supported file as a DataFrame of text, refusing personal identifiers.
+
+    For single-table commands (``score``, ``fit``) outside the trial data
+    contract. The index holds each record's source row number (header = 1).
+
+    Raises
+    ------
+    DataValidationError
+        If the file cannot be read or has structural problems.
+    PrivacyError
+        If a column looks like personal identity numbers, names, e-mail
+        addresses or phone numbers (the values are never shown).
+    """
+    raw = read_table(path, csv_options)
+    if raw.problems:
+        raise DataValidationError(raw.problems)
+    found = scan_columns(
+        raw.file, raw.header, raw.rows, raw.row_numbers, raw.header_row, "this file"
+    )
+    if found:
+        raise PrivacyError(found)
+    frame = pd.DataFrame(raw.rows, columns=raw.header, dtype="object")
+    if raw.decimal == ",":
+        frame = frame.apply(lambda c: c.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True))
+    frame.index = pd.Index(raw.row_numbers, name="row")
+    return frame
 
 
 def file_sha256(path: str | Path) -> str:

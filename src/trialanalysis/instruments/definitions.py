@@ -156,7 +156,7 @@ class Instrument:
             {
                 "instrument": self.name,
                 "setting": c.column,
-                "value": _describe_classification(c),
+                "value": describe_classification(c),
                 "note": c.note,
             }
             for c in self.classifications.values()
@@ -179,7 +179,8 @@ def _describe_score(instrument: Instrument, score: Score) -> str:
     return text
 
 
-def _describe_classification(classification: Classification) -> str:
+def describe_classification(classification: Classification) -> str:
+    """Describe how a classification is derived (bands or ordered rules), for the report."""
     if classification.breaks:
         bounds = ", ".join(map(_number, classification.breaks))
         return f"{classification.score} cut at {bounds} (inclusive upper bounds)"

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialanalysis.errors import ConfigError, DataValidationError, Problem, ScoringError
+from trialanalysis.errors import ConfigError, ScoringError
+from trialanalysis.ingest.readers import read_frame
 from trialanalysis.instruments.definitions import load_instruments
 from trialanalysis.instruments.scoring import score_instrument
-
-_DELIMITERS = (",", ";", "\t")
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:
@@ -42,45 +41,12 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (comma, semicolon or tab separated) or XLSX file as text.
+    """Read a CSV, XLSX or SAV file as text (see :func:`trialanalysis.ingest.readers.read_frame`).
 
     The index holds the line (row) number of each record in the file, header
     = 1, so error messages point at the line a user sees in an editor.
-
-    Raises
-    ------
-    DataValidationError
-        If the file does not exist or its format is not supported.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise DataValidationError([Problem(str(path), None, None, "file not found")])
-    if suffix == ".csv":
-        with path.open(encoding="utf-8-sig") as handle:
-            header = handle.readline()
-        delimiter = max(_DELIMITERS, key=header.count)
-        try:
-            table = pd.read_csv(
-                path,
-                sep=delimiter,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                encoding="utf-8-sig",
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise DataValidationError(
-                [Problem(str(path), None, None, f"cannot be read as CSV (UTF-8): {exc}")]
-            ) from None
-    elif suffix == ".xlsx":
-        table = pd.read_excel(path, dtype=str)
-    else:
-        raise DataValidationError(
-            [Problem(str(path), None, None, "unsupported format: use .csv or .xlsx")]
-        )
-    table.index = pd.RangeIndex(2, len(table) + 2, name="row")
-    return table
+    return read_frame(path)
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:

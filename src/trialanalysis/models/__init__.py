@@ -1,5 +1,4 @@
-"""Statistical models: mixed models with small-sample inference (and, later, GEE,
-mediation and multiple imputation).
+"""Statistical models: mixed models with small-sample inference, GEE, mediation, imputation.
 
 The mixed-model engine reads lme4 formulas and reproduces lme4, lmerTest
 (Satterthwaite), pbkrtest (Kenward–Roger) and emmeans; see

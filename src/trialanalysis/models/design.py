@@ -93,7 +93,7 @@ class ModelData:
         return np.where(np.isfinite(self.theta_lower_bounds), 1.0, 0.0)
 
     def make_lambda(self, theta: np.ndarray) -> sp.csc_matrix:
-        """The sparse block-diagonal covariance factor Λ_θ."""
+        """Build the sparse block-diagonal covariance factor Λ_θ."""
         indptr, indices, theta_index, shape = self._lambda_pattern
         return sp.csc_matrix((np.asarray(theta)[theta_index], indices, indptr), shape=shape)
 
@@ -229,7 +229,12 @@ def _response(frame: pd.DataFrame, name: str) -> np.ndarray:
         raise ModelSpecificationError(
             f"response {name!r} must be numeric (found {values.dtype}); convert it first"
         )
-    return values.to_numpy(dtype=float)
+    y = values.to_numpy(dtype=float)
+    if np.ptp(y) == 0:
+        raise ModelSpecificationError(
+            f"response {name!r} is constant in the rows used; there is nothing to model"
+        )
+    return y
 
 
 def _check_rank(X: np.ndarray, names: list[str]) -> None:

@@ -13,7 +13,7 @@ adjusted for multiplicity.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ CONTRAST_METHODS = ("pairwise", "revpairwise", "trt.vs.ctrl")
 
 
 def reference_grid(model, at: Mapping | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Reference grid of a fitted model; returns the grid and its factor names."""
+    """Build the reference grid of a fitted model; return it and its factor names."""
     at = dict(at or {})
     factors, numerics = _variables(model)
     unknown = set(at) - set(factors) - set(numerics)
@@ -62,7 +62,7 @@ def _sort_key(value):
 
 
 def _variables(model) -> tuple[list[str], list[str]]:
-    """Data columns behind categorical and numeric factors of the fixed part."""
+    """Find the data columns behind categorical and numeric factors of the fixed part."""
     columns = set(model.frame.columns)
     factors, numerics = [], []
     for factor, info in model.fixed_design.factor_infos.items():

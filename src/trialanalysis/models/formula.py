@@ -351,7 +351,7 @@ def _expr_columns(expr: str) -> list[str]:
 
 
 def _outermost_group(parsed: MixedFormula, data: pd.DataFrame) -> tuple[str, ...] | None:
-    """The grouping factor every other one is nested in, or None if crossed."""
+    """Find the grouping factor every other one is nested in (None if crossed)."""
     groups = list(dict.fromkeys(term.group for term in parsed.random))
     for candidate in sorted(groups, key=len):
         if all(is_nested(data, inner, candidate) for inner in groups):

@@ -22,6 +22,8 @@ Methods (``df_method``):
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import patsy
@@ -81,7 +83,7 @@ def t_table(
 
 
 def between_within_df(model) -> tuple[np.ndarray, dict[str, float]]:
-    """nlme's denominator df for each fixed-effect column and each term.
+    """Nlme's denominator df for each fixed-effect column and each term.
 
     Returns
     -------
@@ -93,7 +95,7 @@ def between_within_df(model) -> tuple[np.ndarray, dict[str, float]]:
     groups = list(dict.fromkeys(block.term.group for block in model.blocks))
     levels = {g: combined_labels(model.frame, list(g)) for g in groups}
     groups.sort(key=lambda g: levels[g].nunique())
-    for outer, inner in zip(groups, groups[1:], strict=False):
+    for outer, inner in itertools.pairwise(groups):
         if not is_nested(model.frame, inner, outer):
             raise ModelSpecificationError(
                 "between-within df need nested grouping factors, but "
@@ -102,7 +104,7 @@ def between_within_df(model) -> tuple[np.ndarray, dict[str, float]]:
             )
     X, n = model.X, model.X.shape[0]
     counts = [levels[g].nunique() for g in groups]
-    strata_df = np.array(counts + [n], dtype=float) - np.array([0] + counts, dtype=float)
+    strata_df = np.array([*counts, n], dtype=float) - np.array([0, *counts], dtype=float)
     is_constant = np.array([np.all(X[:, j] == X[0, j]) for j in range(X.shape[1])])
     stratum = np.zeros(X.shape[1], dtype=int)
     for j in np.flatnonzero(~is_constant):

@@ -70,11 +70,11 @@ class KenwardRoger:
             Xb = model.X[rows]
             T = V_inv @ Xb
             H = [mat @ V_inv for mat in G]
-            O = [h @ Xb for h in H]
+            GVX = [h @ Xb for h in H]
             for r in range(m):
-                P[r] -= O[r].T @ T
+                P[r] -= GVX[r].T @ T
                 for s in range(r, m):
-                    Q[r, s] += O[r].T @ V_inv @ O[s]
+                    Q[r, s] += GVX[r].T @ V_inv @ GVX[s]
                     K[r, s] += np.sum(H[r].T * H[s])
         phi = self.vcov
         info = np.zeros((m, m))

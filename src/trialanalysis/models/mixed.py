@@ -162,7 +162,7 @@ class MixedModelResult:
             "singular": bool(singular_terms),
             "boundary_terms": boundary_terms,
             "n_rows": int(n_rows),
-            "n_used": int(len(self.model.y)),
+            "n_used": len(self.model.y),
             "n_dropped": int(self.model.n_dropped),
             "missing_by_column": dict(self.model.missing_by_column),
             "groups": {b.term.group_label: b.n_levels for b in self.model.blocks},
@@ -235,7 +235,8 @@ class MixedModelResult:
         matrix = np.atleast_2d(np.asarray(L, dtype=float))
         if matrix.ndim != 2 or matrix.shape[1] != p:
             raise ModelSpecificationError(
-                f"a contrast needs {p} weights, one per coefficient ({', '.join(self.fixed_names)})"
+                f"a contrast needs {p} weights, one per coefficient "
+                f"({', '.join(self.fixed_names)})"
             )
         return [f"contrast_{i + 1}" for i in range(len(matrix))], matrix
 
@@ -251,12 +252,13 @@ class MixedModelResult:
         row = np.asarray(weights, dtype=float)
         if row.shape != (len(self.beta),):
             raise ModelSpecificationError(
-                f"contrast {label!r} needs {len(self.beta)} weights ({', '.join(self.fixed_names)})"
+                f"contrast {label!r} needs {len(self.beta)} weights "
+                f"({', '.join(self.fixed_names)})"
             )
         return row
 
     def contrast(self, L, df_method: str | None = None, level: float | None = None):
-        """t tests and confidence intervals for linear contrasts ``L β``.
+        """T tests and confidence intervals for linear contrasts ``L β``.
 
         Parameters
         ----------
@@ -287,7 +289,7 @@ class MixedModelResult:
         )
 
     def f_test(self, L, df_method: str | None = None) -> dict:
-        """Joint F test of ``L β = 0`` (several rows); returns statistic, num_df, den_df, p_value."""
+        """Joint F test of ``L β = 0``; returns statistic, num_df, den_df and p_value."""
         method = inference.check_df_method(df_method or self.df_method)
         _, rows = self._contrast_rows(L)
         return self._f_test(rows, method)

@@ -120,7 +120,7 @@ class SchurSolver:
 
 
 def make_solver(model, ztz: sp.csc_matrix):
-    """The Schur solver where it applies, else the sparse one."""
+    """Choose the Schur solver where it applies, else the sparse one."""
     if SchurSolver.applicable(model, ztz):
         return SchurSolver(model, ztz)
     return SparseSolver(model, ztz)

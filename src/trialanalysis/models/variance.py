@@ -78,7 +78,7 @@ class VarianceProfile:
         return np.array([*psi, sigma])
 
     def to_varpar(self, psi: np.ndarray) -> np.ndarray:
-        """Standard deviations and correlations, then σ → (θ, σ)."""
+        """Map standard deviations and correlations, then σ, to (θ, σ)."""
         sigma = psi[-1]
         theta = []
         for block in self.blocks:
@@ -359,11 +359,11 @@ def design_effect(sizes, icc: float) -> float:
 
 
 def cluster_summary(sizes: pd.Series) -> dict:
-    """Number of clusters and the distribution of their sizes."""
+    """Summarise the number of clusters and the distribution of their sizes."""
     values = sizes.to_numpy(dtype=float)
     mean = values.mean()
     return {
-        "n_clusters": int(len(values)),
+        "n_clusters": len(values),
         "total": int(values.sum()),
         "mean_size": float(mean),
         "sd_size": float(values.std(ddof=0)),

@@ -15,6 +15,8 @@ import pandas as pd
 
 from trialanalysis.errors import ReportError
 from trialanalysis.instruments import Instrument
+from trialanalysis.instruments.definitions import describe_classification
+from trialanalysis.instruments.psychometrics import unverified_settings_table
 from trialanalysis.reporting.sections import CodeBlock, Section, TableBlock, TextBlock
 
 DF_METHOD_TEXT = {
@@ -97,18 +99,7 @@ def scoring_rules(
                 }
             )
         for c in instrument.classifications.values():
-            if c.breaks:
-                cuts = ", ".join(f"{b:g}" for b in c.breaks)
-                rule = f"{c.score} cut at {cuts} -> {', '.join(c.labels)}"
-            else:
-                rule = "; ".join(
-                    f"{r['label']} if "
-                    + (
-                        " and ".join(f"{w['score']} {w['op']} {w['value']}" for w in r["when"])
-                        or "otherwise"
-                    )
-                    for r in c.rules
-                )
+            rule = describe_classification(c)
             rows.append(
                 {
                     "instrument": instrument.name,
@@ -123,16 +114,6 @@ def scoring_rules(
                     "definition_file": instrument.source_file,
                 }
             )
-    return pd.DataFrame(rows)
-
-
-def unverified_settings(instruments: Mapping[str, Instrument]) -> pd.DataFrame:
-    """Collect every instrument's ``unverified_settings()`` in one table."""
-    rows = [
-        {**row, "definition_file": instrument.source_file}
-        for instrument in instruments.values()
-        for row in instrument.unverified_settings()
-    ]
     return pd.DataFrame(rows)
 
 
@@ -312,9 +293,12 @@ def methods_section(
             rounding=[{"columns": "max_missing_items", "style": "integer"}],
         )
     )
-    unverified = unverified_settings(chosen)
+    unverified = unverified_settings_table(
+        chosen, {k: v for k, v in options.items() if k in chosen}
+    )
     if len(unverified):
-        unverified["definition_file"] = [_shown(f, root) for f in unverified["definition_file"]]
+        files = {name: _shown(i.source_file, root) for name, i in chosen.items()}
+        unverified["definition_file"] = unverified["instrument"].map(files)
     scoring_sub.blocks.append(
         TableBlock(
             unverified,

@@ -89,6 +89,7 @@ make_nested <- function() {
   }
   d <- do.call(rbind, rows)
   d$y[sample(nrow(d), 12)] <- NA
+  d$months <- c(t0_baseline = 0, t1_3m = 3, t2_12m = 12)[d$timepoint]
   d
 }
 
@@ -233,7 +234,9 @@ emmeans_block <- function(m, spec, by, contrast_method, interaction = NULL, at =
 between_within <- function(d, fixed, random) {
   f <- lme(fixed, random = random, data = d, na.action = na.omit, method = "REML")
   tt <- summary(f)$tTable
-  data.frame(term = rownames(tt), df = tt[, "DF"], row.names = NULL)
+  a <- anova(f, type = "marginal")
+  list(coefficients = data.frame(term = rownames(tt), df = tt[, "DF"], row.names = NULL),
+       terms = data.frame(term = rownames(a), den_df = a[["denDF"]], row.names = NULL))
 }
 
 # ICC profile-likelihood interval, written independently of the Python code:
@@ -355,7 +358,8 @@ golden("unbalanced_ml", unbalanced,
        emm = list(list(spec = "arm", by = NULL, method = "pairwise")),
        data_name = "unbalanced")
 
-golden("nested", make_nested(),
+nested <- make_nested()
+golden("nested", nested,
        "y ~ arm * timepoint + age + (1 | clinic_id/therapist_id/patient_id)",
        emm = list(list(spec = "arm", by = "timepoint", method = "pairwise"),
                   list(spec = "timepoint", by = "arm", method = "trt.vs.ctrl"),
@@ -364,6 +368,12 @@ golden("nested", make_nested(),
        bw = list(fixed = y ~ arm * timepoint + age,
                  random = ~ 1 | clinic_id / therapist_id / patient_id),
        contrast_vectors = list(c(0, 0, 0, 0, 0, 1, -1), c(1, 1, 0.5, 0.5, 50, 0.5, 0.5)))
+
+golden("nested_slopes", nested,
+       "y ~ arm * months + age + (1 | clinic_id) + (1 + months | clinic_id:patient_id)",
+       emm = list(list(spec = "arm", by = "months", method = "pairwise",
+                       at = list(months = c(0, 12)))),
+       data_name = "nested")
 
 slopes <- make_slopes()
 golden("slopes", slopes, "y ~ time * arm + (1 + time | patient_id)",
