@@ -37,6 +37,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/instruments.smk"
 include: "workflow/rules/betterback.smk"
+include: "workflow/rules/prepare.smk"
 include: "workflow/rules/report.smk"
 
 

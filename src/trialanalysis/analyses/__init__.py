@@ -1,1 +1,5 @@
-"""Trial analyses: config -> tidy result tables, figures and report fragments."""
+"""Trial analyses: the config of one trial -> tidy result tables, figures and report fragments.
+
+One module per trial and part (``prepare_*.py``, ``betterback_*.py``); the
+statistics come from :mod:`trialanalysis.models`.
+"""
