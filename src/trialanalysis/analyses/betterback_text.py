@@ -10,15 +10,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from trialanalysis.analyses.common import P_ADJUST_TEXT
-
-DF_TEXT = {
-    "kenward-roger": "Kenward-Roger",
-    "satterthwaite": "Satterthwaite",
-    "between-within": "between-within",
-    "residual": "residual",
-    "z (asymptotic)": "normal (z)",
-}
+from trialanalysis.analyses.common import DF_TEXT, P_ADJUST_TEXT
 
 
 def estimate_text(row: Mapping, digits: int = 2) -> str:

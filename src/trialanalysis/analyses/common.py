@@ -21,6 +21,14 @@ from trialanalysis.reporting.tables import write_table
 
 #: Config names of multiplicity adjustments -> statsmodels ``multipletests`` methods.
 P_ADJUST_METHODS = {"holm": "holm", "fdr": "fdr_bh", "bonferroni": "bonferroni", "none": None}
+#: How each degrees-of-freedom method is named in report text.
+DF_TEXT = {
+    "kenward-roger": "Kenward-Roger",
+    "satterthwaite": "Satterthwaite",
+    "between-within": "between-within",
+    "residual": "residual",
+    "z (asymptotic)": "normal (z)",
+}
 P_ADJUST_TEXT = {
     "holm": "Holm",
     "fdr": "Benjamini-Hochberg (false discovery rate)",

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from trialanalysis.analyses.common import DF_TEXT
 from trialanalysis.analyses.prepare_effect_sizes import BETWEEN_STANDARDISER, WITHIN_STANDARDISER
 from trialanalysis.analyses.prepare_mediation import MODEL_7, assumptions_text
 from trialanalysis.analyses.prepare_missing import COMPLETE_CASES, LIKELIHOOD, imputation_label
@@ -103,11 +104,13 @@ def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settin
         (differences["outcome"] == primary) & (differences["timepoint"] == when)
     ].iloc[0]
     check = ancova[(ancova["outcome"] == primary) & (ancova["analysis"].str.startswith("ANCOVA"))]
+    method = settings["mixed_model"]["df_method"]
+    df_name = DF_TEXT.get(method, method)
     text = (
         f"PREPARE primary estimand: the difference in mean {primary} between {model.arms[1]} "
         f"and {model.arms[0]} ({model.contrast_label}) at {when} (after the intervention, "
         f"before surgery), intention to treat, estimated by a linear mixed model "
-        f"(`{model.formula}`, {settings['mixed_model']['df_method']} df): {_ci(row)}, "
+        f"(`{model.formula}`, {df_name} df): {_ci(row)}, "
         f"p = {row['p_value']:.3g}; {int(row['n_control'])} {model.arms[0]} and "
         f"{int(row['n_intervention'])} {model.arms[1]} patients observed at {when}."
     )

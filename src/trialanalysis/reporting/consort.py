@@ -111,10 +111,13 @@ def _analysed_rows(trial, level, group, ids, analysed, id_column, timepoints) ->
             _row(trial, level, group, "analysed", n),
             _row(trial, level, group, "not_analysed", len(ids) - n),
         ]
+    # Only time points the analysis used (e.g. not a baseline it adjusts for).
+    used = set(analysed["timepoint"])
     rows = []
     for timepoint in timepoints:
-        n = mine.loc[mine["timepoint"] == timepoint, id_column].nunique()
-        rows.append(_row(trial, level, group, "analysed", n, timepoint))
+        if timepoint in used:
+            n = mine.loc[mine["timepoint"] == timepoint, id_column].nunique()
+            rows.append(_row(trial, level, group, "analysed", n, timepoint))
     return rows
 
 
