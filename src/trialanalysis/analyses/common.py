@@ -91,24 +91,34 @@ def fit_mixed_recorded(data: pd.DataFrame, formula: str, **kwargs) -> MixedModel
     return fit
 
 
-def mixed_diagnostics(fit: MixedModelResult, **labels) -> dict:
-    """One diagnostics row of a mixed model (see :data:`DIAGNOSTICS_COLUMNS`)."""
-    info = fit.diagnostics
+def diagnostics_record(info: Mapping, extra_warnings: Sequence[str] = (), **labels) -> dict:
+    """One diagnostics row (see :data:`DIAGNOSTICS_COLUMNS`) from a fit's ``diagnostics``.
+
+    Keys missing from ``info`` take neutral values (a closed-form fit has
+    nothing to converge); ``extra_warnings`` are warnings recorded around
+    the fit, added once each.
+    """
+    messages = list(dict.fromkeys([*info.get("warnings", []), *extra_warnings]))
     row = {key: labels.get(key, "") for key in ("trial", "analysis", "outcome", "timepoint")}
     row.update(
         {
             "model": labels.get("model", "linear mixed model"),
-            "converged": info["converged"],
-            "optimizer": info["optimizer"],
-            "boundary": info["boundary"],
-            "singular": info["singular"],
-            "n_used": info["n_used"],
-            "n_dropped": info["n_dropped"],
-            "warnings": " | ".join(info["warnings"]),
-            "notes": " | ".join(info["notes"]),
+            "converged": bool(info.get("converged", True)),
+            "optimizer": info.get("optimizer", ""),
+            "boundary": bool(info.get("boundary", False)),
+            "singular": bool(info.get("singular", False)),
+            "n_used": int(info.get("n_used", 0)),
+            "n_dropped": int(info.get("n_dropped", 0)),
+            "warnings": " | ".join(messages),
+            "notes": " | ".join(info.get("notes", [])),
         }
     )
     return row
+
+
+def mixed_diagnostics(fit: MixedModelResult, **labels) -> dict:
+    """One diagnostics row of a mixed model (see :data:`DIAGNOSTICS_COLUMNS`)."""
+    return diagnostics_record(fit.diagnostics, **labels)
 
 
 def gee_diagnostics(result, **labels) -> dict:

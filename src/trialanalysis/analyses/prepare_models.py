@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
+from trialanalysis.analyses.common import diagnostics_record
 from trialanalysis.analyses.prepare_data import PrepareData
 from trialanalysis.errors import ModelSpecificationError
 from trialanalysis.models.design import fixed_matrix
@@ -56,10 +57,6 @@ from trialanalysis.models.gee import t_interval
 from trialanalysis.models.mixed import MixedModelResult, fit_mixed
 
 TRIAL = "prepare"
-DIAGNOSTIC_COLUMNS = [
-    "trial", "analysis", "outcome", "converged", "optimizer", "boundary", "singular",
-    "n_used", "n_dropped", "warnings", "notes",
-]  # fmt: skip
 
 
 @dataclass
@@ -376,20 +373,9 @@ def diagnostics_row(
     diagnostics: Mapping, analysis: str, outcome: str, extra_warnings: Sequence[str] = ()
 ) -> dict:
     """One row of the diagnostics table from a mixed model's ``diagnostics``."""
-    messages = list(dict.fromkeys([*diagnostics.get("warnings", []), *extra_warnings]))
-    return {
-        "trial": TRIAL,
-        "analysis": analysis,
-        "outcome": outcome,
-        "converged": bool(diagnostics.get("converged", True)),
-        "optimizer": diagnostics.get("optimizer", ""),
-        "boundary": bool(diagnostics.get("boundary", False)),
-        "singular": bool(diagnostics.get("singular", False)),
-        "n_used": int(diagnostics.get("n_used", 0)),
-        "n_dropped": int(diagnostics.get("n_dropped", 0)),
-        "warnings": " | ".join(messages),
-        "notes": " | ".join(diagnostics.get("notes", [])),
-    }
+    return diagnostics_record(
+        diagnostics, extra_warnings, trial=TRIAL, analysis=analysis, outcome=outcome
+    )
 
 
 def least_squares_row(
@@ -400,8 +386,10 @@ def least_squares_row(
     ``caught`` holds the warnings recorded during the fit.
     """
     messages = [f"{w.category.__name__}: {w.message}" for w in caught]
-    row = diagnostics_row({"optimizer": "least squares", "n_used": n_used}, analysis, outcome)
-    return row | {"n_dropped": int(n_dropped), "warnings": " | ".join(dict.fromkeys(messages))}
+    info = {"optimizer": "least squares", "n_used": n_used, "n_dropped": n_dropped}
+    return diagnostics_record(
+        info, messages, trial=TRIAL, analysis=analysis, outcome=outcome, model="least squares"
+    )
 
 
 def model_diagnostics(model: OutcomeModel, analysis: str) -> dict:
