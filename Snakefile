@@ -1,6 +1,6 @@
 # trialanalysis: the BetterBack and PREPARE analysis workflow.
 # Run `snakemake` from the repository root (the default profile in
-# workflow/profiles/default uses all cores). Config: config/config.yaml,
+# profiles/default uses all cores). Config: config/config.yaml,
 # described key by key in src/trialanalysis/schemas/config.schema.yaml.
 
 from pathlib import Path

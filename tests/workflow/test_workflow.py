@@ -17,10 +17,11 @@ pytestmark = pytest.mark.slow
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run snakemake as a user would: no --cores, the default profile supplies them."""
     # the rule scripts import this checkout's package, not whichever one is installed
     path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        [sys.executable, "-m", "snakemake", *args],
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -30,7 +31,7 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def copy_project(target: Path) -> Path:
-    for item in ("Snakefile", "workflow", "config", "data"):
+    for item in ("Snakefile", "workflow", "profiles", "config", "data"):
         source = ROOT / item
         if source.is_dir():
             shutil.copytree(source, target / item, symlinks=True)
