@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from trialanalysis import __version__
 from trialanalysis.errors import TrialAnalysisError
+from trialanalysis.models.inference import DF_METHODS
 
 
 def _add_simulate(subparsers) -> None:
@@ -135,7 +136,7 @@ def _add_fit(subparsers) -> None:
     parser.add_argument(
         "--df-method",
         default="satterthwaite",
-        choices=["satterthwaite", "kenward-roger", "between-within", "residual", "z"],
+        choices=DF_METHODS,
         help="degrees of freedom for tests and intervals (default: %(default)s)",
     )
     parser.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
