@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 
 from trialanalysis import __version__
 from trialanalysis.errors import TrialAnalysisError
-from trialanalysis.models.inference import DF_METHODS
 
 
 def _add_simulate(subparsers) -> None:
@@ -136,7 +135,7 @@ def _add_fit(subparsers) -> None:
     parser.add_argument(
         "--df-method",
         default="satterthwaite",
-        choices=DF_METHODS,
+        choices=["satterthwaite", "kenward-roger", "between-within", "residual", "z"],
         help="degrees of freedom for tests and intervals (default: %(default)s)",
     )
     parser.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
