@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
+import statsmodels.api as sm
 
 from trialanalysis.analyses.betterback_patients import (
     PatientResults,
@@ -42,6 +42,7 @@ from trialanalysis.analyses.common import (
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
 from trialanalysis.models.cluster_level import cluster_level_analysis
 from trialanalysis.models.formula import parse_formula
+from trialanalysis.models.formula_syntax import design_matrices
 from trialanalysis.models.gee import t_interval
 from trialanalysis.models.randomization import randomization_test
 
@@ -156,7 +157,8 @@ def without_boundary(fit, data, spec, settings, timepoint) -> tuple[dict | None,
         row["formula"] = formula
         return row, ""
     formula = f"{spec.response} ~ " + " + ".join(spec.fixed)
-    ols = smf.ols(formula, data=data).fit()
+    y, x = design_matrices(formula, data)
+    ols = sm.OLS(y, x).fit()
     values = {
         "estimate": ols.params["treatment"],
         "std_error": ols.bse["treatment"],
@@ -171,7 +173,7 @@ def without_boundary(fit, data, spec, settings, timepoint) -> tuple[dict | None,
     values.update(
         {
             "n_obs": int(ols.nobs),
-            "n_clinics": data.loc[ols.model.data.row_labels, "clinic_id"].nunique(),
+            "n_clinics": data.loc[y.index, "clinic_id"].nunique(),
         }
     )
     note += "; no random effect left: ordinary least squares, residual df"

@@ -46,13 +46,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
+import statsmodels.api as sm
 
 from trialanalysis.analyses.common import diagnostics_record
 from trialanalysis.analyses.prepare_data import PrepareData
 from trialanalysis.errors import ModelSpecificationError
 from trialanalysis.models.design import fixed_matrix
 from trialanalysis.models.emmeans import reference_grid
+from trialanalysis.models.formula_syntax import design_matrices
 from trialanalysis.models.gee import t_interval
 from trialanalysis.models.mixed import MixedModelResult, fit_mixed
 
@@ -351,7 +352,7 @@ def ancova_check(
         raise ModelSpecificationError(
             f"ANCOVA of {outcome} at {timepoint}: too few complete cases"
         )
-    fit = smf.ols(formula, data=used).fit()
+    fit = sm.OLS(*design_matrices(formula, used)).fit()
     estimate, se, df = fit.params["treatment"], fit.bse["treatment"], float(fit.df_resid)
     limits = t_interval(estimate, se, df, level)
     return {

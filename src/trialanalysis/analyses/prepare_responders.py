@@ -23,10 +23,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
+import statsmodels.api as sm
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from trialanalysis.analyses.prepare_data import PrepareData
+from trialanalysis.models.formula_syntax import design_matrices
 from trialanalysis.models.gee import t_interval
 
 DOSE_LABEL = "non-randomised, per-protocol comparison within the intervention arm"
@@ -175,7 +176,7 @@ def _adjusted_difference(frame: pd.DataFrame, level: float) -> dict:
     counts = frame["full_dose"].value_counts()
     if len(frame) < 5 or counts.get(0, 0) < 2 or counts.get(1, 0) < 2:
         return dict.fromkeys(keys, np.nan)
-    fit = smf.ols("y ~ full_dose + baseline", data=frame).fit()
+    fit = sm.OLS(*design_matrices("y ~ full_dose + baseline", frame)).fit()
     estimate, se, df = fit.params["full_dose"], fit.bse["full_dose"], float(fit.df_resid)
     limits = t_interval(estimate, se, df, level)
     return {

@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import connected_components
 
 from trialanalysis.errors import ModelSpecificationError
 from trialanalysis.models.formula import MixedFormula, RandomTerm
+from trialanalysis.models.formula_syntax import SAFE_ENV
 
 
 @dataclass
@@ -128,7 +129,9 @@ def build_model_data(formula: MixedFormula, data: pd.DataFrame) -> ModelData:
     if len(used) == 0:
         raise ModelSpecificationError("no complete rows: every row misses a variable of the model")
     y = _response(used, formula.response)
-    X_frame = patsy.dmatrix(formula.fixed, used, NA_action="raise", return_type="dataframe")
+    X_frame = patsy.dmatrix(
+        formula.fixed, used, NA_action="raise", return_type="dataframe", eval_env=SAFE_ENV
+    )
     order, term_columns = _r_column_order(X_frame.design_info, formula.fixed)
     X = np.asarray(X_frame, dtype=float)[:, order]
     fixed_names = [str(X_frame.columns[i]) for i in order]
@@ -211,7 +214,9 @@ def _complete_rows(formula: MixedFormula, frame: pd.DataFrame) -> pd.Series:
     complete = frame[formula.variables()].notna().all(axis=1)
     for rhs in [formula.fixed] + [term.expr for term in formula.random]:
         try:
-            kept = patsy.dmatrix(rhs, frame, NA_action="drop", return_type="dataframe").index
+            kept = patsy.dmatrix(
+                rhs, frame, NA_action="drop", return_type="dataframe", eval_env=SAFE_ENV
+            ).index
         except patsy.PatsyError as exc:
             raise ModelSpecificationError(f"cannot build model terms {rhs!r}: {exc}") from exc
         complete &= frame.index.isin(kept)
@@ -254,7 +259,9 @@ def _check_rank(X: np.ndarray, names: list[str]) -> None:
 
 
 def _random_block(term: RandomTerm, used: pd.DataFrame, z_offset: int, theta_offset: int):
-    matrix = patsy.dmatrix(term.expr, used, NA_action="raise", return_type="dataframe")
+    matrix = patsy.dmatrix(
+        term.expr, used, NA_action="raise", return_type="dataframe", eval_env=SAFE_ENV
+    )
     names = ["(Intercept)" if c == "Intercept" else str(c) for c in matrix.columns]
     codes, levels = pd.factorize(combined_labels(used, list(term.group)), sort=True)
     return RandomBlock(

@@ -21,6 +21,7 @@ import pandas as pd
 import patsy
 
 from trialanalysis.errors import ModelSpecificationError
+from trialanalysis.models.formula_syntax import safe_formula
 
 _NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
@@ -117,7 +118,7 @@ def parse_formula(formula: str) -> MixedFormula:
             f"formula {formula!r} must have exactly one '~', e.g. 'y ~ x + (1 | cluster)'"
         )
     _check_parentheses(formula)
-    lhs, rhs = (part.strip() for part in formula.split("~"))
+    lhs, rhs = (part.strip() for part in safe_formula(formula, random=True).split("~", 1))
     if not _NAME.match(lhs):
         raise ModelSpecificationError(
             f"response {lhs!r} in formula {formula!r} must be a column name; "

@@ -27,6 +27,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from trialanalysis.errors import ModelFitError, ModelSpecificationError
+from trialanalysis.models.formula_syntax import design_matrices
 
 COV_TYPES = {"bias_reduced", "robust", "naive"}
 CORRELATIONS = {
@@ -177,10 +178,7 @@ def fit_gee(
     if groups not in data.columns:
         raise ModelSpecificationError(f"grouping column {groups!r} is not in the data")
     used = data[data[groups].notna()]
-    try:
-        y, x = patsy.dmatrices(formula, used, return_type="dataframe", NA_action="drop")
-    except patsy.PatsyError as exc:
-        raise ModelSpecificationError(f"cannot use formula {formula!r}: {exc}") from exc
+    y, x = design_matrices(formula, used)
     outcome = y.columns[0]
     used = used.loc[y.index].reset_index(drop=True)
     if not set(np.unique(y.iloc[:, 0])) <= {0.0, 1.0}:

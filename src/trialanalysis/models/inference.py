@@ -32,6 +32,7 @@ import scipy.stats
 from trialanalysis.errors import ModelSpecificationError
 from trialanalysis.models.design import combined_labels
 from trialanalysis.models.formula import is_nested
+from trialanalysis.models.formula_syntax import SAFE_ENV
 
 DF_METHODS = ("satterthwaite", "kenward-roger", "between-within", "residual", "z")
 
@@ -198,7 +199,9 @@ def _containing_terms(name: str, terms: dict, design: patsy.DesignInfo) -> list[
 def _full_dummy_coding(model, tested: list[str], terms: dict) -> tuple[np.ndarray, list[str]]:
     blocks, names = [np.ones((model.X.shape[0], 1))], ["Intercept"]
     for name in tested:
-        frame = patsy.dmatrix(f"0 + {name}", model.frame, return_type="dataframe")
+        frame = patsy.dmatrix(
+            f"0 + {name}", model.frame, return_type="dataframe", eval_env=SAFE_ENV
+        )
         blocks.append(np.asarray(frame, dtype=float))
         names.extend(str(c) for c in frame.columns)
     return np.column_stack(blocks), names
