@@ -140,6 +140,15 @@ def _add_fit(subparsers) -> None:
     )
     parser.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
     parser.add_argument("--level", type=float, default=0.95, help="confidence level")
+    parser.add_argument(
+        "--variance-ci",
+        default="profile",
+        choices=["profile", "wald", "none"],
+        help=(
+            "intervals of the variance components: REML profile likelihood (ML for --ml), "
+            "Wald, or none (default: %(default)s)"
+        ),
+    )
     parser.add_argument("-o", "--output", required=True, help="coefficient table (.csv/.xlsx)")
     parser.set_defaults(handler=_run_fit)
 
@@ -154,6 +163,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         df_method=args.df_method,
         reml=not args.ml,
         level=args.level,
+        variance_ci=args.variance_ci,
     )
     for path in written:
         print(path)

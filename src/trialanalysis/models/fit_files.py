@@ -32,6 +32,7 @@ def fit_file(
     df_method: str = "satterthwaite",
     reml: bool = True,
     level: float = 0.95,
+    variance_ci: str = "profile",
 ) -> list[Path]:
     """Fit ``formula`` to a CSV/XLSX file; write coefficients, variance components, diagnostics.
 
@@ -45,7 +46,7 @@ def fit_file(
         Coefficient table (.csv or .xlsx). The variance components and the
         fit diagnostics are written beside it as ``<stem>_variance`` and
         ``<stem>_diagnostics`` with the same suffix.
-    df_method, reml, level
+    df_method, reml, level, variance_ci
         As in :func:`~trialanalysis.models.mixed.fit_mixed`.
 
     Returns
@@ -57,11 +58,15 @@ def fit_file(
     if output.suffix.lower() not in (".csv", ".xlsx"):
         raise ModelSpecificationError(f"{output}: output must end in .csv or .xlsx")
     data = typed_columns(read_table(data_path)).reset_index(drop=True)
-    fit = fit_mixed(data, formula, df_method=df_method, reml=reml, level=level)
+    fit = fit_mixed(
+        data, formula, df_method=df_method, reml=reml, level=level, variance_ci=variance_ci
+    )
     stem = output.with_suffix("")
-    tables = [
-        (output, fit.coefficients),
-        (Path(f"{stem}_variance{output.suffix}"), fit.variance_components),
-        (Path(f"{stem}_diagnostics{output.suffix}"), fit.diagnostics_table()),
-    ]
-    return [write_table(table, path) for path, table in tables]
+    written = [write_table(fit.coefficients, output)]
+    # The fit succeeded: its coefficients are written whatever happens to the
+    # optional variance intervals (which report failures as notes, not errors).
+    written.append(write_table(fit.variance_components, Path(f"{stem}_variance{output.suffix}")))
+    written.append(
+        write_table(fit.diagnostics_table(), Path(f"{stem}_diagnostics{output.suffix}"))
+    )
+    return written

@@ -119,7 +119,9 @@ def parse_formula(formula: str) -> MixedFormula:
         )
     _check_parentheses(formula)
     lhs, rhs = (part.strip() for part in safe_formula(formula, random=True).split("~", 1))
-    if not _NAME.match(lhs):
+    quoted = re.fullmatch(r'Q\("(.*)"\)', lhs)
+    lhs = quoted.group(1) if quoted else lhs
+    if not quoted and not _NAME.match(lhs):
         raise ModelSpecificationError(
             f"response {lhs!r} in formula {formula!r} must be a column name; "
             "create transformed outcomes as new columns before fitting"

@@ -157,6 +157,17 @@ class _Parser:
             if following is not None and following.text == "(":
                 return self.call(token.text)
             return Node("name", token.text)
+        before = self.tokens[self.index - 2].text if self.index >= 2 else ""
+        if token.text in ("|", "||"):
+            raise ModelSpecificationError(
+                f"formula {self.text!r}: a random-effect term has nothing before "
+                f"'{token.text}'; write (1 | group) for a random intercept"
+            )
+        if token.text == ")" and before in ("|", "||"):
+            raise ModelSpecificationError(
+                f"formula {self.text!r}: a random-effect term has no grouping factor after "
+                f"'{before}'"
+            )
         raise _refuse(self.text, token.text, "cannot start a term")
 
     def call(self, function: str) -> Node:
@@ -186,8 +197,8 @@ class _Parser:
 def _check_name(text: str, name: str) -> None:
     if "__" in name or name.strip(".") == "" or name.startswith("_"):
         raise _refuse(text, name, "is not allowed (names starting with '_' or holding '__')")
-    if keyword.iskeyword(name):
-        raise _refuse(text, name, "is a reserved word; quote a column of that name in backticks")
+    if name == "lambda":
+        raise _refuse(text, name, "is not allowed (formulas hold no functions)")
 
 
 def _refuse(text: str, token: str, why: str) -> ModelSpecificationError:
@@ -323,10 +334,10 @@ class _Writer:
             return node.text
         if node.kind == "binary" and node.text in (":", "/"):
             return f"{self.group(node.args[0])}{node.text}{self.group(node.args[1])}"
-        raise _refuse(
-            self.text,
-            _describe(node),
-            "is not a grouping factor: use a column, 'a:b' or 'a/b'",
+        raise ModelSpecificationError(
+            f"formula {self.text!r}: grouping by {_describe(node)!r} is not supported: use a "
+            "column, an interaction 'a:b' or nesting 'a/b'; for crossed factors write "
+            "separate terms '(1 | a) + (1 | b)'"
         )
 
     def call(self, node: Node) -> str:

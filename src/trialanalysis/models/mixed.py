@@ -18,6 +18,7 @@ from trialanalysis.models.fitting import BOUNDARY_TOL, optimise
 from trialanalysis.models.formula import parse_formula
 from trialanalysis.models.kenward_roger import KenwardRoger, f_p_value
 from trialanalysis.models.satterthwaite import Satterthwaite
+from trialanalysis.models.variance import check_variance_ci
 
 
 class MixedModelConvergenceWarning(UserWarning):
@@ -30,6 +31,7 @@ def fit_mixed(
     df_method: str = "satterthwaite",
     reml: bool = True,
     level: float = 0.95,
+    variance_ci: str = "profile",
 ) -> MixedModelResult:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -51,6 +53,10 @@ def fit_mixed(
         REML (default) or maximum likelihood.
     level : float
         Confidence level of intervals.
+    variance_ci : {"profile", "wald", "none"}
+        Intervals of :attr:`MixedModelResult.variance_components`: REML (or,
+        for ML fits, ML) profile-likelihood intervals (default), Wald
+        intervals, or none. They are computed on first use only.
 
     Returns
     -------
@@ -76,6 +82,7 @@ def fit_mixed(
     >>> fit.coefficients  # doctest: +SKIP
     """
     df_method = inference.check_df_method(df_method)
+    check_variance_ci(variance_ci)
     if not 0 < level < 1:
         raise ModelSpecificationError(f"level must be between 0 and 1, got {level}")
     if df_method == "kenward-roger" and not reml:
@@ -94,6 +101,7 @@ def fit_mixed(
             "(e.g. constant response, extreme values) and simplify the random part"
         )
     result = MixedModelResult(model, criterion, record, df_method, level, len(data))
+    result.variance_ci = variance_ci
     result.diagnostics["warnings"].extend(str(w.message) for w in caught)
     if not record.converged:
         warnings.warn(
@@ -117,6 +125,8 @@ class MixedModelResult:
         Convergence, optimiser, boundary/singular fit, rows used and dropped,
         group counts, captured warnings and notes.
     """
+
+    variance_ci = "profile"
 
     def __init__(self, model: ModelData, criterion: Criterion, record, df_method, level, n_rows):
         self.model = model
@@ -425,23 +435,39 @@ class MixedModelResult:
     # ------------------------------------------------------ variance components
     @cached_property
     def variance_components(self) -> pd.DataFrame:
-        """Variance components with profile-likelihood intervals (computed on first use).
+        """Variance components with the intervals chosen at fit time (computed on first use).
 
         Columns ``group, term, parameter, estimate, std_dev, conf_low,
-        conf_high, ci_method``; intervals profile the fit's own criterion
-        (REML for REML fits). See :func:`variance_components_table` for
-        lme4's ML-profile intervals.
+        conf_high, ci_method``; by default (``variance_ci="profile"``)
+        intervals profile the fit's own criterion (REML for REML fits). See
+        :meth:`variance_components_table` for lme4's ML-profile intervals.
         """
-        return self.variance_components_table()
+        return self.variance_components_table(method=self.variance_ci)
 
     def variance_components_table(
-        self, level: float | None = None, criterion: str | None = None, intervals: bool = True
+        self,
+        level: float | None = None,
+        criterion: str | None = None,
+        intervals: bool = True,
+        method: str = "profile",
     ) -> pd.DataFrame:
-        """Variance components with a chosen profiled criterion ("REML" or "ML")."""
+        """Variance components with a chosen interval method and profiled criterion.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level (default: the fit's).
+        criterion : {"REML", "ML"}, optional
+            Criterion profiled (default: the fit's).
+        intervals : bool
+            False is ``method="none"``.
+        method : {"profile", "wald", "none"}
+            Interval method; see :func:`~trialanalysis.models.variance.variance_components`.
+        """
         from trialanalysis.models.variance import variance_components
 
         return single_threaded(variance_components)(
-            self, level or self.level, criterion, intervals
+            self, level or self.level, criterion, intervals, method
         )
 
     def icc(self, level: float | None = None) -> pd.DataFrame:

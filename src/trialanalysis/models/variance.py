@@ -43,17 +43,30 @@ def _psd_cholesky(cov: np.ndarray) -> np.ndarray:
     return factor
 
 
+def _nearest(points, value: float) -> float:
+    """Return the point of ``points`` closest to ``value``."""
+    return min(points, key=lambda point: abs(point - value))
+
+
 class VarianceProfile:
     """Variance parameters of a fit on the sd/correlation scale, and their profiles.
 
     ``psi`` lists, per random term, the entries of its lower triangle in
     lme4's order (a standard deviation on the diagonal, a correlation below
     it), then the residual standard deviation.
+
+    Each profile is minimised over unconstrained coordinates in which the
+    held parameter is fixed exactly (see :meth:`_coordinates`), so boundary
+    values (a standard deviation of 0, a correlation of ±1) are reached
+    without special cases, and warm-started from the nearest point already
+    profiled on the same side of the estimate.
     """
 
     def __init__(self, criterion, theta: np.ndarray, sigma: float):
         self.criterion = criterion
         self.blocks = criterion.model.blocks
+        self.theta_hat = np.asarray(theta, dtype=float)
+        self.sigma_hat = float(sigma)
         self.psi_hat = self.to_psi(theta, sigma)
         self.deviance_hat = self.criterion.deviance_varpar(np.r_[theta, sigma])
         self.kinds, self.names = [], []
@@ -63,6 +76,7 @@ class VarianceProfile:
                 self.names.append((block, r, c))
         self.kinds.append("sigma")
         self.names.append(None)
+        self.notes: list[str] = []
 
     def to_psi(self, theta: np.ndarray, sigma: float) -> np.ndarray:
         """(θ, σ) → standard deviations and correlations, then σ."""
@@ -95,85 +109,191 @@ class VarianceProfile:
         return np.array([*theta, sigma])
 
     @staticmethod
-    def _relative_cov(block, theta: np.ndarray) -> np.ndarray:
+    def _factor(block, theta: np.ndarray) -> np.ndarray:
         factor = np.zeros((block.q, block.q))
         for k, (r, c) in enumerate(block.lower_triangle()):
             factor[r, c] = theta[block.theta_offset + k]
+        return factor
+
+    @classmethod
+    def _relative_cov(cls, block, theta: np.ndarray) -> np.ndarray:
+        factor = cls._factor(block, theta)
         return factor @ factor.T
 
-    def _bounds(self) -> list[tuple[float | None, float | None]]:
-        limits = {"sd": (0.0, None), "cor": (-1.0, 1.0), "sigma": (1e-8 * self.psi_hat[-1], None)}
-        return [limits[kind] for kind in self.kinds]
+    # ------------------------------------------------------------ coordinates
+    def _coordinates(self, index: int):
+        """Unconstrained coordinates of a profile with ``psi[index]`` held fixed.
 
-    def _deviance(self, psi: np.ndarray) -> float:
-        try:
-            value = self.criterion.deviance_varpar(self.to_varpar(psi))
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-            return np.inf
-        return value if np.isfinite(value) else np.inf
+        Returns ``(pack, unpack)``: ``pack(θ, σ)`` gives the free coordinates
+        of a point, ``unpack(z, value)`` the point ``(θ, σ)`` with
+        ``psi[index] = value`` (σ is None where it is profiled out
+        analytically, i.e. for correlations, which do not depend on σ).
+        Entries of θ are free reals (the covariance ``ΛΛ'`` is positive
+        semi-definite for any real Λ). The row ``r`` of a term's factor
+        ``L`` that carries the held parameter is written as
+        ``scale · direction``: for a standard deviation ``‖L_r‖ = value/σ``;
+        for the correlation of rows ``r > c``, ``L_r = |s| (value · ĉ +
+        √(1 − value²) · w)`` with ``ĉ = L_c/‖L_c‖`` and ``w`` a free unit
+        vector orthogonal to it.
+        """
+        kind = self.kinds[index]
+        if kind == "sigma":
+
+            def pack(theta, sigma):
+                return np.asarray(theta, dtype=float).copy()
+
+            def unpack(z, value):
+                return z, value
+
+            return pack, unpack
+        block, r, c = self.names[index]
+        q = block.q
+        rows = [(i, j) for i, j in block.lower_triangle() if i == r]
+        positions = [block.theta_offset + block.lower_triangle().index(p) for p in rows]
+        others = np.setdiff1d(np.arange(len(self.theta_hat)), positions)
+
+        if kind == "sd":
+
+            def pack(theta, sigma):
+                row = np.asarray(theta)[positions]
+                if not np.any(row):
+                    row = np.eye(r + 1)[r]
+                return np.r_[np.log(sigma), np.asarray(theta)[others], row]
+
+            def unpack(z, value):
+                sigma = float(np.exp(z[0]))
+                theta = np.zeros(len(self.theta_hat))
+                theta[others] = z[1 : 1 + len(others)]
+                row = z[1 + len(others) :]
+                norm = np.linalg.norm(row)
+                theta[positions] = value / sigma * (row / norm if norm > 0 else np.eye(r + 1)[r])
+                return theta, sigma
+
+            return pack, unpack
+
+        def pack(theta, sigma):
+            row = np.asarray(theta)[positions]
+            return np.r_[np.asarray(theta)[others], np.linalg.norm(row), row]
+
+        def unpack(z, value):
+            theta = np.zeros(len(self.theta_hat))
+            theta[others] = z[: len(others)]
+            scale, w = abs(z[len(others)]), np.asarray(z[len(others) + 1 :], dtype=float)
+            factor = self._factor(block, theta)
+            col = factor[c, : r + 1]
+            norm_c = np.linalg.norm(col)
+            unit_c = col / norm_c if norm_c > 0 else np.eye(r + 1)[c]
+            w = w - (w @ unit_c) * unit_c
+            norm_w = np.linalg.norm(w)
+            if norm_w == 0:
+                w = np.eye(r + 1)[r] - unit_c[r] * unit_c
+                norm_w = np.linalg.norm(w)
+            w = w / norm_w
+            theta[positions] = scale * (value * unit_c + np.sqrt(max(1 - value**2, 0.0)) * w)
+            return theta, None
+
+        del q
+        return pack, unpack
+
+    def _objective(self, unpack, value):
+        def objective(z):
+            theta, sigma = unpack(z, value)
+            try:
+                if sigma is None:
+                    result = self.criterion.deviance(theta)
+                else:
+                    result = self.criterion.deviance_varpar(np.r_[theta, sigma])
+            except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
+                return np.inf
+            return result if np.isfinite(result) else np.inf
+
+        return objective
 
     def profile(self, index: int, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        """Minimum deviance with ``psi[index] = value``; returns it and the minimiser."""
-        free = [i for i in range(len(start)) if i != index]
-        bounds = [self._bounds()[i] for i in free]
-        point = start.copy()
-        point[index] = value
+        """Minimum deviance with ``psi[index] = value`` from free coordinates ``start``.
 
-        def objective(z):
-            full = point.copy()
-            full[free] = z
-            return self._deviance(full)
-
-        lows = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
-        highs = np.array([b[1] if b[1] is not None else np.inf for b in bounds])
-        z0 = np.clip(point[free], lows, highs)
-        result = scipy.optimize.minimize(
-            objective,
-            z0,
-            method="L-BFGS-B",
-            jac="3-point",
-            bounds=bounds,
-            options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 500},
-        )
-        best = point.copy()
-        best[free] = np.clip(result.x, lows, highs)
-        return float(min(result.fun, objective(z0))), best
+        Returns the minimum and the free coordinates where it is reached.
+        """
+        _, unpack = self._coordinates(index)
+        objective = self._objective(unpack, value)
+        best_value, best = objective(start), np.asarray(start, dtype=float)
+        with np.errstate(all="ignore"):
+            for method, options in (
+                ("L-BFGS-B", {"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500}),
+                ("Nelder-Mead", {"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000}),
+            ):
+                result = scipy.optimize.minimize(objective, best, method=method, options=options)
+                if result.fun < best_value:
+                    best_value, best = float(result.fun), np.asarray(result.x)
+                if np.isfinite(best_value):
+                    break
+        return float(best_value), best
 
     def interval(self, index: int, level: float) -> tuple[float, float]:
-        """Profile-likelihood interval for ``psi[index]``."""
+        """Profile-likelihood interval for ``psi[index]``.
+
+        A limit that cannot be found is returned as NaN, a limit at the edge
+        of the parameter space (0 for a standard deviation, ±1 for a
+        correlation) or an unbounded one (``inf``) as such; each case adds a
+        sentence to :attr:`notes`. Never raises for a fitted model.
+        """
         crit = scipy.stats.chi2.ppf(level, 1)
-        estimate = self.psi_hat[index]
-        kind = self.kinds[index]
-        low_edge, high_edge = {"sd": (0.0, np.inf), "cor": (-1.0, 1.0)}.get(kind, (0.0, np.inf))
-        cache: dict[float, tuple[float, np.ndarray]] = {}
-
-        def excess(value):
-            if value not in cache:
-                # Warm start from the nearest point already profiled.
-                nearest = min(cache, key=lambda v: abs(v - value), default=None)
-                start = self.psi_hat if nearest is None else cache[nearest][1]
-                cache[value] = self.profile(index, value, start)
-            return cache[value][0] - self.deviance_hat - crit
-
+        estimate = float(self.psi_hat[index])
+        pack, _ = self._coordinates(index)
+        start = pack(self.theta_hat, self.sigma_hat)
         limits = []
         for direction in (-1, 1):
-            edge = low_edge if direction < 0 else high_edge
-            limits.append(self._limit(excess, estimate, edge, direction, kind))
+            cache = {estimate: (self.deviance_hat, start)}
+
+            def excess(value, cache=cache):
+                if value not in cache:
+                    nearest = _nearest(cache, value)
+                    cache[value] = self.profile(index, value, cache[nearest][1])
+                return cache[value][0] - self.deviance_hat - crit
+
+            try:
+                limits.append(self._limit(excess, index, estimate, direction))
+            except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+                self.notes.append(f"{self.label(index)}: profile limit not found ({exc})")
+                limits.append(np.nan)
+            lowest = min(v[0] for v in cache.values())
+            if lowest < self.deviance_hat - 1e-4:
+                self.notes.append(
+                    f"{self.label(index)}: the profile found a deviance "
+                    f"{self.deviance_hat - lowest:.3g} below the fit's; the fit may not be "
+                    "at the optimum"
+                )
         return limits[0], limits[1]
 
-    def _limit(self, excess, estimate, edge, direction, kind) -> float:
-        """Where the profile crosses the threshold between the estimate and ``edge``."""
+    def label(self, index: int) -> str:
+        """Name of ``psi[index]`` for messages, e.g. ``sd (Intercept) | clinic_id``."""
+        if self.kinds[index] == "sigma":
+            return "residual sd"
+        block, r, c = self.names[index]
+        if r == c:
+            return f"sd {block.column_names[r]} | {block.term.group_label}"
+        return (
+            f"correlation {block.column_names[c]}, {block.column_names[r]} | "
+            f"{block.term.group_label}"
+        )
+
+    def _limit(self, excess, index, estimate, direction) -> float:
+        """Where the profile crosses the threshold between the estimate and the edge."""
+        kind = self.kinds[index]
+        edge = {"sd": (0.0, np.inf), "cor": (-1.0, 1.0), "sigma": (0.0, np.inf)}[kind]
+        edge = edge[0] if direction < 0 else edge[1]
         if estimate == edge:
             return float(edge)
-        probe = None
-        if kind == "sd" and direction < 0:
-            probe = 0.0
-        elif kind == "cor":
-            probe = edge - direction * 1e-9
-        if probe is not None and excess(probe) < 0:
-            return float(edge)
-        scale = max(abs(estimate), 1e-3 * self.psi_hat[-1], 1e-12)
-        step = 0.1 if kind == "cor" else 0.25 * scale
+        if kind == "cor" or (kind == "sd" and direction < 0):
+            if excess(edge) <= 0:
+                self.notes.append(
+                    f"{self.label(index)}: the profile stays below the cut-off up to the "
+                    f"boundary; the {'lower' if direction < 0 else 'upper'} limit is the "
+                    f"boundary {edge:g}"
+                )
+                return float(edge)
+        scale = max(abs(estimate), 1e-3 * self.sigma_hat, 1e-12)
+        step = 0.25 * (1 - abs(estimate)) if kind == "cor" else 0.5 * scale
         inner = outer = estimate
         for _ in range(60):
             if kind == "sigma" and direction < 0:
@@ -181,21 +301,102 @@ class VarianceProfile:
             else:
                 outer = outer + direction * step
                 step *= 2
-            if probe is not None and direction * (outer - probe) >= 0:
-                outer = probe
+            if np.isfinite(edge) and direction * (outer - edge) >= 0:
+                outer = edge
             if excess(outer) > 0:
                 break
             inner = outer
         else:
-            return float(direction * np.inf)
+            self.notes.append(
+                f"{self.label(index)}: the profile does not reach the cut-off; the "
+                f"{'lower' if direction < 0 else 'upper'} limit is unbounded"
+            )
+            return float(direction * np.inf) if kind != "sigma" or direction > 0 else 0.0
         lo, hi = sorted((inner, outer))
-        return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-8 * scale, rtol=1e-8))
+        return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-7 * scale, rtol=1e-9))
+
+
+#: Interval methods for variance components.
+VARIANCE_CI_METHODS = ("profile", "wald", "none")
+
+
+def check_variance_ci(method: str) -> str:
+    """Validate a ``variance_ci`` choice ("profile", "wald" or "none")."""
+    if method not in VARIANCE_CI_METHODS:
+        raise ModelSpecificationError(
+            f"variance_ci must be one of {', '.join(VARIANCE_CI_METHODS)}, got {method!r}"
+        )
+    return method
+
+
+def wald_intervals(profile: VarianceProfile, level: float) -> list[tuple[float, float]]:
+    """Wald intervals from the Hessian of the deviance in (sd, correlation, σ).
+
+    Standard deviations get ``exp(log sd ± z·se/sd)`` (the delta method on
+    the log scale, so limits stay positive), correlations
+    ``tanh(atanh ρ ± z·se/(1 − ρ²))``. A parameter on its boundary (sd 0,
+    correlation ±1), or a Hessian that is not positive definite, gives NaN
+    limits and a note in ``profile.notes``.
+    """
+    from trialanalysis.models import numderiv
+
+    psi = profile.psi_hat
+    n = len(psi)
+    interior = np.array(
+        [
+            (value > 1e-8 * profile.sigma_hat) if kind != "cor" else abs(value) < 1 - 1e-6
+            for kind, value in zip(profile.kinds, psi, strict=True)
+        ]
+    )
+    for i, kind in enumerate(profile.kinds):
+        if kind == "cor":
+            block, r, c = profile.names[i]
+            pairs = block.lower_triangle()
+            sds = [block.theta_offset + pairs.index((k, k)) for k in (r, c)]
+            interior[i] &= bool(interior[sds].all())
+    out = [(np.nan, np.nan)] * n
+    free = np.flatnonzero(interior)
+    if free.size:
+
+        def deviance(z):
+            point = psi.copy()
+            point[free] = z
+            try:
+                return profile.criterion.deviance_varpar(profile.to_varpar(point))
+            except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+                return np.inf
+
+        hessian = numderiv.hessian(deviance, psi[free], levels=2)
+        try:
+            cov = 2 * np.linalg.inv(hessian)
+            ok = np.all(np.isfinite(cov)) and np.linalg.eigvalsh((cov + cov.T) / 2).min() > 0
+        except np.linalg.LinAlgError:
+            ok = False
+        if not ok:
+            profile.notes.append("Wald intervals: the deviance Hessian is not positive definite")
+            return out
+        z = scipy.stats.norm.ppf(0.5 + level / 2)
+        for k, i in enumerate(free):
+            se, value = np.sqrt(cov[k, k]), psi[i]
+            if profile.kinds[i] == "cor":
+                centre, half = np.arctanh(value), z * se / (1 - value**2)
+                out[i] = (float(np.tanh(centre - half)), float(np.tanh(centre + half)))
+            else:
+                half = z * se / value
+                out[i] = (float(value * np.exp(-half)), float(value * np.exp(half)))
+    for i in np.flatnonzero(~interior):
+        profile.notes.append(f"{profile.label(i)}: on the boundary, no Wald interval")
+    return out
 
 
 def variance_components(
-    fit, level: float = 0.95, criterion: str | None = None, intervals: bool = True
+    fit,
+    level: float = 0.95,
+    criterion: str | None = None,
+    intervals: bool = True,
+    method: str = "profile",
 ) -> pd.DataFrame:
-    """Tidy table of variance components with profile-likelihood intervals.
+    """Tidy table of variance components with profile-likelihood or Wald intervals.
 
     Parameters
     ----------
@@ -207,7 +408,10 @@ def variance_components(
         refits by maximum likelihood and profiles that, which is what
         ``lme4::confint(method = "profile")`` does even for REML fits.
     intervals : bool
-        False skips the (slower) interval computation.
+        False skips the intervals (same as ``method="none"``).
+    method : {"profile", "wald", "none"}
+        Profile-likelihood intervals (default), Wald intervals (log-sd and
+        atanh-correlation scale, see :func:`wald_intervals`), or none.
 
     Returns
     -------
@@ -215,28 +419,35 @@ def variance_components(
         ``group, term, parameter, estimate, std_dev, conf_low, conf_high,
         ci_method``: one ``variance`` row per random effect (interval on the
         variance scale), one ``correlation`` row per pair, and the residual.
-        Estimates are those of the fit.
+        Estimates are those of the fit. A limit that could not be found is
+        NaN; why is said in ``fit.diagnostics["notes"]``. Never raises for a
+        fitted model.
     """
+    method = check_variance_ci("none" if not intervals else method)
     criterion = (criterion or ("REML" if fit.reml else "ML")).upper()
     if criterion not in ("REML", "ML"):
         raise ModelSpecificationError(f"criterion must be 'REML' or 'ML', got {criterion!r}")
-    estimates = VarianceProfile(fit.criterion, fit.theta, fit.sigma).psi_hat
-    profile = None
-    if intervals:
-        if (criterion == "REML") == fit.reml:
-            profile = VarianceProfile(fit.criterion, fit.theta, fit.sigma)
-        else:
-            from trialanalysis.models.criterion import Criterion
-            from trialanalysis.models.fitting import optimise
-
-            other = Criterion(fit.model, reml=criterion == "REML")
-            record = optimise(other, start=fit.theta)
-            profile = VarianceProfile(other, record.theta, other.sigma(record.theta))
     reference = VarianceProfile(fit.criterion, fit.theta, fit.sigma)
+    estimates = reference.psi_hat
+    limits = [(np.nan, np.nan)] * len(estimates)
+    profile = reference
+    if method != "none" and (criterion == "REML") != fit.reml:
+        from trialanalysis.models.criterion import Criterion
+        from trialanalysis.models.fitting import optimise
+
+        other = Criterion(fit.model, reml=criterion == "REML")
+        record = optimise(other, start=fit.theta)
+        profile = VarianceProfile(other, record.theta, other.sigma(record.theta))
+    if method == "profile":
+        limits = [profile.interval(index, level) for index in range(len(estimates))]
+    elif method == "wald":
+        limits = wald_intervals(profile, level)
+    notes = fit.diagnostics.setdefault("notes", [])
+    notes.extend(note for note in dict.fromkeys(profile.notes) if note not in notes)
     rows = []
     for index, (kind, name) in enumerate(zip(reference.kinds, reference.names, strict=True)):
         estimate = estimates[index]
-        low, high = profile.interval(index, level) if profile else (np.nan, np.nan)
+        low, high = limits[index]
         if kind == "sigma":
             group, term = "Residual", ""
         else:
@@ -255,7 +466,8 @@ def variance_components(
         rows,
         columns=["group", "term", "parameter", "estimate", "std_dev", "conf_low", "conf_high"],
     )
-    table["ci_method"] = f"{CI_METHOD} ({criterion})" if intervals else "none"
+    labels = {"profile": f"{CI_METHOD} ({criterion})", "wald": f"Wald ({criterion})"}
+    table["ci_method"] = labels.get(method, "none")
     return table
 
 

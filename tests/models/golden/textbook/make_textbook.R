@@ -13,7 +13,7 @@
 # with V = sigma^2 I + Z G Z', G block diagonal from the standard deviations
 # and correlations psi, is evaluated through the matrix determinant lemma and
 # the Woodbury identity on dense matrices, and minimised by nlminb (PORT)
-# over all other parameters with one held fixed, from two starts. Only Z
+# over all other parameters with one held fixed, from several starts. Only Z
 # (getME(m, "Zt"), split by getME(m, "Gp")) is taken from lme4. The REML criterion at lme4's
 # estimate is checked against lme4's REMLcrit.
 #
@@ -123,8 +123,14 @@ reml_profile <- function(m, level = 0.95) {
   prof <- function(j, v) {
     free <- setdiff(seq_along(psi_hat), j)
     best <- Inf
+    # Profiles of models with correlations can have several local minima
+    # (e.g. a correlation jumping to the other boundary): start from the
+    # estimate, the previous profile point and each correlation at -0.9, 0, 0.9.
     starts <- list(psi_hat[free])
-    if (!is.null(warm[[j]])) starts[[2]] <- warm[[j]]
+    if (!is.null(warm[[j]])) starts[[length(starts) + 1]] <- warm[[j]]
+    for (k in which(layout$kind[free] == "cor")) for (r in c(-0.9, 0, 0.9)) {
+      s <- psi_hat[free]; s[k] <- r; starts[[length(starts) + 1]] <- s
+    }
     for (s in starts) {
       obj <- function(z) { psi <- psi_hat; psi[j] <- v; psi[free] <- z; dev(psi) }
       o <- nlminb(pmin(pmax(s, lower[free]), upper[free]), obj, lower = lower[free],
