@@ -310,7 +310,7 @@ class _Writer:
                     raise _refuse(self.text, "^", "needs a whole number, as in (a + b)^2")
                 return f"{self.term(node.args[0], inside_random)} ** {power.text}"
             left, right = (self.term(arg, inside_random) for arg in node.args)
-            return f"{left} {op} {right}"
+            return f"{left}:{right}" if op == ":" else f"{left} {op} {right}"
         if kind == "call":
             return self.call(node)
         raise _refuse(self.text, node.text, "is not allowed here (strings are factor levels only)")
