@@ -192,7 +192,7 @@ def test_between_within_refuses_crossed_factors():
     ("frame_edit", "formula", "message"),
     [
         (None, "y ~ treatment + (1 | nope)", "not in the data"),
-        (None, "y ~ treatment + twice + (1 | clinic_id)", "collinear"),
+        (None, "y ~ twice + treatment + (1 | clinic_id)", "treatment effect is not estimable"),
         (None, "clinic_id ~ treatment + (1 | clinic_id)", "must be numeric"),
         (None, "y ~ treatment + (1 | one)", "at least 2"),
         (None, "y ~ treatment + (1 | row)", "as many levels"),
@@ -283,3 +283,13 @@ def test_random_slope_correlation_is_reported():
     table = fit.variance_components_table(intervals=False)
     assert list(table["parameter"]) == ["variance", "correlation", "variance", "variance"]
     assert -1 <= table["estimate"].iloc[1] <= 1
+
+
+def test_collinear_columns_are_dropped_as_lme4_does():
+    frame = data("balanced").assign(twice=lambda d: 2 * d["clinic_volume"])
+    full = fit_mixed(frame, "y ~ treatment + clinic_volume + twice + (1 | clinic_id)")
+    reduced = fit_mixed(frame, "y ~ treatment + clinic_volume + (1 | clinic_id)")
+    assert full.diagnostics["dropped_columns"] == ["twice"]
+    assert any("dropped twice" in note for note in full.diagnostics["notes"])
+    pd.testing.assert_frame_equal(full.coefficients, reduced.coefficients)
+    assert list(full.anova()["term"]) == list(reduced.anova()["term"])

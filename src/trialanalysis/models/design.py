@@ -74,6 +74,7 @@ class ModelData:
     n_dropped: int
     missing_by_column: dict[str, int]
     block_of_row: np.ndarray = field(repr=False)
+    dropped_columns: list[str] = field(default_factory=list)
     _lambda_pattern: tuple = field(repr=False, default=())
 
     @property
@@ -99,7 +100,9 @@ class ModelData:
         return sp.csc_matrix((np.asarray(theta)[theta_index], indices, indptr), shape=shape)
 
 
-def build_model_data(formula: MixedFormula, data: pd.DataFrame) -> ModelData:
+def build_model_data(
+    formula: MixedFormula, data: pd.DataFrame, protected: tuple[str, ...] = ()
+) -> ModelData:
     """Build y, X and Z from a data frame, dropping incomplete rows.
 
     Parameters
@@ -108,10 +111,15 @@ def build_model_data(formula: MixedFormula, data: pd.DataFrame) -> ModelData:
         A parsed formula (see :func:`~trialanalysis.models.formula.parse_formula`).
     data : DataFrame
         Long-format data, one row per observation.
+    protected : tuple of str
+        Variables (e.g. the treatment) whose columns must not be dropped as
+        collinear; the model is refused instead.
 
     Returns
     -------
     ModelData
+        ``dropped_columns`` lists fixed-effect columns dropped as linear
+        combinations of earlier ones (as lme4 does).
 
     Raises
     ------
@@ -135,7 +143,17 @@ def build_model_data(formula: MixedFormula, data: pd.DataFrame) -> ModelData:
     order, term_columns = _r_column_order(X_frame.design_info, formula.fixed)
     X = np.asarray(X_frame, dtype=float)[:, order]
     fixed_names = [str(X_frame.columns[i]) for i in order]
-    _check_rank(X, fixed_names)
+    keep, dropped = aliased_columns(X, fixed_names, protected)
+    if dropped:
+        order = order[keep]
+        X = X[:, keep]
+        fixed_names = [fixed_names[i] for i in keep]
+        position = {old: new for new, old in enumerate(keep)}
+        term_columns = {
+            term: [position[c] for c in cols if c in position]
+            for term, cols in term_columns.items()
+            if any(c in position for c in cols)
+        }
     blocks = []
     z_offset = theta_offset = 0
     for term in formula.random:
@@ -159,6 +177,7 @@ def build_model_data(formula: MixedFormula, data: pd.DataFrame) -> ModelData:
         n_dropped=int((~complete).sum()),
         missing_by_column=missing_by_column,
         block_of_row=_independent_blocks(blocks, len(used)),
+        dropped_columns=dropped,
     )
     model._lambda_pattern = _lambda_pattern(blocks)
     return model
@@ -242,20 +261,44 @@ def _response(frame: pd.DataFrame, name: str) -> np.ndarray:
     return y
 
 
-def _check_rank(X: np.ndarray, names: list[str]) -> None:
+def aliased_columns(
+    X: np.ndarray, names: list[str], protected: tuple[str, ...] = ()
+) -> tuple[list[int], list[str]]:
+    """Columns to keep and to drop so that the fixed-effect matrix has full rank.
+
+    As lme4 (``fixef.drop.cols``): going left to right, a column that is a
+    linear combination of the columns before it (relative residual below
+    1e-7 in an unpivoted QR decomposition) is dropped.
+
+    Raises
+    ------
+    ModelSpecificationError
+        If a dropped column belongs to a ``protected`` variable (e.g. the
+        treatment): its effect would not be estimable.
+    """
     if X.shape[1] == 0:
-        return
-    _, r, pivot = scipy.linalg.qr(X, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(r))
-    tol = diag.max() * max(X.shape) * np.finfo(float).eps * 10
-    rank = int((diag > tol).sum())
-    if rank < X.shape[1]:
-        aliased = [names[i] for i in pivot[rank:]]
-        raise ModelSpecificationError(
-            f"fixed effects are collinear: {', '.join(aliased)} can be written as a "
-            "combination of the other columns (e.g. a cluster-level variable that equals a "
-            "sum of period effects, or an empty factor combination); remove or recode it"
+        return [], []
+    r = scipy.linalg.qr(X, mode="r")[0]
+    norms = np.linalg.norm(X, axis=0)
+    diag = np.abs(np.diag(r))[: X.shape[1]]
+    aliased = (norms == 0) | (diag <= 1e-7 * np.where(norms > 0, norms, 1.0))
+    dropped = [names[i] for i in np.flatnonzero(aliased)]
+    hit = [
+        name
+        for name in dropped
+        if any(
+            re.search(rf"(^|[^A-Za-z0-9_.]){re.escape(v)}($|[^A-Za-z0-9_.])", name)
+            for v in protected
         )
+    ]
+    if hit:
+        raise ModelSpecificationError(
+            f"fixed effects are collinear: {', '.join(hit)} can be written as a combination "
+            "of the other columns, so the treatment effect is not estimable (e.g. a "
+            "cluster-level variable that equals a sum of period effects, or an empty factor "
+            "combination); remove or recode the collinear columns"
+        )
+    return [i for i in range(X.shape[1]) if not aliased[i]], dropped
 
 
 def _random_block(term: RandomTerm, used: pd.DataFrame, z_offset: int, theta_offset: int):

@@ -32,6 +32,7 @@ def fit_mixed(
     reml: bool = True,
     level: float = 0.95,
     variance_ci: str = "profile",
+    protected: tuple[str, ...] = ("treatment",),
 ) -> MixedModelResult:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -57,6 +58,11 @@ def fit_mixed(
         Intervals of :attr:`MixedModelResult.variance_components`: REML (or,
         for ML fits, ML) profile-likelihood intervals (default), Wald
         intervals, or none. They are computed on first use only.
+    protected : tuple of str
+        Variables whose fixed-effect columns must not be dropped for
+        collinearity (default the ``treatment`` column): the model is
+        refused instead. Other collinear columns are dropped, as lme4 does,
+        and named in ``diagnostics["dropped_columns"]`` and its notes.
 
     Returns
     -------
@@ -90,7 +96,7 @@ def fit_mixed(
             "Kenward-Roger is defined for REML fits; use reml=True or another df_method"
         )
     parsed = parse_formula(formula)
-    model = build_model_data(parsed, data)
+    model = build_model_data(parsed, data, tuple(protected))
     criterion = Criterion(model, reml=reml)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -155,6 +161,12 @@ class MixedModelResult:
                     if value == 0.0:
                         boundary_terms.append(name)
         notes = []
+        if self.model.dropped_columns:
+            notes.append(
+                "fixed-effect model matrix is rank deficient: dropped "
+                + ", ".join(self.model.dropped_columns)
+                + " (linear combinations of earlier columns), as lme4 does"
+            )
         if boundary_terms:
             notes.append(
                 "variance of " + ", ".join(boundary_terms) + " estimated at the boundary (0): "
@@ -171,6 +183,7 @@ class MixedModelResult:
             "boundary": bool(boundary_terms),
             "singular": bool(singular_terms),
             "boundary_terms": boundary_terms,
+            "dropped_columns": list(self.model.dropped_columns),
             "n_rows": int(n_rows),
             "n_used": len(self.model.y),
             "n_dropped": int(self.model.n_dropped),
