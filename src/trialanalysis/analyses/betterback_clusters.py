@@ -111,12 +111,12 @@ def icc_table(
 
 
 def variance_components(results: PatientResults, settings: Mapping) -> pd.DataFrame:
-    """Variance components (profile-likelihood CIs) of the primary models."""
+    """Variance components of the primary models, intervals as ``settings["variance_ci"]``."""
     tables = []
     for score, spec in results.specs.items():
         fit = primary_fit(results, settings, score) if spec.outcome.primary else None
         if fit is not None:
-            table = fit.variance_components_table()
+            table = fit.variance_components_table(method=settings.get("variance_ci", "profile"))
             tables.append(table.assign(outcome=score, timepoint=settings["primary_timepoint"]))
     if not tables:
         return pd.DataFrame()
