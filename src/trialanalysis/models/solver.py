@@ -88,14 +88,21 @@ class SchurSolver:
         lam_rest = np.zeros((r, r))
         lam_rest[self.rest_rows, self.rest_cols_local] = theta[self.rest_theta]
         # Blocks of A: D (block diagonal, L blocks of q × q), B (Lq × r), C (r × r).
-        d = np.matmul(np.matmul(factor.T, self.d0), factor) + np.eye(q)
-        d_inv = np.linalg.inv(d)
-        logdet = float(np.sum(np.linalg.slogdet(d)[1]))
-        if not np.all(np.linalg.eigvalsh(d)[:, 0] > 0):
-            raise np.linalg.LinAlgError("Λ'Z'ZΛ + I is not positive definite")
-        b = np.matmul(factor.T, (self.b0 @ lam_rest).reshape(n_levels, q, r))
-        d_inv_b = np.matmul(d_inv, b).reshape(n_levels * q, r)
-        b = b.reshape(n_levels * q, r)
+        if q == 1:  # scalar blocks: elementwise, much faster than stacked 1 × 1 matmuls
+            d = factor[0, 0] ** 2 * self.d0 + 1.0
+            logdet = float(np.sum(np.log(d)))
+            d_inv = 1.0 / d
+            b = factor[0, 0] * (self.b0 @ lam_rest)
+            d_inv_b = d_inv[:, 0, :] * b
+        else:
+            d = np.matmul(np.matmul(factor.T, self.d0), factor) + np.eye(q)
+            d_inv = np.linalg.inv(d)
+            logdet = float(np.sum(np.linalg.slogdet(d)[1]))
+            if not np.all(np.linalg.eigvalsh(d)[:, 0] > 0):
+                raise np.linalg.LinAlgError("Λ'Z'ZΛ + I is not positive definite")
+            b = np.matmul(factor.T, (self.b0 @ lam_rest).reshape(n_levels, q, r))
+            d_inv_b = np.matmul(d_inv, b).reshape(n_levels * q, r)
+            b = b.reshape(n_levels * q, r)
         if r:
             schur = lam_rest.T @ self.c0 @ lam_rest + np.eye(r) - b.T @ d_inv_b
             chol_s = scipy.linalg.cho_factor(schur, lower=True)
@@ -106,8 +113,11 @@ class SchurSolver:
             vector = rhs.ndim == 1
             rhs2 = rhs.reshape(rhs.shape[0], -1)
             k = rhs2.shape[1]
-            t1 = np.matmul(d_inv, rhs2[self.big_cols].reshape(n_levels, q, k))
-            t1 = t1.reshape(n_levels * q, k)
+            if q == 1:
+                t1 = d_inv[:, 0, :] * rhs2[self.big_cols]
+            else:
+                t1 = np.matmul(d_inv, rhs2[self.big_cols].reshape(n_levels, q, k))
+                t1 = t1.reshape(n_levels * q, k)
             out = np.empty_like(rhs2)
             if r:
                 x2 = scipy.linalg.cho_solve(chol_s, rhs2[self.rest_cols] - b.T @ t1)

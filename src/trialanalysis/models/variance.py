@@ -158,13 +158,14 @@ class VarianceProfile:
                 row = np.asarray(theta)[positions]
                 if not np.any(row):
                     row = np.eye(r + 1)[r]
-                return np.r_[np.log(sigma), np.asarray(theta)[others], row]
+                # A first row has one entry: its direction is fixed, not free.
+                return np.r_[np.log(sigma), np.asarray(theta)[others], row if r else []]
 
             def unpack(z, value):
                 sigma = float(np.exp(z[0]))
                 theta = np.zeros(len(self.theta_hat))
                 theta[others] = z[1 : 1 + len(others)]
-                row = z[1 + len(others) :]
+                row = z[1 + len(others) :] if r else np.ones(1)
                 norm = np.linalg.norm(row)
                 theta[positions] = value / sigma * (row / norm if norm > 0 else np.eye(r + 1)[r])
                 return theta, sigma
@@ -219,7 +220,7 @@ class VarianceProfile:
         best_value, best = objective(start), np.asarray(start, dtype=float)
         with np.errstate(all="ignore"):
             for method, options in (
-                ("L-BFGS-B", {"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500}),
+                ("L-BFGS-B", {"ftol": 1e-11, "gtol": 1e-6, "maxiter": 500}),
                 ("Nelder-Mead", {"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000}),
             ):
                 result = scipy.optimize.minimize(objective, best, method=method, options=options)
@@ -238,6 +239,7 @@ class VarianceProfile:
         sentence to :attr:`notes`. Never raises for a fitted model.
         """
         crit = scipy.stats.chi2.ppf(level, 1)
+        self._level = level
         estimate = float(self.psi_hat[index])
         pack, _ = self._coordinates(index)
         start = pack(self.theta_hat, self.sigma_hat)
@@ -278,7 +280,14 @@ class VarianceProfile:
         )
 
     def _limit(self, excess, index, estimate, direction) -> float:
-        """Where the profile crosses the threshold between the estimate and the edge."""
+        """Where the profile crosses the threshold between the estimate and the edge.
+
+        The signed square root of the profile deviance is close to linear
+        on the log scale of a standard deviation and the atanh scale of a
+        correlation (Bates et al. 2015, sec. 5.1), so the crossing is
+        bracketed by secant steps on that scale and then found by Brent's
+        method; typically five or six profile points per limit.
+        """
         kind = self.kinds[index]
         edge = {"sd": (0.0, np.inf), "cor": (-1.0, 1.0), "sigma": (0.0, np.inf)}[kind]
         edge = edge[0] if direction < 0 else edge[1]
@@ -292,28 +301,48 @@ class VarianceProfile:
                     f"boundary {edge:g}"
                 )
                 return float(edge)
-        scale = max(abs(estimate), 1e-3 * self.sigma_hat, 1e-12)
-        step = 0.25 * (1 - abs(estimate)) if kind == "cor" else 0.5 * scale
-        inner = outer = estimate
+        if kind == "cor":
+            to_x, to_v = np.arctanh, np.tanh
+        elif estimate > 0:
+            to_x, to_v = np.log, np.exp
+        else:  # pragma: no cover - an sd estimated at 0 has only an upper limit
+            to_x, to_v = (lambda v: v), (lambda x: x)
+        target = np.sqrt(scipy.stats.chi2.ppf(self._level, 1))
+
+        def zeta(x):
+            value = float(to_v(x))
+            return np.sqrt(max(excess(value) + target**2, 0.0)) - target
+
+        x_in, g_in = float(to_x(estimate)), -target
+        step = direction * 0.5
+        x_out = x_in + step
         for _ in range(60):
-            if kind == "sigma" and direction < 0:
-                outer = outer / 2
-            else:
-                outer = outer + direction * step
-                step *= 2
-            if np.isfinite(edge) and direction * (outer - edge) >= 0:
-                outer = edge
-            if excess(outer) > 0:
+            value = float(to_v(x_out))
+            if np.isfinite(edge) and direction * (value - edge) >= 0:
+                value, x_out = edge, None
+            g_out = excess(value) if x_out is None else zeta(x_out)
+            if g_out > 0:
                 break
-            inner = outer
+            if x_out is None:  # pragma: no cover - the edge was checked above
+                return float(edge)
+            # Secant extrapolation to the crossing, growing 1.5 to 4 times.
+            slope = (g_out - g_in) / (x_out - x_in)
+            jump = -g_out / slope if slope * direction > 0 else 4 * (x_out - x_in)
+            jump = direction * min(
+                max(abs(jump) * 1.2, 1.5 * abs(x_out - x_in)), 4 * abs(x_out - x_in)
+            )
+            x_in, g_in, x_out = x_out, g_out, x_out + jump
         else:
             self.notes.append(
                 f"{self.label(index)}: the profile does not reach the cut-off; the "
                 f"{'lower' if direction < 0 else 'upper'} limit is unbounded"
             )
             return float(direction * np.inf) if kind != "sigma" or direction > 0 else 0.0
+        inner = float(to_v(x_in))
+        outer = edge if x_out is None else float(to_v(x_out))
         lo, hi = sorted((inner, outer))
-        return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-7 * scale, rtol=1e-9))
+        scale = max(abs(estimate), 1e-3 * self.sigma_hat, 1e-12)
+        return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-6 * scale, rtol=1e-8))
 
 
 #: Interval methods for variance components.
