@@ -52,7 +52,7 @@ def test_payloads_are_refused_by_fit_mixed(tmp_path):
     data = _data()
     for payload in payloads:
         for formula in (f"y ~ {payload} + (1 | g)", f"y ~ x + (1 | {payload})"):
-            with pytest.raises(ModelSpecificationError, match="parsed, not executed|grouping"):
+            with pytest.raises(ModelSpecificationError, match=r"parsed, not executed|grouping"):
                 fit_mixed(data, formula)
     assert not target.exists()
 

@@ -46,10 +46,8 @@ def fitted(name: str):
 @functools.cache
 def fitted_by_cli(name: str, tmp: str) -> tuple[int, dict]:
     out = Path(tmp) / f"{name}.csv"
-    status = main(
-        ["fit", str(TEXTBOOK / "data" / golden(name)["data"]), "--formula"]
-        + [golden(name)["formula"], "-o", str(out)]
-    )
+    source = str(TEXTBOOK / "data" / golden(name)["data"])
+    status = main(["fit", source, "--formula", golden(name)["formula"], "-o", str(out)])
     if status != 0:
         return status, {}
     tables = {

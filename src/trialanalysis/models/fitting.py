@@ -107,7 +107,7 @@ def _run(name: str, fun, theta: np.ndarray, lower: np.ndarray) -> tuple[np.ndarr
         "Nelder-Mead": {"maxiter": 20000, "xatol": 1e-10, "fatol": 1e-12},
         "Powell": {"maxiter": 20000, "xtol": 1e-10, "ftol": 1e-14},
     }[name]
-    kwargs = {"jac": "3-point"} if name == "L-BFGS-B" else {}
+    kwargs = {"jac": "2-point"} if name == "L-BFGS-B" else {}
     try:
         result = scipy.optimize.minimize(
             fun, theta, method=name, bounds=bounds, options=options, **kwargs
