@@ -149,6 +149,9 @@ def _add_fit(subparsers) -> None:
             "Wald, or none (default: %(default)s)"
         ),
     )
+    parser.add_argument(
+        "--weights", help="column of prior weights (residual variance sigma^2 / w, as lme4)"
+    )
     parser.add_argument("-o", "--output", required=True, help="coefficient table (.csv/.xlsx)")
     parser.set_defaults(handler=_run_fit)
 
@@ -164,6 +167,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         reml=not args.ml,
         level=args.level,
         variance_ci=args.variance_ci,
+        weights=args.weights,
     )
     for path in written:
         print(path)

@@ -20,6 +20,7 @@ import pytest
 
 from trialanalysis import fit_mixed
 from trialanalysis.cli import main
+from trialanalysis.errors import ModelSpecificationError
 
 TEXTBOOK = Path(__file__).parent / "golden" / "textbook"
 NAMES = sorted(p.stem for p in TEXTBOOK.glob("*.json"))
@@ -148,3 +149,25 @@ def test_fit_command_writes_every_table(name, tmp_path_factory):
     assert_profile_intervals(tables["variance"], name)
     diagnostics = tables["diagnostics"].set_index("item")["value"]
     assert diagnostics["singular"] == str(golden(name)["singular"])
+
+
+def test_prior_weights_match_lmer():
+    spec = json.loads((TEXTBOOK / "weights" / "sleepstudy_weighted.json").read_text())
+    frame = pd.read_csv(TEXTBOOK / "data" / spec["data"])
+    fit = fit_mixed(frame, spec["formula"], weights=spec["weights"], variance_ci="none")
+    assert fit.deviance == pytest.approx(spec["deviance"], rel=1e-8)
+    assert fit.sigma == pytest.approx(spec["sigma"], rel=REL)
+    ref = pd.DataFrame(spec["satterthwaite"])
+    np.testing.assert_allclose(fit.coefficients["estimate"], ref["estimate"], rtol=REL)
+    np.testing.assert_allclose(fit.coefficients["std_error"], ref["std_error"], rtol=REL)
+    np.testing.assert_allclose(fit.coefficients["df"], ref["df"], rtol=DF_REL)
+    sds = fit.variance_components_table(intervals=False)
+    np.testing.assert_allclose(
+        [sds["std_dev"].iloc[0], sds["std_dev"].iloc[2], sds["estimate"].iloc[1]],
+        [r["sdcor"] for r in spec["varcorr"][:3]],
+        rtol=REL,
+    )
+    with pytest.raises(ModelSpecificationError, match="weights"):
+        fit_mixed(frame.assign(w=-frame["w"]), spec["formula"], weights="w")
+    with pytest.raises(ModelSpecificationError, match="Kenward-Roger"):
+        fit_mixed(frame, spec["formula"], weights="w", df_method="kenward-roger")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 
 from trialanalysis.models.design import ModelData
 from trialanalysis.models.solver import make_solver
@@ -79,12 +80,18 @@ class Criterion:
         self.model = model
         self.reml = reml
         self.n, self.p = model.X.shape
+        # Prior weights w (residual variance σ²/w) enter as W in the cross-products.
+        w = np.ones(self.n) if model.weights is None else model.weights
+        self._w = w
+        self._log_weights = float(np.sum(np.log(w)))
         Z = model.Z
-        self._ztz = (Z.T @ Z).tocsc()
-        self._ztx = np.asarray(Z.T @ model.X)
-        self._zty = np.asarray(Z.T @ model.y).ravel()
-        self._xtx = model.X.T @ model.X
-        self._xty = model.X.T @ model.y
+        wz = sp.diags(w) @ Z
+        wx = model.X * w[:, None]
+        self._ztz = (Z.T @ wz).tocsc()
+        self._ztx = np.asarray(wz.T @ model.X)
+        self._zty = np.asarray(wz.T @ model.y).ravel()
+        self._xtx = model.X.T @ wx
+        self._xty = wx.T @ model.y
         self._cache: tuple[bytes, Evaluation] | None = None
         self._solver = make_solver(model, self._ztz)
 
@@ -118,7 +125,7 @@ class Criterion:
         u = a_y - a_x @ beta
         b = lam @ u
         resid = self.model.y - self.model.X @ beta - self.model.Z @ b
-        pwrss = float(resid @ resid + u @ u)
+        pwrss = float(resid @ (self._w * resid) + u @ u)
         result = Evaluation(theta.copy(), logdet_a, logdet_s, s_matrix, beta, u, pwrss)
         self._cache = (key, result)
         return result
@@ -132,7 +139,7 @@ class Criterion:
         if not ev.pwrss > 0:
             return np.inf
         df = self.residual_df
-        value = ev.logdet_a + df * (1.0 + np.log(2.0 * np.pi * ev.pwrss / df))
+        value = ev.logdet_a - self._log_weights + df * (1.0 + np.log(2.0 * np.pi * ev.pwrss / df))
         if self.reml:
             value += ev.logdet_s
         return float(value)
@@ -146,7 +153,12 @@ class Criterion:
         theta, sigma = np.asarray(varpar[:-1]), float(varpar[-1])
         ev = self.evaluate(theta)
         sigma2 = sigma * sigma
-        value = ev.logdet_a + ev.pwrss / sigma2 + self.n * np.log(2.0 * np.pi * sigma2)
+        value = (
+            ev.logdet_a
+            - self._log_weights
+            + ev.pwrss / sigma2
+            + self.n * np.log(2.0 * np.pi * sigma2)
+        )
         if self.reml:
             value += ev.logdet_s - self.p * np.log(2.0 * np.pi * sigma2)
         return float(value)

@@ -75,6 +75,7 @@ class ModelData:
     missing_by_column: dict[str, int]
     block_of_row: np.ndarray = field(repr=False)
     dropped_columns: list[str] = field(default_factory=list)
+    weights: np.ndarray | None = None
     _lambda_pattern: tuple = field(repr=False, default=())
 
     @property
@@ -101,7 +102,10 @@ class ModelData:
 
 
 def build_model_data(
-    formula: MixedFormula, data: pd.DataFrame, protected: tuple[str, ...] = ()
+    formula: MixedFormula,
+    data: pd.DataFrame,
+    protected: tuple[str, ...] = (),
+    weights: str | None = None,
 ) -> ModelData:
     """Build y, X and Z from a data frame, dropping incomplete rows.
 
@@ -114,6 +118,9 @@ def build_model_data(
     protected : tuple of str
         Variables (e.g. the treatment) whose columns must not be dropped as
         collinear; the model is refused instead.
+    weights : str, optional
+        Column of prior weights (residual variance ``σ²/w``, as lme4's
+        ``weights=``); rows with a missing weight are dropped.
 
     Returns
     -------
@@ -133,6 +140,8 @@ def build_model_data(
     _check_columns(formula, frame)
     complete = _complete_rows(formula, frame)
     missing_by_column = _missing_counts(formula, frame)
+    if weights is not None:
+        complete &= _weight_column(frame, weights).notna()
     used = frame.loc[complete].reset_index(drop=True)
     if len(used) == 0:
         raise ModelSpecificationError("no complete rows: every row misses a variable of the model")
@@ -178,6 +187,7 @@ def build_model_data(
         missing_by_column=missing_by_column,
         block_of_row=_independent_blocks(blocks, len(used)),
         dropped_columns=dropped,
+        weights=None if weights is None else used[weights].to_numpy(dtype=float),
     )
     model._lambda_pattern = _lambda_pattern(blocks)
     return model
@@ -227,6 +237,21 @@ def _check_columns(formula: MixedFormula, frame: pd.DataFrame) -> None:
             f"column(s) {', '.join(missing)} of formula {formula.text!r} not in the data; "
             f"available columns: {', '.join(map(str, frame.columns))}"
         )
+
+
+def _weight_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if not isinstance(name, str) or name not in frame.columns:
+        raise ModelSpecificationError(f"weights column {name!r} is not in the data")
+    values = frame[name]
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise ModelSpecificationError(f"weights column {name!r} must be numeric")
+    bad = values.notna() & ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        raise ModelSpecificationError(
+            f"weights column {name!r} must be positive and finite; "
+            f"{int(bad.sum())} row(s) are not (first: row {int(np.flatnonzero(bad)[0]) + 1})"
+        )
+    return values
 
 
 def _complete_rows(formula: MixedFormula, frame: pd.DataFrame) -> pd.Series:

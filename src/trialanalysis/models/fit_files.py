@@ -33,6 +33,7 @@ def fit_file(
     reml: bool = True,
     level: float = 0.95,
     variance_ci: str = "profile",
+    weights: str | None = None,
 ) -> list[Path]:
     """Fit ``formula`` to a CSV/XLSX file; write coefficients, variance components, diagnostics.
 
@@ -46,7 +47,7 @@ def fit_file(
         Coefficient table (.csv or .xlsx). The variance components and the
         fit diagnostics are written beside it as ``<stem>_variance`` and
         ``<stem>_diagnostics`` with the same suffix.
-    df_method, reml, level, variance_ci
+    df_method, reml, level, variance_ci, weights
         As in :func:`~trialanalysis.models.mixed.fit_mixed`.
 
     Returns
@@ -59,7 +60,13 @@ def fit_file(
         raise ModelSpecificationError(f"{output}: output must end in .csv or .xlsx")
     data = typed_columns(read_table(data_path)).reset_index(drop=True)
     fit = fit_mixed(
-        data, formula, df_method=df_method, reml=reml, level=level, variance_ci=variance_ci
+        data,
+        formula,
+        df_method=df_method,
+        reml=reml,
+        level=level,
+        variance_ci=variance_ci,
+        weights=weights,
     )
     stem = output.with_suffix("")
     written = [write_table(fit.coefficients, output)]

@@ -33,6 +33,7 @@ def fit_mixed(
     level: float = 0.95,
     variance_ci: str = "profile",
     protected: tuple[str, ...] = ("treatment",),
+    weights: str | None = None,
 ) -> MixedModelResult:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -63,6 +64,10 @@ def fit_mixed(
         collinearity (default the ``treatment`` column): the model is
         refused instead. Other collinear columns are dropped, as lme4 does,
         and named in ``diagnostics["dropped_columns"]`` and its notes.
+    weights : str, optional
+        Column of prior weights: observation ``i`` has residual variance
+        ``σ²/w_i``, as ``lme4::lmer(weights = )``. Kenward–Roger is not
+        available with weights.
 
     Returns
     -------
@@ -91,12 +96,16 @@ def fit_mixed(
     check_variance_ci(variance_ci)
     if not 0 < level < 1:
         raise ModelSpecificationError(f"level must be between 0 and 1, got {level}")
+    if df_method == "kenward-roger" and weights is not None:
+        raise ModelSpecificationError(
+            "Kenward-Roger is not available with prior weights; use satterthwaite"
+        )
     if df_method == "kenward-roger" and not reml:
         raise ModelSpecificationError(
             "Kenward-Roger is defined for REML fits; use reml=True or another df_method"
         )
     parsed = parse_formula(formula)
-    model = build_model_data(parsed, data, tuple(protected))
+    model = build_model_data(parsed, data, tuple(protected), weights)
     criterion = Criterion(model, reml=reml)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -218,6 +227,10 @@ class MixedModelResult:
 
     @cached_property
     def _kenward_roger(self) -> KenwardRoger:
+        if self.model.weights is not None:
+            raise ModelSpecificationError(
+                "Kenward-Roger is not available with prior weights; use satterthwaite"
+            )
         return single_threaded(KenwardRoger)(self.criterion, self.theta, self.sigma)
 
     @cached_property
