@@ -107,10 +107,18 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     return wall, int(peak.group(1)) / 1024 if peak else float("nan"), done.stdout
 
 
-def median_runs(command: list[str], repeats: int) -> tuple[float, float, str]:
-    runs = [timed(command) for _ in range(repeats)]
-    walls = sorted(r[0] for r in runs)
-    return walls[len(walls) // 2], max(r[1] for r in runs), runs[-1][2]
+def alternating(commands: list[list[str]], repeats: int) -> list[list[tuple[float, float, str]]]:
+    """Run the commands in turn ``repeats`` times (so both sides see the same machine load)."""
+    runs: list[list[tuple[float, float, str]]] = [[] for _ in commands]
+    for _ in range(repeats):
+        for i, command in enumerate(commands):
+            runs[i].append(timed(command))
+    return runs
+
+
+def median(values) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
 
 
 def main() -> None:
@@ -123,16 +131,17 @@ def main() -> None:
         csv = tmp / "clinic_patient_visit.csv"
         simulate().to_csv(csv, index=False)
         (tmp / "fit.R").write_text(R_FIT_COMMAND)
-        r_wall, r_mem, _ = median_runs(
-            ["Rscript", str(tmp / "fit.R"), str(csv), str(tmp / "r.csv"), str(tmp / "ci.csv")],
-            args.repeats,
-        )
+        r_cmd = ["Rscript", str(tmp / "fit.R"), str(csv), str(tmp / "r.csv"), str(tmp / "ci.csv")]
         py_cmd = [sys.executable, "-m", "trialanalysis", "fit", str(csv), "--formula", FORMULA]
-        py_wall, py_mem, _ = median_runs([*py_cmd, "-o", str(tmp / "py.csv")], args.repeats)
+        r_runs, py_runs = alternating([r_cmd, [*py_cmd, "-o", str(tmp / "py.csv")]], args.repeats)
+        r_wall, r_mem = median(r[0] for r in r_runs), max(r[1] for r in r_runs)
+        py_wall, py_mem = median(r[0] for r in py_runs), max(r[1] for r in py_runs)
+        ratios = [p[0] / r[0] for p, r in zip(py_runs, r_runs, strict=True)]
         print(f"fit command, {len(pd.read_csv(csv))} rows (median of {args.repeats}):")
         print(f"  R (lmer + lmerTest + confint theta_): {r_wall:7.2f} s  peak {r_mem:7.0f} MB")
         print(f"  trialanalysis fit:                    {py_wall:7.2f} s  peak {py_mem:7.0f} MB")
         print(f"  ratio ours / R: time {py_wall / r_wall:.2f}  memory {py_mem / r_mem:.2f}")
+        print(f"  per-pair time ratios: {', '.join(f'{x:.2f}' for x in ratios)}")
         print(pd.read_csv(tmp / "py_variance.csv").to_string(index=False))
         print(pd.read_csv(tmp / "ci.csv").to_string(index=False))
         if args.skip_insteval:
@@ -141,14 +150,15 @@ def main() -> None:
         (tmp / "insteval.py").write_text(PY_INSTEVAL)
         ie = tmp / "insteval.csv"
         subprocess.run(["Rscript", str(tmp / "insteval.R"), "export", str(ie)], check=True)
-        r_runs = [timed(["Rscript", str(tmp / "insteval.R"), "fit", str(ie)])]
-        for _ in range(args.repeats - 1):
-            r_runs.append(timed(["Rscript", str(tmp / "insteval.R"), "fit", str(ie)]))
-        py_runs = [
-            timed([sys.executable, str(tmp / "insteval.py"), str(ie)]) for _ in range(args.repeats)
-        ]
-        r_fit = sorted(float(r[2].split()[0]) for r in r_runs)[len(r_runs) // 2]
-        py_fit = sorted(float(r[2].split()[0]) for r in py_runs)[len(py_runs) // 2]
+        r_runs, py_runs = alternating(
+            [
+                ["Rscript", str(tmp / "insteval.R"), "fit", str(ie)],
+                [sys.executable, str(tmp / "insteval.py"), str(ie)],
+            ],
+            args.repeats,
+        )
+        r_fit = median(float(r[2].split()[0]) for r in r_runs)
+        py_fit = median(float(r[2].split()[0]) for r in py_runs)
         r_dev, py_dev = float(r_runs[0][2].split()[1]), float(py_runs[0][2].split()[1])
         print(f"InstEval crossed intercepts, {len(pd.read_csv(ie))} rows:")
         print(f"  lme4 fit:        {r_fit:7.2f} s  peak {max(r[1] for r in r_runs):7.0f} MB")

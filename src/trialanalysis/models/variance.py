@@ -395,7 +395,7 @@ def wald_intervals(profile: VarianceProfile, level: float) -> list[tuple[float, 
             except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
                 return np.inf
 
-        hessian = numderiv.hessian(deviance, psi[free], levels=2)
+        hessian = numderiv.hessian(deviance, psi[free])
         try:
             cov = 2 * np.linalg.inv(hessian)
             ok = np.all(np.isfinite(cov)) and np.linalg.eigvalsh((cov + cov.T) / 2).min() > 0
@@ -523,11 +523,11 @@ def icc_table(fit, level: float = 0.95) -> pd.DataFrame:
         def excess(rho, k=k):
             return _icc_profile(fit, k, rho) - fit.deviance - crit
 
-        low = 0.0
-        if icc_hat > 0 and excess(1e-12) > 0:
-            low = scipy.optimize.brentq(excess, 1e-12, icc_hat, xtol=1e-12)
-        top = 1 - 1e-9
-        high = 1.0 if excess(top) < 0 else scipy.optimize.brentq(excess, icc_hat, top, xtol=1e-12)
+        low, high = _icc_limits(excess, icc_hat)
+        if np.isnan(low) or np.isnan(high):
+            fit.diagnostics.setdefault("notes", []).append(
+                f"ICC of {block.term.group_label}: a profile limit was not found (NaN)"
+            )
         total = fit.sigma**2 * (np.sum(theta_hat**2) + 1)
         rows.append(
             {
@@ -541,6 +541,21 @@ def icc_table(fit, level: float = 0.95) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _icc_limits(excess, icc_hat: float) -> tuple[float, float]:
+    """Profile limits of an ICC in [0, 1]; NaN where the root finder fails."""
+    limits = []
+    for lo, hi, edge in ((1e-12, icc_hat, 0.0), (icc_hat, 1 - 1e-9, 1.0)):
+        try:
+            end = excess(lo if edge == 0.0 else hi)
+            if (edge == 0.0 and icc_hat == 0) or end <= 0:
+                limits.append(edge)
+            else:
+                limits.append(float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-12)))
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            limits.append(np.nan)
+    return limits[0], limits[1]
 
 
 def _icc_profile(fit, k: int, rho: float) -> float:
