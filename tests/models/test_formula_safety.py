@@ -134,3 +134,14 @@ def test_backticked_columns_fit_like_plain_ones():
     plain = fit_mixed(data, "y ~ x + (1 | g)", variance_ci="none")
     quoted = fit_mixed(renamed, "`odi total` ~ `pain score` + (1 | g)", variance_ci="none")
     np.testing.assert_allclose(quoted.beta, plain.beta)
+
+
+def test_offset_is_refused_with_what_to_do_instead():
+    with pytest.raises(ModelSpecificationError, match="subtract the offset from the response"):
+        fit_mixed(_data(), "y ~ x + offset(x) + (1 | g)")
+
+
+def test_right_hand_sides_alone_are_checked_too():
+    assert safe_formula("~ x + C(g)", response=False) == "x + C(g)"
+    with pytest.raises(ModelSpecificationError, match="exactly one '~'"):
+        safe_formula("x + g")
