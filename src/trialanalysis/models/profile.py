@@ -28,9 +28,14 @@ def _psd_cholesky(cov: np.ndarray) -> np.ndarray:
     return factor
 
 
-def _nearest(points, value: float) -> float:
-    """Return the point of ``points`` closest to ``value``."""
-    return min(points, key=lambda point: abs(point - value))
+def _warm_starts(cache: dict, value: float) -> list[np.ndarray]:
+    """Return starts for a new profile point: the nearest one, and the line through two."""
+    nearest = sorted(cache, key=lambda point: abs(point - value))[:2]
+    starts = [cache[nearest[0]][1]]
+    if len(nearest) == 2 and nearest[0] != nearest[1]:
+        (v1, v0), (z1, z0) = nearest, (cache[nearest[0]][1], cache[nearest[1]][1])
+        starts.append(z1 + (z1 - z0) * (value - v1) / (v1 - v0))
+    return starts
 
 
 class VarianceProfile:
@@ -193,14 +198,21 @@ class VarianceProfile:
 
         return objective
 
-    def profile(self, index: int, value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+    def profile(
+        self, index: int, value: float, start: np.ndarray, *others: np.ndarray
+    ) -> tuple[float, np.ndarray]:
         """Minimum deviance with ``psi[index] = value`` from free coordinates ``start``.
 
+        ``others`` are further candidate starts; the best of them is used.
         Returns the minimum and the free coordinates where it is reached.
         """
         _, unpack = self._coordinates(index)
         objective = self._objective(unpack, value)
         best_value, best = objective(start), np.asarray(start, dtype=float)
+        for other in others:
+            value_other = objective(other)
+            if value_other < best_value:
+                best_value, best = value_other, np.asarray(other, dtype=float)
         with np.errstate(all="ignore"):
             for method, options in (
                 ("L-BFGS-B", {"ftol": 1e-11, "gtol": 1e-6, "maxiter": 500}),
@@ -232,8 +244,7 @@ class VarianceProfile:
 
             def excess(value, cache=cache):
                 if value not in cache:
-                    nearest = _nearest(cache, value)
-                    cache[value] = self.profile(index, value, cache[nearest][1])
+                    cache[value] = self.profile(index, value, *_warm_starts(cache, value))
                 return cache[value][0] - self.deviance_hat - crit
 
             try:
@@ -321,11 +332,12 @@ class VarianceProfile:
                 f"{'lower' if direction < 0 else 'upper'} limit is unbounded"
             )
             return float(direction * np.inf) if kind != "sigma" or direction > 0 else 0.0
-        inner = float(to_v(x_in))
-        outer = edge if x_out is None else float(to_v(x_out))
-        lo, hi = sorted((inner, outer))
-        scale = max(abs(estimate), 1e-3 * self.sigma_hat, 1e-12)
-        return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-6 * scale, rtol=1e-8))
+        if x_out is None:  # bracketed by the boundary itself
+            lo, hi = sorted((float(to_v(x_in)), edge))
+            scale = max(abs(estimate), 1e-3 * self.sigma_hat, 1e-12)
+            return float(scipy.optimize.brentq(excess, lo, hi, xtol=1e-6 * scale, rtol=1e-8))
+        lo, hi = sorted((x_in, x_out))
+        return float(to_v(scipy.optimize.brentq(zeta, lo, hi, xtol=1e-8, rtol=1e-10)))
 
 
 def wald_intervals(profile: VarianceProfile, level: float) -> list[tuple[float, float]]:
