@@ -9,8 +9,8 @@ of observed visits, so each distinct sub-matrix is factorised once. With
     −2 log L_ML   = n log 2π + Σ_i log|Σ_i| + Σ_i r_i'Σ_i⁻¹r_i
     −2 log L_REML = (n − p) log 2π + Σ_i log|Σ_i| + log|M| + Σ_i r_i'Σ_i⁻¹r_i
 
-(the REML form without ``log|X'X|``, as in lme4, mmrm and SAS; nlme's
-``logLik`` adds ``log|X'X|``). The gradient is exact: with
+(``−2 × logLik`` of ``nlme::gls``; the REML form without a ``log|X'X|``
+term, as in lme4 and SAS). The gradient is exact: with
 ``e_i = Σ_i⁻¹r_i`` and, for REML, ``B_i = Σ_i⁻¹X_iM⁻¹X_i'Σ_i⁻¹``,
 ``∂(−2 log L)/∂Σ`` is the sum over subjects of ``Σ_i⁻¹ − e_ie_i' − B_i``
 placed at their visits, contracted with ``∂Σ/∂θ``.
