@@ -63,7 +63,8 @@ def model_entry(model, settings: Mapping, analysis: str) -> dict:
         "formula": model.formula,
         "df_method": settings["mixed_model"]["df_method"],
         "reml": settings["mixed_model"]["reml"],
-        "covariance": covariance_label(model.covariance, settings["mixed_model"]["random_slope"]),
+        "covariance": covariance_label(model.covariance, settings["mixed_model"]["random_slope"])
+        + f" over {', '.join(model.timepoints)}",
         "missing_data": "all available observations (missing at random given the model)",
         "config_key": f"{KEY}.mixed_model",
     }
