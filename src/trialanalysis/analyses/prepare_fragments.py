@@ -17,6 +17,7 @@ from trialanalysis.analyses.prepare_mediation import MODEL_7, assumptions_text
 from trialanalysis.analyses.prepare_missing import COMPLETE_CASES, LIKELIHOOD, imputation_label
 from trialanalysis.analyses.prepare_models import RANDOM_INTERCEPT, covariance_label
 from trialanalysis.analyses.prepare_responders import DOSE_LABEL
+from trialanalysis.models.covariance import STRUCTURES
 
 KEY = "prepare.analyses"
 MODEL_COLUMNS = ["term", "estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
@@ -31,9 +32,9 @@ RESPONDER_LABELS = {
 }  # fmt: skip
 DESIGN_TEXT = {
     "covariate": (
-        "ANCOVA-type linear mixed model: the follow-up values are the response and the baseline "
-        "value is a covariate{by_time}; patients without a baseline value are left out. Baseline "
-        "means by arm are observed (descriptive) values."
+        "ANCOVA-type repeated-measures model: the follow-up values are the response and the "
+        "baseline value is a covariate{by_time}; patients without a baseline value are left "
+        "out. Baseline means by arm are observed (descriptive) values."
     ),
     "response": (
         "Constrained longitudinal data analysis (cLDA): every time point, baseline included, is "
@@ -64,7 +65,7 @@ def model_entry(model, settings: Mapping, analysis: str) -> dict:
         "df_method": settings["mixed_model"]["df_method"],
         "reml": settings["mixed_model"]["reml"],
         "covariance": covariance_label(model.covariance, settings["mixed_model"]["random_slope"])
-        + f" over {', '.join(model.timepoints)}",
+        + f", time points {', '.join(model.timepoints)}",
         "missing_data": "all available observations (missing at random given the model)",
         "config_key": f"{KEY}.mixed_model",
     }
@@ -130,10 +131,13 @@ def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settin
 
 
 def _model_kind(model, settings: Mapping) -> str:
-    label = covariance_label(model.covariance, settings["mixed_model"]["random_slope"])
     if model.covariance == RANDOM_INTERCEPT:
+        label = covariance_label(model.covariance, settings["mixed_model"]["random_slope"])
         return f"a linear mixed model with a {label}"
-    return f"a mixed model for repeated measures with {label[: -len(', MMRM')]} covariance"
+    name = model.covariance
+    return (
+        f"a mixed model for repeated measures (MMRM) with {STRUCTURES[name]} ({name}) covariance"
+    )
 
 
 def _covariance_text(mixed: Mapping) -> str:
@@ -144,7 +148,7 @@ def _covariance_text(mixed: Mapping) -> str:
     )
     if main == "us":
         text += (
-            ", a separate variance per time point and a separate correlation for every pair, "
+            ": a separate variance per time point and a separate correlation for every pair, "
             "as in R's mmrm (`us(timepoint | patient_id)`), with no random effects"
         )
     text += "."

@@ -74,7 +74,7 @@ def covariance_label(covariance: str, random_slope: bool = False) -> str:
     if covariance == RANDOM_INTERCEPT:
         slope = " and slope in time" if random_slope else ""
         return f"random patient intercept{slope} (exchangeable)"
-    return f"{STRUCTURES[covariance]} ({covariance}), MMRM"
+    return f"{STRUCTURES[covariance]} ({covariance}; MMRM)"
 
 
 @dataclass
