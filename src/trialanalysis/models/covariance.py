@@ -70,6 +70,8 @@ class CovarianceTerm:
 
 
 def _top_level_chunks(rhs: str) -> list[str]:
+    # Own splitter (not formula.py's) so that the covariance term is taken off
+    # before, and independently of, the formula parser.
     chunks, depth, current = [], 0, []
     for char in rhs:
         depth += (char == "(") - (char == ")")

@@ -24,7 +24,7 @@ import numpy as np
 from trialanalysis.models import numderiv
 from trialanalysis.models.kenward_roger import KenwardRoger
 from trialanalysis.models.mmrm_criterion import MMRMCriterion
-from trialanalysis.models.satterthwaite import EIGEN_TOL, Satterthwaite
+from trialanalysis.models.satterthwaite import Satterthwaite, varpar_covariance
 
 
 def deviance_hessian(criterion: MMRMCriterion, theta: np.ndarray) -> np.ndarray:
@@ -39,15 +39,7 @@ class MMRMSatterthwaite(Satterthwaite):
     def __init__(self, criterion: MMRMCriterion, theta: np.ndarray, hessian: np.ndarray):
         sigma = criterion.structure.matrix(theta)
         self.vcov = criterion.solve(sigma)["vcov"]
-        values, vectors = np.linalg.eigh(hessian)
-        self.warnings: list[str] = []
-        if np.any(values < -EIGEN_TOL):
-            self.warnings.append(
-                "Satterthwaite: the Hessian of the deviance has negative eigenvalue(s) "
-                f"{values[values < -EIGEN_TOL].round(6).tolist()}; the fit may not have converged"
-            )
-        positive = values > EIGEN_TOL
-        self.vcov_varpar = 2.0 * (vectors[:, positive] / values[positive]) @ vectors[:, positive].T
+        self.vcov_varpar, self.warnings = varpar_covariance(hessian)
         P = criterion.derivative_terms(sigma, criterion.structure.jacobian(theta))["P"]
         self.jacobian = [-self.vcov @ p_k @ self.vcov for p_k in P]
 
