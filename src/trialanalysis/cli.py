@@ -125,12 +125,17 @@ def _add_fit(subparsers) -> None:
         description=(
             "Fit a linear mixed model written in lme4 syntax and write its coefficient "
             "table; the variance components and fit diagnostics are written beside it "
-            "(<OUT>_variance, <OUT>_diagnostics)."
+            "(<OUT>_variance, <OUT>_diagnostics). A residual covariance term as in R's "
+            "mmrm, us(visit | id) (or cs, csh, ar1, ar1h, toep, toeph), instead of random "
+            "effects fits a mixed model for repeated measures; <OUT>_variance then holds "
+            "its visit covariances and correlations."
         ),
     )
     parser.add_argument("data", help="long-format data (.csv or .xlsx)")
     parser.add_argument(
-        "--formula", required=True, help='e.g. "y ~ treatment + period + (1 | clinic_id)"'
+        "--formula",
+        required=True,
+        help='e.g. "y ~ period + (1 | clinic_id)" or "y ~ visit * arm + us(visit | id)"',
     )
     parser.add_argument(
         "--df-method",

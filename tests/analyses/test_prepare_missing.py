@@ -21,7 +21,8 @@ ANALYSES = {
     "covariates": ["age"],
     "conf_level": 0.95,
     "mixed_model": {"baseline": "covariate", "baseline_by_time": True, "random_slope": False,
-                    "df_method": "satterthwaite", "reml": True},
+                    "df_method": "satterthwaite", "reml": True,
+                    "covariance": "random_intercept", "sensitivity": []},
     "multiple_imputation": {"m": 5, "iterations": 5, "donors": 5, "outcomes": ["odi_total"],
                             "auxiliary": ["ses_total"], "predictors": ["sex"], "by_arm": True},
 }  # fmt: skip

@@ -18,9 +18,10 @@ from trialanalysis.errors import ModelSpecificationError
 GOLDEN_VALUES = pd.read_csv(GOLDEN / "prepare_lmm_golden.csv")
 
 
-def settings(baseline, df_method):
+def settings(baseline, df_method, covariance="random_intercept"):
     return {"baseline": baseline, "baseline_by_time": True, "random_slope": False,
-            "df_method": df_method, "reml": True}  # fmt: skip
+            "df_method": df_method, "reml": True, "covariance": covariance,
+            "sensitivity": []}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +132,42 @@ def test_a_single_follow_up_needs_the_response_design():
         fit_outcome_model(data, "odi_total", settings("covariate", "satterthwaite"))
     model = fit_outcome_model(data, "odi_total", settings("response", "satterthwaite"))
     assert list(arm_differences(model)["timepoint"]) == ["post"]
+
+
+MMRM_GOLDEN = pd.read_csv(GOLDEN / "prepare_mmrm_golden.csv")
+
+
+@pytest.mark.parametrize("design", ["covariate", "response"])
+def test_unstructured_mmrm_matches_nlme_gls(data, design):
+    # golden/prepare_mmrm_golden.R: nlme::gls with corSymm + varIdent, REML
+    model = fit_outcome_model(data, "y", settings(design, "kenward-roger", "us"), ["sex"])
+    assert model.covariance == "us"
+    assert model.formula.endswith("+ us(timepoint | patient_id)")
+    golden = MMRM_GOLDEN[MMRM_GOLDEN["design"] == design].set_index("timepoint")
+    assert model.fit.deviance == pytest.approx(golden["deviance"].iloc[0], abs=1e-6)
+    differences = arm_differences(model).set_index("timepoint")
+    assert (differences["covariance"] == "us").all()
+    for timepoint, row in golden.iterrows():
+        # the model-based SE (the KR-adjusted one is larger)
+        weights = {"d": _difference_weights(model, timepoint)}
+        plain = model.fit.contrast(weights, df_method="satterthwaite").iloc[0]
+        assert differences.loc[timepoint, "estimate"] == pytest.approx(row.estimate, abs=1e-5)
+        assert plain["std_error"] == pytest.approx(row.std_error, rel=5e-5)
+        assert differences.loc[timepoint, "std_error"] >= plain["std_error"] - 1e-12
+
+
+def _difference_weights(model, timepoint):
+    from trialanalysis.analyses.prepare_models import _cell_weights
+
+    return _cell_weights(model, 1, timepoint) - _cell_weights(model, 0, timepoint)
+
+
+def test_model_formula_writes_the_covariance_term():
+    args = ("odi", "covariate", ["post", "3m"])
+    assert model_formula(*args, covariance="us").endswith("+ us(timepoint | patient_id)")
+    assert model_formula(*args, covariance="ar1h").endswith("+ ar1h(timepoint | patient_id)")
+    assert model_formula(*args, random_slope=True, covariance="random_intercept").endswith(
+        "+ (1 + years | patient_id)"
+    )
+    with pytest.raises(ModelSpecificationError, match="covariance 'un'"):
+        model_formula(*args, covariance="un")

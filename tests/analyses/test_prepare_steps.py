@@ -98,13 +98,22 @@ def test_effects_report_the_primary_estimand_and_the_analysed_patients(tmp_path,
     assert set(analysed["timepoint"]) == {"baseline", "post", "3m"}
     diagnostics = pd.read_csv(outputs["diagnostics"])
     assert list(diagnostics["analysis"]) == [
-        "primary mixed model", "ANCOVA check at post", "secondary mixed model",
-        "ANCOVA check at post",
+        "primary mixed model", "sensitivity (random_intercept)", "ANCOVA check at post",
+        "secondary mixed model", "sensitivity (random_intercept)", "ANCOVA check at post",
     ]  # fmt: skip
     ancova_rows = diagnostics[diagnostics["optimizer"] == "least squares"]
     assert (ancova_rows["n_used"] + ancova_rows["n_dropped"] == 60).all()
     ancova = pd.read_csv(outputs["ancova"])
-    assert len(ancova) == 4  # mixed model and ANCOVA per outcome
+    # per outcome: the main MMRM, the ANCOVA check, the random-intercept sensitivity model
+    assert list(ancova["analysis"].iloc[:3]) == [
+        "main: MMRM (covariate; us)",
+        "ANCOVA (OLS, complete cases at the time point)",
+        "sensitivity: linear mixed model (covariate; random_intercept)",
+    ]
+    assert len(ancova) == 6
+    assert "unstructured (us)" in summary["blocks"][0]["text"]
+    methods = next(s for s in fragment["sections"] if s["section"] == "results")
+    assert "config `prepare.analyses.mixed_model.covariance`: us" in methods["blocks"][0]["text"]
 
 
 def test_reruns_are_byte_identical(tmp_path, inputs):

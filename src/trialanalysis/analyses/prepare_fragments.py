@@ -15,7 +15,9 @@ from trialanalysis.analyses.common import DF_TEXT
 from trialanalysis.analyses.prepare_effect_sizes import BETWEEN_STANDARDISER, WITHIN_STANDARDISER
 from trialanalysis.analyses.prepare_mediation import MODEL_7, assumptions_text
 from trialanalysis.analyses.prepare_missing import COMPLETE_CASES, LIKELIHOOD, imputation_label
+from trialanalysis.analyses.prepare_models import RANDOM_INTERCEPT, covariance_label
 from trialanalysis.analyses.prepare_responders import DOSE_LABEL
+from trialanalysis.models.covariance import STRUCTURES
 
 KEY = "prepare.analyses"
 MODEL_COLUMNS = ["term", "estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
@@ -30,15 +32,14 @@ RESPONDER_LABELS = {
 }  # fmt: skip
 DESIGN_TEXT = {
     "covariate": (
-        "ANCOVA-type linear mixed model: the follow-up values are the response and the baseline "
-        "value is a covariate{by_time}; patients without a baseline value are left out. Baseline "
-        "means by arm are observed (descriptive) values."
+        "ANCOVA-type repeated-measures model: the follow-up values are the response and the "
+        "baseline value is a covariate{by_time}; patients without a baseline value are left "
+        "out. Baseline means by arm are observed (descriptive) values."
     ),
     "response": (
         "Constrained longitudinal data analysis (cLDA): every time point, baseline included, is "
         "a response and both arms share one baseline mean, as randomisation implies; patients "
-        "with any observed value contribute. The within-patient covariance is exchangeable "
-        "(random intercept{slope}), not the unstructured covariance of the original cLDA."
+        "with any observed value contribute."
     ),
 }
 
@@ -63,20 +64,30 @@ def model_entry(model, settings: Mapping, analysis: str) -> dict:
         "formula": model.formula,
         "df_method": settings["mixed_model"]["df_method"],
         "reml": settings["mixed_model"]["reml"],
+        "covariance": covariance_label(model.covariance, settings["mixed_model"]["random_slope"])
+        + f", time points {', '.join(model.timepoints)}",
         "missing_data": "all available observations (missing at random given the model)",
         "config_key": f"{KEY}.mixed_model",
     }
 
 
-def ancova_rows(differences: pd.DataFrame, ancova: Mapping, timepoint: str) -> list[dict]:
-    """Put the mixed-model estimate at the primary time point beside the ANCOVA check."""
+_KEEP = ["estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
+
+
+def model_row(differences: pd.DataFrame, timepoint: str, role: str = "main") -> dict:
+    """Return one model's between-arm difference at one time point, labelled by the model."""
     row = differences[differences["timepoint"] == timepoint].iloc[0]
-    keep = ["estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
-    mixed = {"outcome": row["outcome"], "timepoint": timepoint,
-             "analysis": f"linear mixed model ({row['design']})", **{k: row[k] for k in keep},
-             "n": int(row["n_control"] + row["n_intervention"])}  # fmt: skip
-    check = {k: ancova[k] for k in ["outcome", "timepoint", "analysis", *keep, "n"]}
-    return [mixed, check]
+    kind = "linear mixed model" if row["covariance"] == RANDOM_INTERCEPT else "MMRM"
+    analysis = f"{role}: {kind} ({row['design']}; {row['covariance']})"
+    return {"outcome": row["outcome"], "timepoint": timepoint, "analysis": analysis,
+            **{k: row[k] for k in _KEEP},
+            "n": int(row["n_control"] + row["n_intervention"])}  # fmt: skip
+
+
+def ancova_rows(differences: pd.DataFrame, ancova: Mapping, timepoint: str) -> list[dict]:
+    """Put the main model's estimate at the primary time point beside the ANCOVA check."""
+    check = {k: ancova[k] for k in ["outcome", "timepoint", "analysis", *_KEEP, "n"]}
+    return [model_row(differences, timepoint), check]
 
 
 def table1_sections(csv: str, caption: str, arms: Sequence[str], suppression: Mapping) -> list:
@@ -109,13 +120,45 @@ def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settin
     text = (
         f"PREPARE primary estimand: the difference in mean {primary} between {model.arms[1]} "
         f"and {model.arms[0]} ({model.contrast_label}) at {when} (after the intervention, "
-        f"before surgery), intention to treat, estimated by a linear mixed model "
+        f"before surgery), intention to treat, estimated by {_model_kind(model, settings)} "
         f"(`{model.formula}`, {df_name} df): {_ci(row)}, "
         f"p = {row['p_value']:.3g}; {int(row['n_control'])} {model.arms[0]} and "
         f"{int(row['n_intervention'])} {model.arms[1]} patients observed at {when}."
     )
     if not check.empty:
         text += f" ANCOVA check at {when} (complete cases): {_ci(check.iloc[0])}."
+    return text
+
+
+def _model_kind(model, settings: Mapping) -> str:
+    if model.covariance == RANDOM_INTERCEPT:
+        label = covariance_label(model.covariance, settings["mixed_model"]["random_slope"])
+        return f"a linear mixed model with a {label}"
+    name = model.covariance
+    return (
+        f"a mixed model for repeated measures (MMRM) with {STRUCTURES[name]} ({name}) covariance"
+    )
+
+
+def _covariance_text(mixed: Mapping) -> str:
+    main = mixed["covariance"]
+    text = (
+        f"Within-patient covariance over time (config `{KEY}.mixed_model.covariance`: {main}): "
+        f"{covariance_label(main, mixed['random_slope'])}"
+    )
+    if main == "us":
+        text += (
+            ": a separate variance per time point and a separate correlation for every pair, "
+            "as in R's mmrm (`us(timepoint | patient_id)`), with no random effects"
+        )
+    text += "."
+    others = [c for c in mixed["sensitivity"] if c != main]
+    if others:
+        text += (
+            f" Sensitivity (config `{KEY}.mixed_model.sensitivity`): the same model with "
+            + "; ".join(covariance_label(c, mixed["random_slope"]) for c in others)
+            + ", reported beside the ANCOVA check at the primary time point."
+        )
     return text
 
 
@@ -130,12 +173,11 @@ def effects_sections(outputs, png, results, model, settings, min_cell_size: int)
     mixed = settings["mixed_model"]
     design = DESIGN_TEXT[mixed["baseline"]].format(
         by_time=" with a separate slope per follow-up" if mixed["baseline_by_time"] else "",
-        slope=" and slope in time" if mixed["random_slope"] else "",
     )
     text = (
-        f"One model per outcome with arm x time and a random patient intercept"
-        f"{' and random slope in time since randomisation' if mixed['random_slope'] else ''} "
-        f"(config `{KEY}.mixed_model.baseline`: {mixed['baseline']}). {design} Estimated "
+        f"One model per outcome with arm x time (config `{KEY}.mixed_model.baseline`: "
+        f"{mixed['baseline']}), fitted by {'REML' if mixed['reml'] else 'maximum likelihood'}. "
+        f"{design} {_covariance_text(mixed)} Estimated "
         "marginal means per arm and time (numeric covariates at their mean, factors averaged) "
         f"and differences {model.contrast_label} with {mixed['df_method']} degrees of freedom "
         f"and {settings['conf_level']:.0%} CIs; p-values are not adjusted for multiplicity."
@@ -172,9 +214,9 @@ def effects_sections(outputs, png, results, model, settings, min_cell_size: int)
          "suppression": {}, "max_rows": 300},
     ]  # fmt: skip
     ancova_text = (
-        f"ANCOVA by ordinary least squares at {settings['primary_timepoint']} "
-        "(follow-up value on arm and baseline value, complete cases), beside the mixed-model "
-        "estimate at the same time point."
+        f"At {settings['primary_timepoint']}: the main model's estimate beside the same model "
+        "with the sensitivity covariance structures and an ANCOVA by ordinary least squares "
+        "(follow-up value on arm and baseline value, complete cases)."
     )
     diagnostics = {
         "table": outputs["diagnostics"], "caption": "PREPARE: mixed-model diagnostics",
@@ -187,9 +229,11 @@ def effects_sections(outputs, png, results, model, settings, min_cell_size: int)
         {"section": "results", "title": "PREPARE: repeated-measures mixed models",
          "blocks": results_blocks},
         {"section": "results", "title": "PREPARE: effect sizes", "blocks": size_blocks},
-        {"section": "sensitivity", "title": "PREPARE: ANCOVA check at the primary time point",
+        {"section": "sensitivity", "title": "PREPARE: covariance structure and ANCOVA check at "
+         "the primary time point",
          "blocks": [{"text": ancova_text}, {"table": outputs["ancova"], "caption":
-                    "PREPARE: mixed model vs ANCOVA", "suppression": {}, "max_rows": 100}]},
+                    "PREPARE: main model vs sensitivity covariance structures and ANCOVA",
+                    "suppression": {}, "max_rows": 200}]},
         {"section": "diagnostics", "title": "PREPARE: mixed models", "blocks": [diagnostics]},
     ]  # fmt: skip
 

@@ -1,4 +1,13 @@
-"""Repeated-measures linear mixed models of the PREPARE outcomes (intention to treat).
+"""Repeated-measures models of the PREPARE outcomes (intention to treat).
+
+The within-patient covariance over time points is set by
+``mixed_model.covariance``: ``us`` (default; an MMRM with unstructured
+covariance, ``us(timepoint | patient_id)``), another residual structure of
+:mod:`trialanalysis.models.covariance` (``cs``, ``csh``, ``ar1``, ``ar1h``,
+``toep``, ``toeph``), or ``random_intercept`` (exchangeable, through a random
+patient intercept, optionally with a random slope in time). The structures
+in ``mixed_model.sensitivity`` are fitted too and reported beside the main
+model. Below, ``<cov>`` stands for the covariance term.
 
 Two ways of handling the baseline value are offered (``mixed_model.baseline``):
 
@@ -7,7 +16,7 @@ Two ways of handling the baseline value are offered (``mixed_model.baseline``):
     (with a separate slope per follow-up time point when
     ``baseline_by_time``)::
 
-        y ~ timepoint * treatment + y_baseline * timepoint + covariates + (1 | patient_id)
+        y ~ timepoint * treatment + y_baseline * timepoint + covariates + <cov>
 
     Patients without a baseline value are left out. Baseline means by arm
     are shown as observed (descriptive) values.
@@ -16,13 +25,11 @@ Two ways of handling the baseline value are offered (``mixed_model.baseline``):
     Every time point, baseline included, is a response; both arms share one
     baseline mean (randomisation) and differ from the first follow-up on::
 
-        y ~ timepoint + treatment_<t1> + treatment_<t2> + ... + covariates + (1 | patient_id)
+        y ~ timepoint + treatment_<t1> + treatment_<t2> + ... + covariates + <cov>
 
     where ``treatment_<t>`` is 1 for intervention-arm rows at follow-up
-    ``t``. Patients with any observed value contribute. The engine fits
-    lme4-type random effects only, so the within-patient covariance is
-    exchangeable (random intercept), optionally with a random slope in time,
-    not the unstructured covariance of the original cLDA.
+    ``t``. Patients with any observed value contribute. With ``us`` this is
+    the original cLDA with unstructured covariance.
 
 Either way the estimated marginal means (EMMs) of each arm at each time
 point and the between-arm differences come from linear contrasts of the fixed
@@ -51,6 +58,7 @@ import statsmodels.api as sm
 from trialanalysis.analyses.common import diagnostics_record
 from trialanalysis.analyses.prepare_data import PrepareData
 from trialanalysis.errors import ModelSpecificationError
+from trialanalysis.models.covariance import STRUCTURES
 from trialanalysis.models.design import fixed_matrix
 from trialanalysis.models.emmeans import reference_grid
 from trialanalysis.models.formula_syntax import design_matrices
@@ -58,6 +66,16 @@ from trialanalysis.models.gee import t_interval
 from trialanalysis.models.mixed import MixedModelResult, fit_mixed
 
 TRIAL = "prepare"
+RANDOM_INTERCEPT = "random_intercept"
+COVARIANCES = (*STRUCTURES, RANDOM_INTERCEPT)
+
+
+def covariance_label(covariance: str, random_slope: bool = False) -> str:
+    """Plain-language name of a within-patient covariance choice."""
+    if covariance == RANDOM_INTERCEPT:
+        slope = " and slope in time" if random_slope else ""
+        return f"random patient intercept{slope} (exchangeable)"
+    return f"{STRUCTURES[covariance]} ({covariance}; MMRM)"
 
 
 @dataclass
@@ -82,6 +100,8 @@ class OutcomeModel:
     arms : list of str
     warnings : list of str
         Warnings raised while fitting.
+    covariance : str
+        Within-patient covariance (one of :data:`COVARIANCES`).
     """
 
     outcome: str
@@ -94,6 +114,7 @@ class OutcomeModel:
     follow_ups: list[str]
     arms: list[str]
     warnings: list[str]
+    covariance: str = RANDOM_INTERCEPT
 
     @property
     def contrast_label(self) -> str:
@@ -134,9 +155,9 @@ def model_frame(
     if design == "covariate":
         if len(follow) < 2:
             raise ModelSpecificationError(
-                f"{outcome}: only one follow-up time point ({follow}) has data; a random patient "
-                "intercept needs repeated follow-ups: set prepare.analyses.mixed_model.baseline "
-                "to response, or use the ANCOVA check"
+                f"{outcome}: only one follow-up time point ({follow}) has data; a repeated-"
+                "measures model needs repeated follow-ups: set prepare.analyses.mixed_model."
+                "baseline to response, or use the ANCOVA check"
             )
         base = long.loc[long["timepoint"] == data.baseline, ["patient_id", outcome]]
         base = base.rename(columns={outcome: baseline_column(outcome)})
@@ -159,8 +180,12 @@ def model_formula(
     covariates: Sequence[str] = (),
     baseline_by_time: bool = True,
     random_slope: bool = False,
+    covariance: str = RANDOM_INTERCEPT,
 ) -> str:
-    """Return the lme4 formula of the model (see the module docstring)."""
+    """Return the formula of the model (see the module docstring).
+
+    ``random_slope`` applies to ``covariance="random_intercept"`` only.
+    """
     if design == "covariate":
         base = baseline_column(outcome)
         terms = ["timepoint * treatment", f"{base} * timepoint" if baseline_by_time else base]
@@ -171,7 +196,14 @@ def model_formula(
             f"mixed_model.baseline {design!r}: use covariate or response"
         )
     terms += list(covariates)
-    random = "(1 + years | patient_id)" if random_slope else "(1 | patient_id)"
+    if covariance in STRUCTURES:
+        random = f"{covariance}(timepoint | patient_id)"
+    elif covariance == RANDOM_INTERCEPT:
+        random = "(1 + years | patient_id)" if random_slope else "(1 | patient_id)"
+    else:
+        raise ModelSpecificationError(
+            f"mixed_model.covariance {covariance!r}: use one of {', '.join(COVARIANCES)}"
+        )
     return f"{outcome} ~ {' + '.join(terms)} + {random}"
 
 
@@ -182,6 +214,7 @@ def fit_outcome_model(
     covariates: Sequence[str] = (),
     level: float = 0.95,
     long: pd.DataFrame | None = None,
+    covariance: str | None = None,
 ) -> OutcomeModel:
     """Fit the repeated-measures model of one outcome.
 
@@ -191,26 +224,31 @@ def fit_outcome_model(
     outcome : str
     settings : mapping
         ``prepare.analyses.mixed_model`` (baseline, baseline_by_time,
-        random_slope, df_method, reml).
+        covariance, random_slope, df_method, reml).
     covariates : sequence of str
         Patient columns added as fixed effects.
     level : float
         Confidence level.
     long : DataFrame, optional
         Long data to fit instead of ``data.long`` (e.g. one imputation).
+    covariance : str, optional
+        Covariance to fit instead of ``settings["covariance"]`` (a
+        sensitivity analysis).
 
     Returns
     -------
     OutcomeModel
     """
     design = settings["baseline"]
+    covariance = covariance or settings["covariance"]
+    slope = bool(settings["random_slope"]) and covariance == RANDOM_INTERCEPT
     frame, follow = model_frame(data, outcome, design, long)
-    if settings["random_slope"] and "years" not in frame.columns:
+    if slope and "years" not in frame.columns:
         raise ModelSpecificationError(
             "a random slope needs response_date (outcomes) and randomisation_date (patients)"
         )
     formula = model_formula(
-        outcome, design, follow, covariates, settings["baseline_by_time"], settings["random_slope"]
+        outcome, design, follow, covariates, settings["baseline_by_time"], slope, covariance
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -220,13 +258,13 @@ def fit_outcome_model(
     columns = [outcome, *covariates] + (
         [baseline_column(outcome)] if design == "covariate" else []
     )
-    columns += ["years"] if settings["random_slope"] else []
+    columns += ["years"] if slope else []
     used = frame.loc[frame[columns].notna().all(axis=1), ["patient_id", "arm", "timepoint"]]
     used = used.assign(timepoint=used["timepoint"].astype(str)).reset_index(drop=True)
     timepoints = follow if design == "covariate" else [data.baseline, *follow]
     return OutcomeModel(
         outcome, design, formula, fit, frame, used, timepoints, follow, list(data.arms),
-        [f"{w.category.__name__}: {w.message}" for w in caught],
+        [f"{w.category.__name__}: {w.message}" for w in caught], covariance,
     )  # fmt: skip
 
 
@@ -299,7 +337,7 @@ def arm_differences(model: OutcomeModel) -> pd.DataFrame:
     DataFrame
         ``outcome, timepoint, contrast, estimate, std_error, df, statistic,
         p_value, conf_low, conf_high, df_method, n_control, n_intervention,
-        design``.
+        design, covariance``.
     """
     weights = {
         t: _cell_weights(model, 1, t) - _cell_weights(model, 0, t) for t in model.follow_ups
@@ -311,6 +349,7 @@ def arm_differences(model: OutcomeModel) -> pd.DataFrame:
     table["n_control"] = [int(counts.get((model.arms[0], t), 0)) for t in model.follow_ups]
     table["n_intervention"] = [int(counts.get((model.arms[1], t), 0)) for t in model.follow_ups]
     table["design"] = model.design
+    table["covariance"] = model.covariance
     return table
 
 

@@ -78,6 +78,13 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
         )
     need_times("primary_timepoint", [s["primary_timepoint"]], follow)
     need_patient("covariates", s["covariates"])
+    mixed = s["mixed_model"]
+    residual = [c for c in [mixed["covariance"], *mixed["sensitivity"]] if c != "random_intercept"]
+    if mixed["df_method"] == "between-within" and residual:
+        problems.append(
+            f"{KEY}.mixed_model.df_method between-within is defined for random_intercept models "
+            f"only, not for {', '.join(residual)}; use kenward-roger or satterthwaite"
+        )
 
     responders = s["responders"]
     if responders["timepoints"] is None:

@@ -108,6 +108,13 @@ def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[st
                 warnings.simplefilter("always")
                 check = ancova_check(data, outcome, when, covariates, level)
             checks += fragments.ancova_rows(difference, check, when)
+            for covariance in settings["mixed_model"]["sensitivity"]:
+                if covariance == model.covariance:
+                    continue
+                mixed = settings["mixed_model"]
+                alt = fit_outcome_model(data, outcome, mixed, covariates, level, None, covariance)
+                checks.append(fragments.model_row(arm_differences(alt), when, "sensitivity"))
+                diagnostics.append(model_diagnostics(alt, f"sensitivity ({covariance})"))
             n_dropped = len(data.patients) - check["n"]
             diagnostics.append(
                 least_squares_row(

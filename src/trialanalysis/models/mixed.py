@@ -12,6 +12,7 @@ import scipy.stats
 
 from trialanalysis.errors import ModelFitError, ModelSpecificationError
 from trialanalysis.models import inference
+from trialanalysis.models.covariance import split_covariance_term
 from trialanalysis.models.criterion import Criterion, single_threaded
 from trialanalysis.models.design import ModelData, build_model_data
 from trialanalysis.models.fitting import BOUNDARY_TOL, optimise
@@ -48,7 +49,10 @@ def fit_mixed(
         factors (treatment coding, first level in sorted order as reference);
         ``C(x)`` or ``factor(x)`` makes a numeric column a factor. Coefficients
         are named as patsy names them: ``Intercept``, ``treatment``,
-        ``period[T.p2]``, ``C(period)[T.2]``.
+        ``period[T.p2]``, ``C(period)[T.2]``. A residual covariance term
+        written as R's mmrm writes it, ``us(visit | id)`` (or ``cs``, ``csh``,
+        ``ar1``, ``ar1h``, ``toep``, ``toeph``), in place of random-effect
+        terms makes the model an MMRM (:mod:`.mmrm`).
     df_method : {"satterthwaite", "kenward-roger", "between-within", "residual", "z"}
         Degrees of freedom for t and F tests and confidence intervals.
     reml : bool
@@ -104,6 +108,12 @@ def fit_mixed(
         raise ModelSpecificationError(
             "Kenward-Roger is defined for REML fits; use reml=True or another df_method"
         )
+    fixed_formula, covariance = split_covariance_term(formula)
+    if covariance is not None:
+        from trialanalysis.models.mmrm import check_mmrm_df_method, fit_mmrm
+
+        method = check_mmrm_df_method(df_method)
+        return fit_mmrm(data, fixed_formula, covariance, method, reml, level)
     parsed = parse_formula(formula)
     model = build_model_data(parsed, data, tuple(protected), weights)
     criterion = Criterion(model, reml=reml)

@@ -35,16 +35,7 @@ class Satterthwaite:
         varpar = np.r_[theta, sigma]
         self.vcov = criterion.vcov_beta(varpar)
         hess = numderiv.hessian(criterion.deviance_varpar, varpar)
-        values, vectors = np.linalg.eigh(hess)
-        self.warnings: list[str] = []
-        if np.any(values < -EIGEN_TOL):
-            self.warnings.append(
-                "Satterthwaite: the Hessian of the deviance has negative eigenvalue(s) "
-                f"{values[values < -EIGEN_TOL].round(6).tolist()}; the fit may not have converged"
-            )
-        positive = values > EIGEN_TOL
-        inverse = (vectors[:, positive] / values[positive]) @ vectors[:, positive].T
-        self.vcov_varpar = 2.0 * inverse
+        self.vcov_varpar, self.warnings = varpar_covariance(hess)
         jac = numderiv.jacobian(criterion.vcov_beta, varpar)
         self.jacobian = [jac[:, :, i] for i in range(jac.shape[2])]
 
@@ -72,6 +63,20 @@ class Satterthwaite:
         f_value = float(np.sum(t_squared) / rank)
         nu = np.array([self.df(row) for row in rotated])
         return f_value, rank, combine_df(nu)
+
+
+def varpar_covariance(hessian: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Return ``A = 2 H⁻¹`` (positive eigenvalues of the deviance Hessian) and warnings."""
+    values, vectors = np.linalg.eigh(hessian)
+    warnings = []
+    if np.any(values < -EIGEN_TOL):
+        warnings.append(
+            "Satterthwaite: the Hessian of the deviance has negative eigenvalue(s) "
+            f"{values[values < -EIGEN_TOL].round(6).tolist()}; the fit may not have converged"
+        )
+    positive = values > EIGEN_TOL
+    inverse = (vectors[:, positive] / values[positive]) @ vectors[:, positive].T
+    return 2.0 * inverse, warnings
 
 
 def combine_df(nu: np.ndarray, tol: float = 1e-8) -> float:

@@ -36,6 +36,7 @@ MODEL_KEYS = {
     "family",
     "missing_data",
     "config_key",
+    "covariance",
 }
 
 
@@ -147,6 +148,8 @@ def _model_text(model: Mapping) -> str:
     canonical = df_method.lower().replace("_", "-").replace(" ", "-")
     df_text = DF_METHOD_TEXT.get(canonical, f"the {df_method} degrees-of-freedom method")
     where = f" (config: `{model['config_key']}`)" if model.get("config_key") else ""
+    if model.get("covariance"):
+        kind += f" (within-subject covariance: {model['covariance']})"
     text = (
         f"{kind} was fitted by {estimation} to `{model['outcome']}`{where}. "
         f"Tests and 95% confidence intervals use {df_text}."
@@ -180,7 +183,7 @@ def methods_section(
         One per fitted model: ``outcome`` and ``formula`` (lme4 notation)
         required; ``trial``, ``name``, ``df_method`` (default
         ``satterthwaite``), ``reml`` (default true), ``family`` (default
-        ``gaussian``), ``missing_data`` and ``config_key`` optional.
+        ``gaussian``), ``missing_data``, ``config_key`` and ``covariance`` optional.
     missing_data : str
         How missing data are handled overall (from the config).
     config_source : str
@@ -239,7 +242,7 @@ def methods_section(
                     + f"\n{m['formula']}"
                     for m in models
                 ),
-                caption="Models in lme4 notation",
+                caption="Models in lme4 notation (covariance terms as in R's mmrm)",
             )
         )
         table = pd.DataFrame(
@@ -251,6 +254,7 @@ def methods_section(
                     "formula": m["formula"],
                     "df_method": m.get("df_method", "satterthwaite"),
                     "estimation": "REML" if m.get("reml", True) else "ML",
+                    "covariance": m.get("covariance", ""),
                 }
                 for m in models
             ]
