@@ -62,8 +62,8 @@ def _add_score(subparsers) -> None:
     parser.add_argument("-o", "--output", required=True, help="output table (.csv or .xlsx)")
     parser.add_argument(
         "--instruments",
-        default="config/instruments",
-        help="folder of instrument definitions (default: %(default)s)",
+        default=None,
+        help="folder of instrument definitions (default: the package's built-in definitions)",
     )
     parser.add_argument(
         "--option",

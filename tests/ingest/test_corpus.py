@@ -46,7 +46,7 @@ def misspelt_wide_timepoint(t, root):
     wide = wide.rename(columns={c: f"{c}_baseline" for c in wide.columns if c != "patient_id"})
     wide["vas_1_3mo"] = "5"
     t[(PR, "outcomes")] = wide.reset_index(drop=True)
-    return [("prepare/outcomes.csv", 1, "vas_1_3mo", "time point '3mo' in the column name")]
+    return [("prepare/outcomes.csv", 1, "vas_1_3mo", "did you mean 'vas_1_3m'?")]
 
 
 def not_a_number(t, root):
