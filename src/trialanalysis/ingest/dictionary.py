@@ -81,7 +81,8 @@ Excel, the case number + 1 in SPSS). Nothing is analysed until the data pass.
 """
 
 
-def _type(column: ColumnSpec) -> str:
+def column_type(column: ColumnSpec) -> str:
+    """The type of a contract column as the data dictionary names it."""
     if column.kind == "item":
         return "whole number" if column.whole else "number"
     return {
@@ -97,7 +98,8 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _allowed(column: ColumnSpec) -> str:
+def allowed_values(column: ColumnSpec) -> str:
+    """The allowed values or range of a contract column, as text."""
     if column.kind == "category":
         values = ", ".join(f"`{v}`" for v in column.categories)
         return f"{values} (in this order)" if column.ordered else values
@@ -137,7 +139,7 @@ def _item_rows(instrument: Instrument) -> list[str]:
         else:
             names = ", ".join(f"`{c.name}`" for c in run)
         what = f"{instrument.title} (`config/instruments/{instrument.name}.yaml`)"
-        rows.append(_row([names, _type(run[0]), "no", _allowed(run[0]), what]))
+        rows.append(_row([names, column_type(run[0]), "no", allowed_values(run[0]), what]))
     return rows
 
 
@@ -173,9 +175,9 @@ def _table_section(spec: TableSpec, instruments: dict[str, Instrument]) -> list[
                 _row(
                     [
                         f"`{column.name}`",
-                        _type(column),
+                        column_type(column),
                         required,
-                        _allowed(column),
+                        allowed_values(column),
                         column.description,
                     ]
                 )
