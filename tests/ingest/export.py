@@ -107,9 +107,7 @@ def _patients(source: Path, out: Path) -> dict:
             "Kön": patients["sex"].map(SEX).fillna(""),
             "Ålder": ages,  # numbers, and numbers stored as text
             "Smärtduration": patients["pain_duration"].map(DURATION).fillna(""),
-            "Kommentar": [
-                "Återbesök bokat" if i % 3 == 0 else "" for i in range(len(patients))
-            ],
+            "Kommentar": ["Återbesök bokat" if i % 3 == 0 else "" for i in range(len(patients))],
         }
     )
     _write_sheet(out / "betterback" / "Patienter.xlsx", "Data", export, "Patienter, BättreRygg")

@@ -83,7 +83,8 @@ def arrange(
     spec : TableSpec
         Its contract; ``spec.layout`` is ``auto``, ``long`` or ``wide``.
     quiet : frozenset of str
-        Columns not reported as unknown (the privacy guard reports them).
+        Columns not reported as unknown or missing (the privacy guard or a
+        mapping problem reports them).
 
     Returns
     -------
@@ -134,6 +135,8 @@ def arrange(
     paired = set(pairs.values())
     for name in absent:
         if name in paired or any(target.startswith(f"{name}_") for target in paired):
+            continue
+        if name in quiet:
             continue
         message = f"missing column {name!r}; the contract of {spec.trial}/{spec.name} requires it"
         if layout == "wide" and name in spec.varying:

@@ -94,7 +94,8 @@ def _recoded(spec: ColumnSpec, cell: str, recode: dict[str, str], labels: dict[s
         return recode[label]
     known = list(recode)
     listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
-    raise _Invalid(f"{show(cell)} has no recode to {spec.name}; known: {listed}")
+    shown = show(cell) if label is None else f"{show(cell)} (label {show(label)})"
+    raise _Invalid(f"{shown} has no recode to {spec.name}; known: {listed}")
 
 
 def _text_date(cell: str, date_format: str | None) -> dt.date:
@@ -111,9 +112,7 @@ def _text_date(cell: str, date_format: str | None) -> dt.date:
         raise _Invalid(f"{show(cell)} is not a date in the form {form}{hint}") from None
 
 
-def _convert(
-    spec: ColumnSpec, cell: str, decimal: str, labels: dict[str, str], date_format=None
-):
+def _convert(spec: ColumnSpec, cell: str, decimal: str, labels: dict[str, str], date_format=None):
     kind = spec.kind
     if kind == "id":
         return cell
@@ -165,6 +164,7 @@ def parse_cells(
     value_labels: dict[str, dict[str, str]] | None = None,
     recode: dict[str, dict[str, str]] | None = None,
     date_format: str | None = None,
+    quiet: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, list[Problem], set[tuple[int, str]], dict[tuple[str, str, str], int]]:
     """Convert the text cells of a table to the contract's types.
 
@@ -188,6 +188,8 @@ def parse_cells(
         such a column must be listed.
     date_format : str, optional
         strftime format of text dates besides ISO ``YYYY-MM-DD``.
+    quiet : frozenset of str
+        Columns whose cells fail silently (a mapping problem explains them).
 
     Returns
     -------
@@ -229,7 +231,8 @@ def parse_cells(
                 values.append(_convert(column_spec, cell, decimal, used_labels, date_format))
             except _Invalid as exc:
                 row, column = arranged.locate(index, name)
-                problems.append(Problem(arranged.file, row, column, str(exc)))
+                if name not in quiet:
+                    problems.append(Problem(arranged.file, row, column, str(exc)))
                 failed.add((index, name))
                 values.append(None)
         columns[name] = _typed(column_spec, values)

@@ -153,9 +153,27 @@ def _closest(name: str, choices: Sequence[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def rename_columns(
-    raw: RawTable, source: TableSource, spec: TableSpec, where: str
-) -> tuple[dict[str, str], list[Problem]]:
+@dataclass
+class Renamed:
+    """The outcome of :func:`rename_columns`.
+
+    Attributes
+    ----------
+    sources : dict of str to str
+        New column name -> source column name, for every renamed column.
+    problems : list of Problem
+        One per mapping mistake.
+    explained : set of str
+        Columns whose absence or oddity a problem already explains (targets
+        of renames that failed), so later checks stay quiet about them.
+    """
+
+    sources: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    explained: set[str] = field(default_factory=set)
+
+
+def rename_columns(raw: RawTable, source: TableSource, spec: TableSpec, where: str) -> Renamed:
     """Rename source columns onto contract columns, in place.
 
     In a table with time points, a ``rename`` key that is not a column but
@@ -175,13 +193,12 @@ def rename_columns(
 
     Returns
     -------
-    dict of str to str
-        New column name -> source column name, for every renamed column.
-    list of Problem
-        Keys that are no column of the file, targets the contract does not
-        have, and several source columns renamed onto one.
+    Renamed
+        Problems: keys that are no column of the file, targets the contract
+        does not have, and several source columns renamed onto one (those
+        keep their source names).
     """
-    problems: list[Problem] = []
+    result = Renamed()
     expected = _expected_names(spec)
     new_names = list(raw.header)
     for key, target in source.rename.items():
@@ -195,25 +212,38 @@ def rename_columns(
             by_stem = bool(matched)
         if not matched:
             message = f"{where}.rename: no column {key!r} in the file{_closest(key, raw.header)}"
-            problems.append(Problem(raw.file, raw.header_row, key, message))
+            result.problems.append(Problem(raw.file, raw.header_row, key, message))
+            result.explained.add(target)
+            continue
+        if target not in (spec.varying if by_stem else expected):
+            closest = _closest(target, sorted(expected))
+            message = (
+                f"{where}.rename: {key!r} is renamed to {target!r}, which is not a column of "
+                f"{spec.trial}/{spec.name}{closest}"
+            )
+            result.problems.append(Problem(raw.file, raw.header_row, key, message))
+            result.explained |= {raw.header[i] for i in matched}
+            result.explained |= set(difflib.get_close_matches(target, sorted(expected), n=1))
             continue
         for i in matched:
             new_names[i] = target + (raw.header[i][len(key) :] if by_stem else "")
-        if target not in (spec.varying if by_stem else expected):
-            message = (
-                f"{where}.rename: {key!r} is renamed to {target!r}, which is not a column of "
-                f"{spec.trial}/{spec.name}{_closest(target, sorted(expected))}"
-            )
-            problems.append(Problem(raw.file, raw.header_row, key, message))
-    sources_of: dict[str, list[str]] = {}
-    for old, new in zip(raw.header, new_names, strict=True):
-        sources_of.setdefault(new, []).append(old)
-    for new, olds in sources_of.items():
+    sources_of: dict[str, list[int]] = {}
+    for i, new in enumerate(new_names):
+        sources_of.setdefault(new, []).append(i)
+    for new, positions in sources_of.items():
+        olds = [raw.header[i] for i in positions]
         if len(olds) > 1 and any(old != new for old in olds):  # plain duplicates: .layout
             listed = ", ".join(repr(o) for o in olds)
             message = f"{where}.rename: columns {listed} all become {new!r}; keep one"
-            problems.append(Problem(raw.file, raw.header_row, olds[-1], message))
-    renamed = {
+            kept = next((i for i in positions if raw.header[i] == new), positions[0])
+            reverted = [i for i in positions if i != kept]
+            column = raw.header[reverted[0]]
+            result.problems.append(Problem(raw.file, raw.header_row, column, message))
+            result.explained.add(new)  # its cells may be another column's: stay quiet
+            for i in reverted:
+                new_names[i] = raw.header[i]
+                result.explained.add(raw.header[i])
+    result.sources = {
         new: old for old, new in zip(raw.header, new_names, strict=True) if old != new
     }
     raw.value_labels = {
@@ -222,15 +252,18 @@ def rename_columns(
         if old in raw.value_labels
     }
     raw.header = new_names
-    return renamed, problems
+    return result
 
 
 def recode_problems(
     raw: RawTable, source: TableSource, spec: TableSpec, where: str
 ) -> list[Problem]:
-    """Check the recode mapping itself: columns of the table, allowed targets."""
+    """Check the recode mapping itself: columns of the table, allowed targets.
+
+    A problem's ``column`` is the contract column of the faulty recode, so
+    the caller can keep quiet about the cells it spoils.
+    """
     problems = []
-    present = set(raw.header)
     for column, values in source.recode.items():
         if column not in spec.column_names:
             message = (
@@ -240,10 +273,6 @@ def recode_problems(
             problems.append(Problem(raw.file, raw.header_row, column, message))
             continue
         column_spec = spec.column(column)
-        wide_present = any(f"{column}_{tp}" in present for tp in spec.timepoints)
-        if column not in present and not wide_present:
-            message = f"{where}.recode: the file has no column {column!r} (after rename)"
-            problems.append(Problem(raw.file, raw.header_row, column, message))
         if column_spec.kind == "category":
             wrong = sorted({v for v in values.values() if v not in column_spec.categories})
             if wrong:

@@ -233,9 +233,10 @@ def _check_table(settings: dict, spec: TableSpec):
     flagged = frozenset(p.column for p in privacy)
     free_text = [n for n in raw.header if is_free_text_column(n) and n not in flagged]
     drop_columns(raw, free_text)
-    renamed, found = rename_columns(raw, source, spec, where)
-    problems += found + recode_problems(raw, source, spec, where)
-    arranged, found = arrange(raw, spec, quiet=flagged)
+    renamed = rename_columns(raw, source, spec, where)
+    recoding = recode_problems(raw, source, spec, where)
+    problems += renamed.problems + recoding
+    arranged, found = arrange(raw, spec, quiet=flagged | renamed.explained)
     problems += found
     codes = settings["input"]
     frame, found, failed, recoded = parse_cells(
@@ -247,10 +248,13 @@ def _check_table(settings: dict, spec: TableSpec):
         raw.value_labels,
         recode=source.recode,
         date_format=source.date_format or codes["date_format"] or None,
+        quiet=frozenset(p.column for p in recoding) | renamed.explained,
     )
     problems += found
     problems += schema_problems(frame, spec, arranged, failed)
-    not_in_contract = [renamed.get(n, n) for n in arranged.dropped]
+    not_in_contract = [
+        renamed.sources.get(n, n) for n in arranged.dropped if n not in renamed.explained
+    ]
     record.update(
         layout=arranged.layout,
         rows_read=len(raw.rows),
@@ -265,9 +269,10 @@ def _check_table(settings: dict, spec: TableSpec):
         sha256=raw.sha256,
     )
     context = {k: record[k] for k in ("trial", "table", "file", "sheet")}
-    mapping = mapping_records(context, renamed, recoded, len(raw.rows))
-    problems = [_in_source_terms(p, renamed) for p in problems]
-    return CheckedTable(spec, frame, arranged), problems, privacy, record, renamed, mapping
+    mapping = mapping_records(context, renamed.sources, recoded, len(raw.rows))
+    problems = [_in_source_terms(p, renamed.sources) for p in problems]
+    checked = CheckedTable(spec, frame, arranged)
+    return checked, problems, privacy, record, renamed.sources, mapping
 
 
 def _in_source_terms(problem: Problem, renamed: dict[str, str]) -> Problem:
