@@ -103,7 +103,9 @@ def table_keys(config: Mapping) -> list[tuple[str, str]]:
 
 
 def input_files(config: Mapping) -> list[str]:
-    """Return the raw file of every input table that exists (absent ones are the validation's to report).
+    """Return the raw file of every input table that exists.
+
+    Absent files are left out: the validation step reports them.
 
     A configured file that is absent is looked up by its stem among ``.csv``,
     ``.xlsx`` and ``.sav`` (:func:`trialanalysis.ingest.sources.locate_file`).

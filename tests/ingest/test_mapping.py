@@ -322,9 +322,9 @@ def test_at_least_twenty_mistakes_and_guard_cases():
 
 
 def test_export_gives_the_same_tables_and_records_the_mapping(export, tmp_path):
-    config, root = export
-    reference, _ = validate_all({"data_dir": str(tmp_path / "contract"),
-                                 "instruments_dir": str(INSTRUMENTS_DIR)})  # fmt: skip
+    config, _ = export
+    contract = {"data_dir": str(tmp_path / "contract"), "instruments_dir": str(INSTRUMENTS_DIR)}
+    reference, _ = validate_all(contract)
     tables, summary, mapping = validate_sources(config)
     for trial, named in reference.items():
         for name, frame in named.items():

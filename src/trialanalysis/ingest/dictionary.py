@@ -82,7 +82,7 @@ Excel, the case number + 1 in SPSS). Nothing is analysed until the data pass.
 
 
 def column_type(column: ColumnSpec) -> str:
-    """The type of a contract column as the data dictionary names it."""
+    """Name the type of a contract column as the data dictionary does."""
     if column.kind == "item":
         return "whole number" if column.whole else "number"
     return {
@@ -99,7 +99,7 @@ def _number(value: float) -> str:
 
 
 def allowed_values(column: ColumnSpec) -> str:
-    """The allowed values or range of a contract column, as text."""
+    """Describe the allowed values or range of a contract column."""
     if column.kind == "category":
         values = ", ".join(f"`{v}`" for v in column.categories)
         return f"{values} (in this order)" if column.ordered else values

@@ -175,7 +175,7 @@ def _name_list(name: str) -> frozenset[str]:
 
 
 def _name_tokens(text: str) -> list[str] | None:
-    """Split a value into words (``Surname, Given`` and ``Lars-Erik`` allowed); None if not words."""
+    """Split a value into words (``Surname, Given``, ``Lars-Erik``); None if not words."""
     parts = text.split(",")
     if len(parts) > 2:
         return None

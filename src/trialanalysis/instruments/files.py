@@ -98,7 +98,8 @@ def score_file(
     definitions = load_instruments(instruments_dir)
     if instrument not in definitions:
         raise ConfigError(
-            f"no instrument {instrument!r} in {instruments_path(instruments_dir)}; defined: {', '.join(definitions)}"
+            f"no instrument {instrument!r} in {instruments_path(instruments_dir)}; "
+            f"defined: {', '.join(definitions)}"
         )
     table = read_table(input_path)
     try:

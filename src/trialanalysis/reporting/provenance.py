@@ -228,7 +228,7 @@ def provenance_section(
 
 
 def _mapping_block(mapping: pd.DataFrame | str | Path, rounding):
-    """The table of renames and recodes, or a sentence saying there were none."""
+    """Show the renames and recodes, or say there were none."""
     from trialanalysis.reporting.sections import TableBlock, TextBlock
 
     frame = mapping if isinstance(mapping, pd.DataFrame) else pd.read_csv(mapping, dtype=str)
