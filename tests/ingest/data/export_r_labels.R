@@ -38,3 +38,10 @@ oats <- as.data.frame(nlme::Oats)
 oats$Block <- as.character(oats$Block)
 oats$Variety <- as.character(oats$Variety)
 write.csv(oats, "tests/ingest/data/oats.csv", row.names = FALSE, fileEncoding = "UTF-8")
+# Golden values for the `trialanalysis fit` test on Oats (REML, Satterthwaite df).
+suppressPackageStartupMessages(library(lmerTest))
+fit <- lmer(yield ~ nitro + Variety + (1 | Block), data = oats)
+coefs <- as.data.frame(coef(summary(fit)))
+golden <- data.frame(term = rownames(coefs), estimate = coefs$Estimate,
+                     std_error = coefs$`Std. Error`, df = coefs$df)
+write.csv(golden, "tests/ingest/data/oats_lmer.csv", row.names = FALSE)
