@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from tests.ingest.helpers import valid_tables, write_csv
+from trialanalysis.cli import main
 from trialanalysis.errors import PrivacyError
 from trialanalysis.ingest import validate_all, validate_trial
+from trialanalysis.ingest.parse import show
 from trialanalysis.ingest.privacy import (
     contains_personal_number,
     identifying_column_name,
@@ -19,8 +21,6 @@ from trialanalysis.ingest.privacy import (
     looks_like_phone,
     scan_columns,
 )
-from trialanalysis.cli import main
-from trialanalysis.ingest.parse import show
 
 # Check digits worked by hand (Luhn over YYMMDDNNN, weights 2,1,2,...):
 # 811228-987?: 8*2=16->7, 1, 1*2=2, 2, 2*2=4, 8, 9*2=18->9, 8, 7*2=14->5; sum 46 -> 4.
@@ -245,7 +245,7 @@ def test_names_under_an_innocent_header_are_refused_without_echoing(header):
 def test_a_few_names_among_clinic_names_do_not_make_the_column_personal():
     values = ["Vårdcentralen Ljungsbro", "Fysio Linköping City", "Rehab Norrköping", "Erik Dahl"]
     assert _scan("clinic_name", values) == []
-    assert len(_scan("clinic_name", values[:1] + ["Anna Svensson", "Erik Dahl"])) == 1
+    assert len(_scan("clinic_name", [*values[:1], "Anna Svensson", "Erik Dahl"])) == 1
 
 
 @pytest.mark.parametrize(
