@@ -20,6 +20,7 @@ import pandas as pd
 
 from trialanalysis.errors import TrialAnalysisError
 from trialanalysis.ingest import validate_sources
+from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.ingest.sources import trial_files
 from trialanalysis.instruments import load_instruments
 from trialanalysis.instruments.psychometrics import (
@@ -96,9 +97,17 @@ def read_table_csv(path: str | Path) -> pd.DataFrame:
 
 
 def table_keys(config: Mapping) -> list[tuple[str, str]]:
-    """List (trial, table) for every input table in the config, in order."""
+    """List (trial, table) for every input table in the config, in the contract's order.
+
+    The order is that of the schema, not of the config's keys, so a config
+    merged from several files (``snakemake --configfile``) lists the tables,
+    and so writes every table built from them, in the same order.
+    """
     return [
-        (trial, table) for trial in ("betterback", "prepare") for table in config[trial]["files"]
+        (trial, table)
+        for trial in ("betterback", "prepare")
+        for table in DEFAULT_SETTINGS[trial]["files"]
+        if table in config[trial]["files"]
     ]
 
 
