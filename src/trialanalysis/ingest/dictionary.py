@@ -45,14 +45,22 @@ Excel, the case number + 1 in SPSS). Nothing is analysed until the data pass.
 - **Mapping an export.** Instead of a path, `<trial>.files.<table>` may be a
   mapping with these keys (misspelt keys are errors naming the closest key):
 
-  | key | meaning | default |
-  | --- | --- | --- |
-  | `path` | file relative to `data_dir` (`.csv`, `.xlsx` or `.sav`) | required |
-  | `sheet` | worksheet of an `.xlsx` file; a sheet that does not exist is an error | the sheet named after the table, else the first |
-  | `rename` | source column -> contract column, e.g. `{Patient-ID: patient_id, Kön: sex}`; in a wide file a source stem renames its `<stem>_<timepoint>` columns (`Datum: response_date` turns `Datum_3m` into `response_date_3m`) | `{}` |
-  | `recode` | contract column -> {source value or SPSS value label: contract value}, e.g. `{sex: {Kvinna: female, Man: male}}` or by SPSS code `{sex: {1: female, 2: male}}`; every value in the data must be listed | `{}` |
-  | `missing_codes` | codes that mean missing in this table, replacing `input.missing_codes` | `input.missing_codes` |
-  | `date_format` | a second form of text dates, in strftime codes (`"%d/%m/%Y"`) | `input.date_format` |
+  - `path`: the file relative to `data_dir` (`.csv`, `.xlsx` or `.sav`);
+    required.
+  - `sheet`: the worksheet of an `.xlsx` file (a sheet that does not exist
+    is an error); default: the sheet named after the table, else the first.
+  - `rename`: source column -> contract column, e.g.
+    `{Patient-ID: patient_id, Kön: sex}`; in a wide file a source stem
+    renames its `<stem>_<timepoint>` columns (`Datum: response_date` turns
+    `Datum_3m` into `response_date_3m`); default `{}`.
+  - `recode`: contract column -> {source value or SPSS value label:
+    contract value}, e.g. `{sex: {Kvinna: female, Man: male}}`, or by SPSS
+    code `{sex: {1: female, 2: male}}`; every value in the data must be
+    listed; default `{}`.
+  - `missing_codes`: codes that mean missing in this table; default
+    `input.missing_codes`.
+  - `date_format`: a second form of text dates in strftime codes
+    (`"%d/%m/%Y"`); default `input.date_format` (ISO only: `""`).
 
   Mapping mistakes are problems like any other, at the source file and the
   source column: a rename of a column the file does not have or onto a
@@ -85,7 +93,7 @@ Excel, the case number + 1 in SPSS). Nothing is analysed until the data pass.
   is dropped on read and named in the validation summary, unless it looks
   like a misspelling of a missing column (reported with the closest expected
   name); free-text columns (`Kommentar`, `comments`, `notes`...) are dropped,
-  never analysed or shown.
+  never analysed or shown (the privacy check below still reads them).
 - **Long and wide layouts.** Tables with time points are read in the long
   layout (one row per unit and time point, with a `timepoint` column) or the
   wide layout (one row per unit, no `timepoint` column, and each column that

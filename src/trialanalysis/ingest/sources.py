@@ -88,11 +88,6 @@ def _text(value: Any) -> str:
     return canonical_text(value) or ""
 
 
-def source_path(entry: str | Mapping[str, Any]) -> str:
-    """Return the configured path of a ``<trial>.files.<table>`` entry."""
-    return table_source(entry).path
-
-
 def locate_file(data_dir: str | Path, path: str) -> tuple[Path, list[Problem]]:
     """Find a table's file; an absent file is looked up by its stem.
 
@@ -136,7 +131,7 @@ def trial_files(settings: Mapping[str, Any], trial: str) -> dict[str, Path]:
     """Return the file each table of a trial is read from (absent ones omitted)."""
     found = {}
     for table, entry in settings[trial]["files"].items():
-        path, problems = locate_file(settings["data_dir"], source_path(entry))
+        path, problems = locate_file(settings["data_dir"], table_source(entry).path)
         if not problems:
             found[table] = path
     return found
