@@ -88,7 +88,9 @@ def _text(value: Any) -> str:
     return canonical_text(value) or ""
 
 
-def locate_file(data_dir: str | Path, path: str) -> tuple[Path, list[Problem]]:
+def locate_file(
+    data_dir: str | Path, path: str, where: str = "the config"
+) -> tuple[Path, list[Problem]]:
     """Find a table's file; an absent file is looked up by its stem.
 
     Parameters
@@ -97,6 +99,8 @@ def locate_file(data_dir: str | Path, path: str) -> tuple[Path, list[Problem]]:
         The data folder.
     path : str
         The configured path relative to ``data_dir``.
+    where : str
+        The config key of the path, named in the advice.
 
     Returns
     -------
@@ -120,10 +124,13 @@ def locate_file(data_dir: str | Path, path: str) -> tuple[Path, list[Problem]]:
         names = ", ".join(m.name for m in matches)
         message = (
             f"file not found, and its stem matches several files ({names}); "
-            "name one, with its extension, in the config"
+            f"name one, with its extension, in {where}"
         )
     else:
-        message = "file not found (also looked for .csv, .xlsx and .sav files of that name)"
+        message = (
+            "file not found (also looked for .csv, .xlsx and .sav files of that name); "
+            f"check {where}"
+        )
     return configured, [Problem(str(configured), None, None, message)]
 
 

@@ -204,7 +204,7 @@ def _validate(config, trials):
 def _check_table(settings: dict, spec: TableSpec):
     source = table_source(settings[spec.trial]["files"][spec.name])
     where = f"{spec.trial}.files.{spec.name}"
-    path, missing = locate_file(settings["data_dir"], source.path)
+    path, missing = locate_file(settings["data_dir"], source.path, where)
     file = str(path)
     record = {
         "trial": spec.trial,
