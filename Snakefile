@@ -6,13 +6,15 @@
 from pathlib import Path
 
 from trialanalysis.config import validate_config
-from trialanalysis.pipeline import table_keys
+from trialanalysis.instruments.definitions import instruments_path
+from trialanalysis.pipeline import input_files, table_keys
 
 
 configfile: "config/config.yaml"
 
 
 config.update(validate_config(config, source="config"))
+config["instruments_dir"] = str(instruments_path(config["instruments_dir"]))
 
 TABLES = table_keys(config)
 SCORED = [(t, n) for t, n in TABLES if config[t]["instruments"].get(n)]

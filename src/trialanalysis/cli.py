@@ -62,8 +62,8 @@ def _add_score(subparsers) -> None:
     parser.add_argument("-o", "--output", required=True, help="output table (.csv or .xlsx)")
     parser.add_argument(
         "--instruments",
-        default="config/instruments",
-        help="folder of instrument definitions (default: %(default)s)",
+        default=None,
+        help="folder of instrument definitions (default: the package's built-in definitions)",
     )
     parser.add_argument(
         "--option",
@@ -179,7 +179,35 @@ def _run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable] = [_add_simulate, _add_validate, _add_score, _add_fit]
+def _add_template(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "template",
+        help="write empty input tables with the contract's headers and a data dictionary",
+        description=(
+            "Write a template for the data manager: OUT.xlsx (one sheet per table of both "
+            "trials and a data_dictionary sheet) or OUT_DIR/ (<trial>/<table>.csv and "
+            "data_dictionary.csv)."
+        ),
+    )
+    parser.add_argument("out", help="OUT.xlsx or OUT_DIR/")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="workflow config (default: config/config.yaml if present, else built-in defaults)",
+    )
+    parser.set_defaults(handler=_run_template)
+
+
+def _run_template(args: argparse.Namespace) -> int:
+    from trialanalysis.ingest.command import read_config
+    from trialanalysis.ingest.template import write_template
+
+    for path in write_template(args.out, read_config(args.config)):
+        print(path)
+    return 0
+
+
+COMMANDS: list[Callable] = [_add_simulate, _add_validate, _add_score, _add_fit, _add_template]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from trialanalysis.errors import TrialAnalysisError
-from trialanalysis.ingest import validate_all
+from trialanalysis.ingest import validate_sources
+from trialanalysis.ingest.settings import DEFAULT_SETTINGS
+from trialanalysis.ingest.sources import trial_files
 from trialanalysis.instruments import load_instruments
 from trialanalysis.instruments.psychometrics import (
     item_statistics,
@@ -95,21 +97,50 @@ def read_table_csv(path: str | Path) -> pd.DataFrame:
 
 
 def table_keys(config: Mapping) -> list[tuple[str, str]]:
-    """List (trial, table) for every input table in the config, in order."""
+    """List (trial, table) for every input table in the config, in the contract's order.
+
+    The order is that of the schema, not of the config's keys, so a config
+    merged from several files (``snakemake --configfile``) lists the tables,
+    and so writes every table built from them, in the same order.
+    """
     return [
-        (trial, table) for trial in ("betterback", "prepare") for table in config[trial]["files"]
+        (trial, table)
+        for trial in ("betterback", "prepare")
+        for table in DEFAULT_SETTINGS[trial]["files"]
+        if table in config[trial]["files"]
     ]
 
 
-def validate_step(config: Mapping, outputs: Mapping[tuple[str, str], str], summary: str) -> None:
-    """Validate all raw data; write analysis-ready tables and the summary.
+def input_files(config: Mapping) -> list[str]:
+    """Return the raw file of every input table that exists.
+
+    Absent files are left out: the validation step reports them.
+
+    A configured file that is absent is looked up by its stem among ``.csv``,
+    ``.xlsx`` and ``.sav`` (:func:`trialanalysis.ingest.sources.locate_file`).
+    """
+    files = []
+    for trial in ("betterback", "prepare"):
+        files += [str(path) for path in trial_files(config, trial).values()]
+    return files
+
+
+def validate_step(
+    config: Mapping,
+    outputs: Mapping[tuple[str, str], str],
+    summary: str,
+    mapping: str | None = None,
+) -> None:
+    """Validate all raw data; write analysis-ready tables, the summary and the mapping applied.
 
     Raises (and writes nothing) when any problem is found.
     """
-    tables, validation = validate_all(dict(config))
+    tables, validation, applied = validate_sources(dict(config))
     for (trial, table), path in outputs.items():
         write_csv(tables[trial][table], path)
     write_csv(validation, summary)
+    if mapping is not None:
+        write_csv(applied, mapping)
 
 
 def score_step(
@@ -272,6 +303,7 @@ def report_step(
     validation_summary: str,
     output: str,
     started_file: str | None = None,
+    mapping: str | None = None,
 ) -> None:
     """Write the HTML report; the run start is read from ``started_file`` if it exists."""
     started = None
@@ -285,4 +317,5 @@ def report_step(
         output=output,
         started=started,
         finished=run_stamp(),
+        mapping=mapping,
     )

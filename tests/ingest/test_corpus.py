@@ -40,9 +40,13 @@ def missing_column(t, root):
     return [("betterback/therapists.csv", 1, "sex", "missing column 'sex'")]
 
 
-def unknown_column(t, root):
-    t[(BB, "clinics")]["region"] = "east"
-    return [("betterback/clinics.csv", 1, "region", "unknown column 'region'")]
+def misspelt_wide_timepoint(t, root):
+    outcomes = t[(PR, "outcomes")]
+    wide = outcomes[outcomes["timepoint"] == "baseline"].drop(columns="timepoint")
+    wide = wide.rename(columns={c: f"{c}_baseline" for c in wide.columns if c != "patient_id"})
+    wide["vas_1_3mo"] = "5"
+    t[(PR, "outcomes")] = wide.reset_index(drop=True)
+    return [("prepare/outcomes.csv", 1, "vas_1_3mo", "did you mean 'vas_1_3m'?")]
 
 
 def not_a_number(t, root):
@@ -225,7 +229,7 @@ def therapist_response_unknown_therapist(t, root):
 CASES = [
     misspelt_column,
     missing_column,
-    unknown_column,
+    misspelt_wide_timepoint,
     not_a_number,
     age_out_of_range,
     age_not_whole,

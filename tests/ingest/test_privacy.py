@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.ingest.helpers import valid_tables, write_csv
+from trialanalysis.cli import main
 from trialanalysis.errors import PrivacyError
 from trialanalysis.ingest import validate_all, validate_trial
+from trialanalysis.ingest.parse import show
 from trialanalysis.ingest.privacy import (
     contains_personal_number,
     identifying_column_name,
     looks_like_email,
     looks_like_person_name,
     looks_like_phone,
+    scan_columns,
 )
 
 # Check digits worked by hand (Luhn over YYMMDDNNN, weights 2,1,2,...):
@@ -170,3 +177,146 @@ def test_category_labels_are_not_taken_for_names(tmp_path):
     tables = valid_tables()
     tables[("prepare", "patients")].loc[0, "arm"] = "Waiting List"
     validate_trial(write_csv(tmp_path, tables), "prepare")
+
+
+# --- names of people by content; organisation names and category labels pass ---
+
+DATA = Path(__file__).parent / "data"
+PERSON_NAMES = [
+    "Anna Svensson",
+    "Lars-Erik Johansson",
+    "Karlsson, Maria",
+    "ERIK LINDQVIST",
+    "Mette Hansen",
+    "Juha Virtanen",
+    "Per Olof Nyström",
+]
+NOT_NAMES = [
+    # clinic and organisation names
+    "Vårdcentralen Ljungsbro",
+    "Fysio Linköping City",
+    "Rehab Norrköping",
+    "Hälsocentralen Vadstena",
+    "Capio Ortopediska Huset",
+    "Region Östergötland",
+    # Swedish place names
+    "Linköping",
+    "Mjölby",
+    "Västra Frölunda",
+    "Upplands Väsby",
+    "Sankt Anna",
+    # category labels (trial, diagnosis, nlme::Oats)
+    "Waiting List",
+    "Per protocol",
+    "Spinal stenosis",
+    "Disc herniation",
+    "Degenerative disc disease",
+    "Golden Rain",
+    "Marvellous",
+    "Victory",
+]
+
+
+@pytest.mark.parametrize("text", PERSON_NAMES)
+def test_names_of_people_are_recognised(text):
+    assert looks_like_person_name(text)
+
+
+@pytest.mark.parametrize("text", NOT_NAMES)
+def test_organisations_places_and_labels_are_not_names(text):
+    assert not looks_like_person_name(text)
+
+
+def _scan(header, values):
+    rows = [[v] for v in values]
+    return scan_columns("f.csv", [header], rows, list(range(2, len(rows) + 2)), 1, "t/x")
+
+
+@pytest.mark.parametrize("header", ["Fält3", "group", "Kontaktperson_info", "x"])
+def test_names_under_an_innocent_header_are_refused_without_echoing(header):
+    values = [PERSON_NAMES[i % len(PERSON_NAMES)] for i in range(9)] + [None, "okänd"]
+    problems = _scan(header, values)
+    assert [(p.row, p.column) for p in problems] == [(2, header)]
+    assert "names of people (rows 2, 3, 4, 5, 6 and 4 more)" in problems[0].message
+    assert not any(n.split()[-1] in problems[0].message for n in PERSON_NAMES)
+    assert show("Anna Svensson") == "(value not shown: it looks like personal data)"
+
+
+def test_a_few_names_among_clinic_names_do_not_make_the_column_personal():
+    values = ["Vårdcentralen Ljungsbro", "Fysio Linköping City", "Rehab Norrköping", "Erik Dahl"]
+    assert _scan("clinic_name", values) == []
+    assert len(_scan("clinic_name", [*values[:1], "Anna Svensson", "Erik Dahl"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "refused"),
+    [
+        ("clinic_name", False),
+        ("Kliniknamn", False),
+        ("unit_name", False),
+        ("Variety", False),
+        ("name", True),
+        ("Namn", True),
+        ("patient_name", True),
+        ("first_name", True),
+        ("LastName", True),
+        ("Förnamn", True),
+        ("Patientnamn", True),
+    ],
+)
+def test_header_words_that_mean_a_persons_name(header, refused):
+    assert (identifying_column_name(header) == "name") is refused
+
+
+def test_r_datasets_category_labels_pass_the_guard():
+    labels = pd.read_csv(DATA / "r_category_labels.csv", keep_default_na=False)
+    assert labels["dataset"].nunique() >= 30
+    for (dataset, column), group in labels.groupby(["dataset", "column"]):
+        header = "label" if column.startswith("(") else column  # "(row names)": no header
+        assert _scan(header, group["value"].tolist()) == [], (dataset, column)
+    assert {"warpbreaks", "InsectSprays", "PlantGrowth", "ChickWeight", "nlme::Oats"} <= set(
+        labels["dataset"]
+    )
+
+
+def test_fit_accepts_oats_and_matches_lmer(tmp_path, capsys):
+    out = tmp_path / "oats.csv"
+    status = main(
+        ["fit", str(DATA / "oats.csv"), "--formula", "yield ~ nitro + Variety + (1 | Block)",
+         "-o", str(out)]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    got = pd.read_csv(out)
+    golden = pd.read_csv(DATA / "oats_lmer.csv")  # lmerTest, tests/ingest/data/export_r_labels.R
+    np.testing.assert_allclose(got["estimate"], golden["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got["std_error"], golden["std_error"], rtol=1e-6)
+    np.testing.assert_allclose(got["df"], golden["df"], rtol=1e-5)
+
+
+def test_score_accepts_a_table_with_ordinary_labels(tmp_path, capsys):
+    items = {f"odi_{i}": [1, 2, 0] for i in range(1, 11)}
+    table = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P3"],
+            "clinic_name": ["Vårdcentralen Ljungsbro", "Fysio Linköping City", "Rehab Norrköping"],
+            "group": ["Waiting List", "Per protocol", "Golden Rain"],
+            "diagnosis": ["Spinal stenosis", "Disc herniation", "Degenerative disc disease"],
+            **items,
+        }
+    )
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    table.to_csv(source, index=False)
+    assert main(["score", "odi", str(source), "-o", str(out)]) == 0, capsys.readouterr().err
+    scored = pd.read_csv(out)
+    assert scored["clinic_name"].tolist() == table["clinic_name"].tolist()
+    assert scored["odi_total"].tolist() == [20.0, 40.0, 0.0]  # 10 items x score / 50 x 100
+
+
+def test_score_refuses_names_of_people_without_echoing(tmp_path, capsys):
+    table = pd.DataFrame({"patient_id": ["P1", "P2"], "info": PERSON_NAMES[:2]})
+    table = table.assign(**{f"odi_{i}": 1 for i in range(1, 11)})
+    table.to_csv(tmp_path / "in.csv", index=False)
+    assert main(["score", "odi", str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "in.csv:2:info: the column looks like it holds names of people" in err
+    assert "Svensson" not in err and not (tmp_path / "o.csv").exists()

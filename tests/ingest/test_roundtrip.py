@@ -74,7 +74,9 @@ def test_valid_fixture_passes_with_expected_summary(reference):
         "rows",
         "columns",
         "columns_dropped",
+        "dropped",
         "problems",
+        "sheet",
         "sha256",
     ]
     assert summary["problems"].sum() == 0

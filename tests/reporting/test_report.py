@@ -365,3 +365,34 @@ def test_df_method_is_described(config, instruments, df_method, expected):
     model = {"outcome": "y", "formula": "y ~ 1 + (1 | g)", "df_method": df_method, "reml": False}
     text = methods_section(config, instruments, [model]).subsections[0].blocks[0].text
     assert expected in text and "maximum likelihood" in text
+
+
+def test_provenance_lists_the_mapping_applied_to_the_exports(tmp_path, config):
+    mapping = pd.DataFrame(
+        {
+            "trial": ["betterback", "betterback"],
+            "table": ["patients", "patients"],
+            "file": ["data/betterback/Patienter.xlsx"] * 2,
+            "sheet": ["Data", "Data"],
+            "step": ["rename", "recode"],
+            "column": ["sex", "sex"],
+            "source": ["Kön", "Kvinna"],
+            "target": ["sex", "female"],
+            "values_changed": [467, 310],
+        }
+    )
+    path = tmp_path / "mapping.csv"
+    mapping.to_csv(path, index=False)
+    section = provenance_section(
+        input_files=[], config=config, root=tmp_path, mapping=path, git={"commit": "c"}
+    )
+    html = render_report([section], outline=None)
+    assert "Mapping from the exports onto the data contract" in html
+    for text in ("Patienter.xlsx", "Kön", "Kvinna", "female", "310"):
+        assert text in html
+    empty = tmp_path / "empty.csv"
+    mapping.iloc[:0].to_csv(empty, index=False)
+    section = provenance_section(
+        input_files=[], config=config, root=tmp_path, mapping=empty, git={"commit": "c"}
+    )
+    assert "data contract: none (every file carried the" in render_report([section], outline=None)

@@ -38,8 +38,9 @@ rule report:
     """The self-contained HTML report a reviewer reads."""
     input:
         fragments=REPORT_FRAGMENTS,
-        data=[f"{config['data_dir']}/{config[t]['files'][n]}" for t, n in TABLES],
+        data=input_files(config),
         summary="results/validation/summary.csv",
+        mapping="results/validation/mapping.csv",
     output:
         report(
             "results/report/report.html",

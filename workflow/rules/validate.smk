@@ -1,7 +1,7 @@
 rule validate:
     """Check every raw table against the data contract; write typed tables."""
     input:
-        data=[f"{config['data_dir']}/{config[t]['files'][n]}" for t, n in TABLES],
+        data=input_files(config),
         instruments=f"{config['instruments_dir']}",
     output:
         tables=[f"results/data/{t}/{n}.csv" for t, n in TABLES],
@@ -10,6 +10,7 @@ rule validate:
             caption="../report/validation.rst",
             category="Provenance",
         ),
+        mapping="results/validation/mapping.csv",
     log:
         "results/logs/validate.log",
     conda:

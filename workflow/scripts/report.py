@@ -8,4 +8,5 @@ with logged(snakemake.log[0]):
         snakemake.input.summary,
         snakemake.output[0],
         snakemake.params.started,
+        snakemake.input.mapping,
     )

@@ -6,6 +6,8 @@ validate_trial(config, trial)
     Analysis-ready tables of one trial, or every problem at once.
 validate_all(config)
     Tables of both trials and the validation summary for the report.
+validate_sources(config)
+    The same, and the mapping (renames, recodes) applied to each table.
 trial_contract(config, trial)
     The table specifications the validation and the data dictionary use.
 pandera_schema(spec)
@@ -24,6 +26,7 @@ from trialanalysis.ingest.validate import (
     SUMMARY_COLUMNS,
     trial_contract,
     validate_all,
+    validate_sources,
     validate_trial,
     validation_summary,
 )
@@ -41,6 +44,7 @@ __all__ = [
     "resolve_settings",
     "trial_contract",
     "validate_all",
+    "validate_sources",
     "validate_trial",
     "validation_summary",
 ]

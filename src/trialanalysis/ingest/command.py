@@ -58,6 +58,9 @@ def run_validate(data_dir: str | None, config_path: str | None, trial: str = "al
     trials = list(TRIALS) if trial == "all" else [trial]
     _, summary = validate_all(config, trials)
     for row in summary.itertuples(index=False):
-        print(f"{row.trial}/{row.table}: {row.rows} rows ({row.layout}) from {row.file}")
+        sheet = f" (sheet {row.sheet})" if isinstance(row.sheet, str) else ""
+        print(f"{row.trial}/{row.table}: {row.rows} rows ({row.layout}) from {row.file}{sheet}")
+        if isinstance(row.dropped, str):
+            print(f"  dropped on read: {row.dropped}")
     print(f"OK: {len(summary)} files, {int(summary['rows_read'].sum())} rows read, no problems")
     return 0

@@ -330,6 +330,11 @@ def _prepare(settings: dict) -> dict[str, dict]:
     }
 
 
+def _path(entry: str | dict) -> str:
+    """Return the path of a ``<trial>.files.<table>`` entry (a path, or a mapping)."""
+    return entry if isinstance(entry, str) else entry["path"]
+
+
 def build_contract(
     settings: dict, trial: str, instruments: dict[str, Instrument]
 ) -> dict[str, TableSpec]:
@@ -384,7 +389,7 @@ def build_contract(
             name=table,
             columns=tuple(columns),
             instruments=names,
-            path=trial_settings["files"][table],
+            path=_path(trial_settings["files"][table]),
             layout=trial_settings["layout"].get(table, "auto"),
             **{k: tuple(v) if isinstance(v, list) else v for k, v in layout.items()},
         )

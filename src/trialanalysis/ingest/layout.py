@@ -12,7 +12,7 @@ a wide file are reported at its own row and column (``odi_1_3m``).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -40,6 +40,8 @@ class Arranged:
         For a wide file, the time point each long row was taken from.
     varying : frozenset of str
         Columns written once per time point in a wide file.
+    dropped : list of str
+        Columns of the file the contract does not know, dropped on read.
     """
 
     file: str
@@ -48,6 +50,7 @@ class Arranged:
     source_rows: list[int]
     timepoints: list[str] | None
     varying: frozenset[str]
+    dropped: list[str] = field(default_factory=list)
 
     def locate(self, index: int, column: str | None) -> tuple[int, str | None]:
         """Return the source row and column name of one cell of the long table."""
@@ -80,15 +83,17 @@ def arrange(
     spec : TableSpec
         Its contract; ``spec.layout`` is ``auto``, ``long`` or ``wide``.
     quiet : frozenset of str
-        Columns not reported as unknown (the privacy guard reports them).
+        Columns not reported as unknown or missing (the privacy guard or a
+        mapping problem reports them).
 
     Returns
     -------
     Arranged
         The long table of text cells.
     list of Problem
-        Duplicated, unnamed, unknown (with the closest expected name) and
-        missing columns, and unknown time points in wide column names.
+        Duplicated, unnamed and missing columns, unknown columns close to a
+        missing one (with its name), and unknown time points in wide column
+        names. Other unknown columns are dropped (``Arranged.dropped``).
     """
     problems: list[Problem] = []
     first_seen: dict[str, int] = {}
@@ -118,13 +123,20 @@ def arrange(
     ]
     absent = [n for n in expected if n not in present]
     pairs = _pair_misspellings(unknown, absent)
+    dropped = []
     for name in unknown:
-        problems.append(_unknown_column(raw, spec, name, pairs.get(name), layout))
+        problem = _unknown_column(raw, spec, name, pairs.get(name), layout)
+        if problem is None:
+            dropped.append(name)
+        else:
+            problems.append(problem)
     if layout == "wide":
         absent = _absent_wide_columns(spec, present)
     paired = set(pairs.values())
     for name in absent:
         if name in paired or any(target.startswith(f"{name}_") for target in paired):
+            continue
+        if name in quiet:
             continue
         message = f"missing column {name!r}; the contract of {spec.trial}/{spec.name} requires it"
         if layout == "wide" and name in spec.varying:
@@ -140,6 +152,7 @@ def arrange(
         data = [[row[first_seen[c]] for c in columns] for row in raw.rows]
         cells = pd.DataFrame(data, columns=columns, dtype=object)
         arranged = Arranged(raw.file, "long", cells, list(raw.row_numbers), None, frozenset())
+    arranged.dropped = dropped
     return arranged, problems
 
 
@@ -176,7 +189,7 @@ def _pair_misspellings(unknown: list[str], absent: list[str]) -> dict[str, str]:
 
 def _unknown_column(
     raw: RawTable, spec: TableSpec, name: str, match: str | None, layout: str
-) -> Problem:
+) -> Problem | None:
     if match:
         message = f"unknown column {name!r}: did you mean {match!r}? (rename the column)"
         return Problem(raw.file, raw.header_row, name, message)
@@ -189,11 +202,7 @@ def _unknown_column(
                     f"({', '.join(spec.timepoints)})"
                 )
                 return Problem(raw.file, raw.header_row, name, message)
-    message = (
-        f"unknown column {name!r}: not in the contract of {spec.trial}/{spec.name}; remove it, "
-        f"or declare it in privacy.drop_columns['{spec.trial}/{spec.name}'] to drop it on read"
-    )
-    return Problem(raw.file, raw.header_row, name, message)
+    return None
 
 
 def _absent_wide_columns(spec: TableSpec, present: set[str]) -> list[str]:

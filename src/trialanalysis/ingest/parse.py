@@ -9,7 +9,11 @@ Categories are compared after trimming, lower-casing and turning spaces and
 hyphens into underscores (``Waiting list`` -> ``waiting_list``); an SPSS
 value label is used in place of the code when the column has labels.
 Dates are ``YYYY-MM-DD`` (one-digit month and day accepted; a time of day,
-as Excel may add, is ignored).
+as Excel may add, is ignored) or written in the configured ``date_format``.
+
+A column with a ``recode`` mapping (see :mod:`.sources`) takes every value
+through it: by the value as written (an SPSS code) or by its SPSS value
+label; a value the mapping does not list is a problem.
 """
 
 from __future__ import annotations
@@ -82,7 +86,33 @@ def _missing_matcher(codes: Sequence, decimal: str):
     return is_missing
 
 
-def _convert(spec: ColumnSpec, cell: str, decimal: str, labels: dict[str, str]):
+def _recoded(spec: ColumnSpec, cell: str, recode: dict[str, str], labels: dict[str, str]):
+    if cell in recode:
+        return recode[cell]
+    label = labels.get(cell)
+    if label is not None and label in recode:
+        return recode[label]
+    known = list(recode)
+    listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+    shown = show(cell) if label is None else f"{show(cell)} (label {show(label)})"
+    raise _Invalid(f"{shown} has no recode to {spec.name}; known: {listed}")
+
+
+def _text_date(cell: str, date_format: str | None) -> dt.date:
+    match = _DATE.match(cell)
+    try:
+        if match:
+            return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        if date_format:
+            return dt.datetime.strptime(cell, date_format).date()
+        raise ValueError
+    except ValueError:
+        form = "YYYY-MM-DD" + (f" or {date_format}" if date_format else "")
+        hint = "" if date_format else " (set input.date_format for other forms)"
+        raise _Invalid(f"{show(cell)} is not a date in the form {form}{hint}") from None
+
+
+def _convert(spec: ColumnSpec, cell: str, decimal: str, labels: dict[str, str], date_format=None):
     kind = spec.kind
     if kind == "id":
         return cell
@@ -96,13 +126,7 @@ def _convert(spec: ColumnSpec, cell: str, decimal: str, labels: dict[str, str]):
             )
         return value
     if kind == "date":
-        match = _DATE.match(cell)
-        try:
-            if not match:
-                raise ValueError
-            return dt.date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
-            raise _Invalid(f"{show(cell)} is not a date in the form YYYY-MM-DD") from None
+        return _text_date(cell, date_format)
     try:
         number = parse_number(cell, decimal)
     except ValueError:
@@ -138,7 +162,10 @@ def parse_cells(
     column_missing_codes: dict[str, Sequence],
     decimal: str = ".",
     value_labels: dict[str, dict[str, str]] | None = None,
-) -> tuple[pd.DataFrame, list[Problem], set[tuple[int, str]]]:
+    recode: dict[str, dict[str, str]] | None = None,
+    date_format: str | None = None,
+    quiet: frozenset[str] = frozenset(),
+) -> tuple[pd.DataFrame, list[Problem], set[tuple[int, str]], dict[tuple[str, str, str], int]]:
     """Convert the text cells of a table to the contract's types.
 
     Parameters
@@ -154,7 +181,15 @@ def parse_cells(
     decimal : str
         Decimal mark of numbers written as text.
     value_labels : dict, optional
-        SPSS value labels by column, applied to category columns.
+        SPSS value labels by column, applied to category columns (and used
+        by ``recode``).
+    recode : dict, optional
+        Column -> {source value or label: contract value}; every value of
+        such a column must be listed.
+    date_format : str, optional
+        strftime format of text dates besides ISO ``YYYY-MM-DD``.
+    quiet : frozenset of str
+        Columns whose cells fail silently (a mapping problem explains them).
 
     Returns
     -------
@@ -165,27 +200,41 @@ def parse_cells(
         One per cell that did not parse.
     set of (int, str)
         The (row index, column) of those cells, so later checks skip them.
+    dict
+        (column, source value, contract value) -> number of cells recoded.
     """
     value_labels = value_labels or {}
+    recode = recode or {}
+    recoded: dict[tuple[str, str, str], int] = {}
     problems, failed = [], set()
     columns = {}
     for name in arranged.cells.columns:
         column_spec = spec.column(name)
         codes = column_missing_codes.get(name, missing_codes)
         is_missing = _missing_matcher(codes, decimal)
-        labels = value_labels.get(name, {}) if column_spec.kind == "category" else {}
+        mapping = recode.get(name)
+        labels = value_labels.get(name, {})
+        if column_spec.kind != "category" and mapping is None:
+            labels = {}
         values = []
         for index, cell in enumerate(arranged.cells[name].tolist()):
             if is_missing(cell):
                 values.append(None)
                 continue
             try:
-                values.append(_convert(column_spec, cell, decimal, labels))
+                if mapping is not None:
+                    source, cell = cell, _recoded(column_spec, cell, mapping, labels)
+                    if cell != source:
+                        key = (name, source, cell)
+                        recoded[key] = recoded.get(key, 0) + 1
+                used_labels = {} if mapping is not None else labels
+                values.append(_convert(column_spec, cell, decimal, used_labels, date_format))
             except _Invalid as exc:
                 row, column = arranged.locate(index, name)
-                problems.append(Problem(arranged.file, row, column, str(exc)))
+                if name not in quiet:
+                    problems.append(Problem(arranged.file, row, column, str(exc)))
                 failed.add((index, name))
                 values.append(None)
         columns[name] = _typed(column_spec, values)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(arranged.cells)))
-    return frame, problems, failed
+    return frame, problems, failed, recoded

@@ -1,15 +1,27 @@
 """Privacy guard: no personal identifiers into the analysis, small cells hidden.
 
-Input is refused when a column's name or contents look like Swedish personal
-identity numbers (personnummer) or coordination numbers (samordningsnummer),
-names, e-mail addresses or phone numbers, unless the column is declared in
+Input is refused when a column holds Swedish personal identity numbers
+(personnummer) or coordination numbers (samordningsnummer), e-mail addresses
+or phone numbers (in any cell), or names of people (in most of its non-empty
+cells), or when its header clearly names such data (``personnummer``,
+``e-post``, ``patient_name``, ``förnamn``...), unless the column is declared in
 ``privacy.drop_columns`` (then it is dropped on read, before any check).
 Problems name the file, column and rows, never the value.
 
-Detection is heuristic and errs on the side of refusing: a flagged column that
-holds no personal data can be renamed or declared. It does not find single
-given names or identifiers written in other forms; the data team remains
-responsible for pseudonymising before export.
+Names of people are found by content, whatever the header: a value is a
+person's name when it is two to five words of letters, at least two of them
+names and at least one a given name, from the lists of common Nordic given
+names and surnames shipped in ``trialanalysis/data/names`` (surnames are also
+known by endings such as ``-sson`` or ``-berg``). So ``Anna Svensson``,
+``Lars-Erik Johansson`` and ``Karlsson, Maria`` are names, while
+organisation names (``Vårdcentralen Ljungsbro``) and category labels
+(``Golden Rain``, ``Waiting list``) are not. A header word ``name`` alone or
+after a word for a person (``patient_name``) refuses the column; after any
+other word (``clinic_name``) the content decides.
+
+Detection is heuristic: it does not find single given names, rare names or
+identifiers written in other forms; the data team remains responsible for
+pseudonymising before export.
 """
 
 from __future__ import annotations
@@ -17,6 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
 
 from trialanalysis.errors import Problem
 
@@ -29,13 +43,30 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 _DATE_SHAPE = re.compile(r"^\d{1,4}[-./ ]\d{1,2}[-./ ]\d{1,4}$")
 _PHONE_SHAPE = re.compile(r"^\+?[\d(][\d\s\-()/]*\d$")
 _MOBILE = re.compile(r"^07[02369]\d{7}$")
-_UPPER, _LOWER = "A-ZÅÄÖÆØÉÜ", "a-zåäöæøéüß'’"
-_PERSON_NAME = re.compile(rf"^[{_UPPER}][{_LOWER}]+(?:[ -][{_UPPER}][{_LOWER}]+){{1,3}}$")
+_WORD = re.compile(r"^[^\W\d_]+(?:['’][^\W\d_]+)?$")
+_SURNAME_ENDINGS = (
+    "sson", "son", "sen", "berg", "ström", "gren", "qvist", "kvist", "lund", "holm",
+    "dahl", "blad", "stedt", "nen", "lin",
+)  # fmt: skip
 _SHORT_NUMBER = re.compile(r"^[+-]?[\d.,]{0,7}$")
 
 _NAME_WORDS = {
-    "name", "names", "namn", "fornamn", "förnamn", "efternamn", "surname", "firstname",
-    "lastname", "fullname", "givenname", "patientname",
+    "fornamn", "förnamn", "efternamn", "tilltalsnamn", "mellannamn", "patientnamn",
+    "personnamn", "surname", "surnames", "forename", "firstname", "lastname", "fullname",
+    "givenname", "familyname", "middlename", "maidenname", "patientname",
+}  # fmt: skip
+_NAME = {"name", "names", "namn", "navn", "nimi"}
+_PERSON_WORDS = {
+    "patient", "patients", "pt", "therapist", "physiotherapist", "person", "participant",
+    "subject", "respondent", "user", "contact", "first", "last", "full", "given", "family",
+    "middle", "maiden", "fore", "sur", "mother", "father", "parent", "guardian", "relative",
+    "child", "doctor", "physician", "nurse", "staff", "owner", "employee", "sjukgymnast",
+    "fysioterapeut", "kontakt", "anhörig", "läkare", "personal", "deltagare",
+}  # fmt: skip
+_FREE_TEXT_WORDS = {
+    "comment", "comments", "kommentar", "kommentarer", "note", "notes", "anteckning",
+    "anteckningar", "remark", "remarks", "anmärkning", "fritext", "freetext", "övrigt",
+    "notering", "noteringar", "beskrivning", "description",
 }  # fmt: skip
 _EMAIL_WORDS = {"email", "mail", "epost", "emailaddress", "mailadress"}
 _PHONE_WORDS = {
@@ -136,14 +167,70 @@ def looks_like_phone(text: str) -> bool:
     return False
 
 
+@cache
+def _name_list(name: str) -> frozenset[str]:
+    text = resources.files("trialanalysis").joinpath(f"data/names/{name}").read_text("utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return frozenset(line.casefold() for line in lines if line and not line.startswith("#"))
+
+
+def _name_tokens(text: str) -> list[str] | None:
+    """Split a value into words (``Surname, Given``, ``Lars-Erik``); None if not words."""
+    parts = text.split(",")
+    if len(parts) > 2:
+        return None
+    tokens = [t for part in parts for t in re.split(r"[\s-]+", part.strip()) if t]
+    if not 2 <= len(tokens) <= 5 or not all(_WORD.match(t) for t in tokens):
+        return None
+    return [t.casefold() for t in tokens]
+
+
 def looks_like_person_name(text: str) -> bool:
-    """Whether text looks like a person's full name (two to four capitalised words)."""
-    return bool(_PERSON_NAME.match(str(text).strip()))
+    """Whether text is a person's name by its words.
+
+    Two to five words of letters (``Surname, Given`` and hyphenated double
+    names allowed), of which at least two are names and at least one is a
+    given name from the shipped lists of common Nordic names; a surname is
+    one from the list or a word with a typical Nordic surname ending.
+
+    Parameters
+    ----------
+    text : str
+        A cell value.
+
+    Returns
+    -------
+    bool
+    """
+    if not any(c.isspace() or c in ",-" for c in str(text)):
+        return False
+    tokens = _name_tokens(str(text))
+    if tokens is None:
+        return False
+    given, surnames = _name_list("given_names.txt"), _name_list("surnames.txt")
+    n_given = sum(t in given for t in tokens)
+    n_names = sum(t in given or t in surnames or _surname_ending(t) for t in tokens)
+    return n_given >= 1 and n_names >= 2
+
+
+def _surname_ending(token: str) -> bool:
+    return len(token) >= 5 and token.endswith(_SURNAME_ENDINGS)
+
+
+def is_free_text_column(name: str) -> bool:
+    """Whether a header names a free-text column (comments, notes), which is dropped."""
+    return bool(set(_header_words(name)) & _FREE_TEXT_WORDS)
+
+
+def _header_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-zåäö])([A-ZÅÄÖ])", r"\1 \2", str(name)).lower()
+    return [w for w in re.split(r"[^a-z0-9åäöéüø]+", spaced) if w]
 
 
 def looks_personal(text: str) -> bool:
     """Whether a value looks like personal data and must not be shown in messages."""
-    return _content_kind(str(text), check_names=True) is not None
+    text = str(text)
+    return _content_kind(text) is not None or looks_like_person_name(text)
 
 
 def identifying_column_name(name: str) -> str | None:
@@ -160,8 +247,7 @@ def identifying_column_name(name: str) -> str | None:
         A key of :data:`WHAT` (``name``, ``email``, ``phone``,
         ``personal_number``, ``address``).
     """
-    spaced = re.sub(r"([a-zåäö])([A-ZÅÄÖ])", r"\1 \2", str(name)).lower()
-    words = [w for w in re.split(r"[^a-z0-9åäöéü]+", spaced) if w]
+    words = _header_words(name)
     joined = "".join(words)
     candidates = [*words, joined] + ["".join(words[i : i + 2]) for i in range(len(words) - 1)]
     for kind, vocabulary in (
@@ -173,10 +259,13 @@ def identifying_column_name(name: str) -> str | None:
     ):
         if any(word in vocabulary for word in candidates):
             return kind
+    for position, word in enumerate(words):
+        if word in _NAME and (position == 0 or words[position - 1] in _PERSON_WORDS):
+            return "name"
     return None
 
 
-def _content_kind(text: str, check_names: bool) -> str | None:
+def _content_kind(text: str) -> str | None:
     if _SHORT_NUMBER.match(text):
         return None
     if contains_personal_number(text):
@@ -185,8 +274,6 @@ def _content_kind(text: str, check_names: bool) -> str | None:
         return "email"
     if looks_like_phone(text):
         return "phone"
-    if check_names and looks_like_person_name(text):
-        return "name"
     return None
 
 
@@ -197,7 +284,6 @@ def scan_columns(
     row_numbers: Sequence[int],
     header_row: int,
     declare_as: str,
-    category_columns: Iterable[str] = (),
 ) -> list[Problem]:
     """Find columns that look like they hold personal identifiers.
 
@@ -210,21 +296,19 @@ def scan_columns(
     declare_as : str
         The ``privacy.drop_columns`` key of this table (``trial/table``),
         named in the advice.
-    category_columns : iterable of str
-        Columns with a fixed set of allowed values; their contents are not
-        checked for names (labels such as "Waiting List" look like names).
 
     Returns
     -------
     list of Problem
         At most one problem per column and kind, at the first row where it
-        was found; values are never included.
+        was found; values are never included. Personal numbers, e-mail
+        addresses and phone numbers are refused in any cell, names of people
+        when they fill most of a column's non-empty cells.
     """
     advice = (
         f"remove it from the file, or declare it in privacy.drop_columns[{declare_as!r}] "
         "so it is dropped on read"
     )
-    skip_names = set(category_columns)
     problems = []
     for index, column in enumerate(header):
         kind = identifying_column_name(column)
@@ -232,12 +316,17 @@ def scan_columns(
             message = f"the column name suggests {WHAT[kind]}; {advice}"
             problems.append(Problem(file, header_row, column, message))
         found: dict[str, list[int]] = {}
+        filled = 0
         for cells, number in zip(rows, row_numbers, strict=True):
             cell = cells[index]
-            if cell is not None:
-                hit = _content_kind(cell, check_names=column not in skip_names)
-                if hit:
-                    found.setdefault(hit, []).append(number)
+            if cell is None:
+                continue
+            filled += 1
+            hit = _content_kind(cell) or ("name" if looks_like_person_name(cell) else None)
+            if hit:
+                found.setdefault(hit, []).append(number)
+        if 2 * len(found.get("name", ())) <= filled:
+            found.pop("name", None)  # names of people must fill most of the column
         for hit, numbers in found.items():
             where = _rows_text(numbers)
             message = f"the column looks like it holds {WHAT[hit]} ({where}); {advice}"

@@ -78,7 +78,10 @@ class RawTable:
 
 
 def read_table(
-    path: str | Path, csv_options: dict | None = None, sheet: str | None = None
+    path: str | Path,
+    csv_options: dict | None = None,
+    sheet: str | None = None,
+    exact_sheet: bool = False,
 ) -> RawTable:
     """Read one raw data file; the extension picks the reader.
 
@@ -92,6 +95,9 @@ def read_table(
     sheet : str, optional
         In a workbook, the sheet of this name if there is one (the table
         name, so one workbook can hold several tables); otherwise the first.
+    exact_sheet : bool
+        The sheet must exist (it was named in the config); its absence is a
+        problem that lists the sheets of the workbook.
 
     Returns
     -------
@@ -111,7 +117,7 @@ def read_table(
         if suffix in CSV_EXTENSIONS:
             table = _read_csv(path, file, csv_options or {})
         elif suffix in EXCEL_EXTENSIONS:
-            table = _read_xlsx(path, file, sheet)
+            table = _read_xlsx(path, file, sheet, exact_sheet)
         elif suffix in SPSS_EXTENSIONS:
             table = _read_sav(path, file)
         else:
@@ -249,13 +255,17 @@ def _read_csv(path: Path, file: str, options: dict) -> RawTable:
     return table
 
 
-def _read_xlsx(path: Path, file: str, sheet_name: str | None) -> RawTable:
+def _read_xlsx(path: Path, file: str, sheet_name: str | None, exact: bool) -> RawTable:
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         if sheet_name in workbook.sheetnames:
             sheet = workbook[sheet_name]
+        elif exact:
+            names = ", ".join(repr(n) for n in workbook.sheetnames)
+            message = f"no sheet {sheet_name!r} in this workbook; its sheets: {names}"
+            raise DataValidationError([Problem(file, None, None, message)])
         else:
             sheet = workbook.worksheets[0]
         numbered = [

@@ -366,20 +366,41 @@ def load_instrument(path: str | Path) -> Instrument:
     return instrument
 
 
-def load_instruments(directory: str | Path) -> dict[str, Instrument]:
+def instruments_path(directory: str | Path | None = None) -> Path:
+    """Return the folder of instrument definitions.
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        A folder; None or ``""`` means the definitions shipped with the
+        package (``trialanalysis/data/instruments``, the same files as the
+        repository's ``config/instruments``), so commands work from any
+        folder.
+
+    Returns
+    -------
+    Path
+    """
+    if directory:
+        return Path(directory)
+    return Path(str(resources.files("trialanalysis").joinpath("data/instruments")))
+
+
+def load_instruments(directory: str | Path | None = None) -> dict[str, Instrument]:
     """Load every ``*.yaml`` instrument definition in a directory.
 
     Parameters
     ----------
-    directory : str or Path
-        Usually ``config/instruments``.
+    directory : str or Path, optional
+        Usually ``config/instruments``; None or ``""``: the definitions
+        shipped with the package (:func:`instruments_path`).
 
     Returns
     -------
     dict of str to Instrument
         Keyed by instrument name, sorted by name.
     """
-    directory = Path(directory)
+    directory = instruments_path(directory)
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise ConfigError(f"{directory}: no instrument definitions (*.yaml) found")

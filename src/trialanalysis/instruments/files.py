@@ -14,7 +14,7 @@ import pandas as pd
 
 from trialanalysis.errors import ConfigError, ScoringError
 from trialanalysis.ingest.readers import read_frame
-from trialanalysis.instruments.definitions import load_instruments
+from trialanalysis.instruments.definitions import instruments_path, load_instruments
 from trialanalysis.instruments.scoring import score_instrument
 
 
@@ -67,7 +67,7 @@ def score_file(
     instrument: str,
     input_path: str | Path,
     output_path: str | Path,
-    instruments_dir: str | Path = "config/instruments",
+    instruments_dir: str | Path | None = None,
     options: Mapping | None = None,
 ) -> Path:
     """Add one instrument's score columns to a table file.
@@ -78,8 +78,8 @@ def score_file(
         Instrument name, e.g. ``"eq5d"``.
     input_path, output_path : str or Path
         ``.csv`` or ``.xlsx`` files.
-    instruments_dir : str or Path
-        Folder of instrument definitions.
+    instruments_dir : str or Path, optional
+        Folder of instrument definitions (default: the built-in ones).
     options : mapping, optional
         Scoring options (see :mod:`trialanalysis.instruments.scoring`).
 
@@ -98,7 +98,8 @@ def score_file(
     definitions = load_instruments(instruments_dir)
     if instrument not in definitions:
         raise ConfigError(
-            f"no instrument {instrument!r} in {instruments_dir}; defined: {', '.join(definitions)}"
+            f"no instrument {instrument!r} in {instruments_path(instruments_dir)}; "
+            f"defined: {', '.join(definitions)}"
         )
     table = read_table(input_path)
     try:

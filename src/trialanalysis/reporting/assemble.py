@@ -86,6 +86,7 @@ def assemble_report(
     started: str | None,
     finished: str | None,
     root: str | Path = ".",
+    mapping: str | Path | None = None,
 ) -> Path:
     """Write the HTML report from fragments plus generated methods and provenance.
 
@@ -105,6 +106,9 @@ def assemble_report(
         Run timestamps (the report's only volatile values).
     root : path
         Paths in the report are shown relative to this folder.
+    mapping : path, optional
+        CSV of the renames and recodes applied to the exports (written by
+        the validation step).
 
     Returns
     -------
@@ -132,6 +136,7 @@ def assemble_report(
                     config=config,
                     root=root,
                     validation_summary=validation_summary,
+                    mapping=mapping,
                 )
             )
         elif grouped[key]:

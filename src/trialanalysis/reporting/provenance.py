@@ -127,6 +127,7 @@ def provenance_section(
     root: str | Path = ".",
     tables: Mapping[str, pd.DataFrame] | None = None,
     validation_summary: pd.DataFrame | str | Path | None = None,
+    mapping: pd.DataFrame | str | Path | None = None,
     packages: pd.DataFrame | None = None,
     git: Mapping[str, str] | None = None,
     config_source: str = "config/config.yaml",
@@ -145,7 +146,12 @@ def provenance_section(
     tables : mapping of str to DataFrame, optional
         The validated tables, for their row counts.
     validation_summary : DataFrame or path, optional
-        The summary written by the validation step (a CSV path is shown as its source).
+        The summary written by the validation step (a CSV path is shown as its source):
+        per table the file read, its sheet and SHA-256.
+    mapping : DataFrame or path, optional
+        The renames and recodes applied to each table between export and
+        analysis, with the number of values each changed (written by the
+        validation step).
     packages : DataFrame, optional
         Default :func:`package_versions`.
     git : mapping, optional
@@ -201,6 +207,8 @@ def provenance_section(
                 suppression={},
             )
         )
+    if mapping is not None:
+        blocks.append(_mapping_block(mapping, text_only))
     blocks.append(
         CodeBlock(
             yaml.safe_dump(_plain(config), sort_keys=False, allow_unicode=True),
@@ -217,6 +225,27 @@ def provenance_section(
         )
     )
     return Section("Provenance", blocks=blocks, id=section_id)
+
+
+def _mapping_block(mapping: pd.DataFrame | str | Path, rounding):
+    """Show the renames and recodes, or say there were none."""
+    from trialanalysis.reporting.sections import TableBlock, TextBlock
+
+    frame = mapping if isinstance(mapping, pd.DataFrame) else pd.read_csv(mapping, dtype=str)
+    if frame.empty:
+        return TextBlock(
+            "Mapping from the exports onto the data contract: none (every file carried the "
+            "contract's column names and codes)."
+        )
+    return TableBlock(
+        mapping,
+        caption="Mapping from the exports onto the data contract (renames and recodes, with "
+        "the number of values each changed)",
+        source="the validation step" if isinstance(mapping, pd.DataFrame) else "",
+        rounding=rounding,
+        suppression={},
+        max_rows=1000,
+    )
 
 
 def _plain(value):
