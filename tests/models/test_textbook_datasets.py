@@ -24,9 +24,6 @@ from trialanalysis.errors import ModelSpecificationError
 
 TEXTBOOK = Path(__file__).parent / "golden" / "textbook"
 NAMES = sorted(p.stem for p in TEXTBOOK.glob("*.json"))
-#: Refused by today's value-based "names of people" heuristic (capitalised
-#: two-word factor levels such as "Golden Rain"); issue 12 replaces it.
-NAMES_HEURISTIC = {"oats"}
 REL, DF_REL, P_ABS, WIDTH = 1e-4, 0.01, 0.002, 0.01
 
 
@@ -123,26 +120,7 @@ def test_variance_components_match_varcorr(name):
         assert row["estimate"] == pytest.approx(expected, rel=REL, abs=1e-6)
 
 
-@pytest.mark.parametrize("name", sorted(NAMES_HEURISTIC))
-def test_reml_profile_intervals_match_independent_reference(name):
-    """Through fit_mixed; the other data sets check them through the fit command below."""
-    assert_profile_intervals(fitted(name).variance_components, name)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True, reason="names heuristic: fixed by issue 12's privacy guard"
-            ),
-        )
-        if n in NAMES_HEURISTIC
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_fit_command_writes_every_table(name, tmp_path_factory):
     status, tables = fitted_by_cli(name, str(tmp_path_factory.getbasetemp()))
     assert status == 0
