@@ -74,7 +74,7 @@ def simulate_trial(spec: PowerSpec, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def analysis_formula(spec: PowerSpec) -> str:
-    """The mixed model each simulated trial is analysed with."""
+    """Return the mixed-model formula each simulated trial is analysed with."""
     formula = "y ~ C(period) + treatment + (1 | cluster)"
     if spec.cac < 1 and spec.n_periods > 1:
         formula += " + (1 | cluster:period)"
