@@ -13,7 +13,7 @@ from trialanalysis.power.analytic import analytic_power, gls_variance, power_nor
 from trialanalysis.power.spec import load_power_spec
 
 GOLDEN = json.loads((Path(__file__).parent / "golden.json").read_text())["cases"]
-C, I = "control", "intervention"
+C, T = "control", "intervention"
 
 
 def spec_of(schedule, clusters, m, sd=14.0, icc=0.05, cac=1.0, effect=-4.0, **design):
@@ -37,10 +37,10 @@ def hussey_hughes_variance(X, sigma2, tau2):
     ``sigma2`` is the variance of a cluster-period mean about its cluster's
     mean, ``tau2`` the between-cluster variance.
     """
-    n, T = X.shape
+    n, periods = X.shape
     U, W, V = X.sum(), (X.sum(axis=0) ** 2).sum(), (X.sum(axis=1) ** 2).sum()
     numerator = n * sigma2 * (sigma2 + T * tau2)
-    return numerator / ((n * U - W) * sigma2 + (U**2 + n * T * U - T * W - n * V) * tau2)
+    return numerator / ((n * U - W) * sigma2 + (U**2 + n * periods * U - periods * W - n * V) * tau2)
 
 
 def components(sd, icc, cac):
@@ -76,7 +76,7 @@ def test_cluster_period_effect_equals_hooper_closed_form(cac):
 @pytest.mark.parametrize(("m", "icc", "k"), [(1, 0.0, 4), (10, 0.05, 6), (40, 0.2, 12)])
 def test_parallel_design_effect(m, icc, k):
     # Donner & Klar (2000): Var = 2 * (2 sd^2 / (k m)) * (1 + (m - 1) icc), k clusters per arm.
-    spec = spec_of({"A": [C], "B": [I]}, {"A": k, "B": k}, m, sd=3.0, icc=icc)
+    spec = spec_of({"A": [C], "B": [T]}, {"A": k, "B": k}, m, sd=3.0, icc=icc)
     expected = (3.0**2 / m) * (1 + (m - 1) * icc) * (2 / k)
     se = analytic_power(spec)["se_effect"].iloc[0]
     assert se**2 == pytest.approx(expected, rel=1e-9)
@@ -88,7 +88,7 @@ def test_parallel_with_baseline_equals_ancova_design_effect(cac):
     # parallel design with a baseline period has design effect
     # (1 + (m - 1) icc) (1 - r^2), r = m icc cac / (1 + (m - 1) icc).
     m, icc, k = 10, 0.05, 8
-    spec = spec_of({"A": [C, C], "B": [C, I]}, {"A": k, "B": k}, m, sd=14.0, icc=icc, cac=cac)
+    spec = spec_of({"A": [C, C], "B": [C, T]}, {"A": k, "B": k}, m, sd=14.0, icc=icc, cac=cac)
     r = m * icc * cac / (1 + (m - 1) * icc)
     expected = 14.0**2 / m * (1 + (m - 1) * icc) * (2 / k) * (1 - r**2)
     assert analytic_power(spec)["se_effect"].iloc[0] ** 2 == pytest.approx(expected, rel=1e-9)
@@ -116,17 +116,17 @@ def test_power_normal_closed_form():
 
 
 def test_dropout_scales_sizes_and_sign_of_effect_does_not_matter():
-    base = spec_of({"A": [C], "B": [I]}, {"A": 5, "B": 5}, 10, effect=[-4.0, 4.0])
+    base = spec_of({"A": [C], "B": [T]}, {"A": 5, "B": 5}, 10, effect=[-4.0, 4.0])
     full = analytic_power(base)
     assert full["power"].iloc[0] == pytest.approx(full["power"].iloc[2])
     lossy = analytic_power(
-        spec_of({"A": [C], "B": [I]}, {"A": 5, "B": 5}, 20, effect=-4.0, dropout=0.5)
+        spec_of({"A": [C], "B": [T]}, {"A": 5, "B": 5}, 20, effect=-4.0, dropout=0.5)
     )
     assert lossy["se_effect"].iloc[0] == pytest.approx(full["se_effect"].iloc[0], rel=1e-12)
 
 
 def test_unequal_random_sizes_average_over_seeded_draws():
-    schedule, clusters = {"A": [C], "B": [I]}, {"A": 6, "B": 6}
+    schedule, clusters = {"A": [C], "B": [T]}, {"A": 6, "B": 6}
     equal = analytic_power(spec_of(schedule, clusters, 20))
     unequal = analytic_power(spec_of(schedule, clusters, 20, cluster_size_cv=0.8))
     again = analytic_power(spec_of(schedule, clusters, 20, cluster_size_cv=0.8))

@@ -13,10 +13,10 @@ from trialanalysis.cli import main
 from trialanalysis.errors import ConfigError
 from trialanalysis.power.spec import load_power_spec
 
-C, I, N = "control", "intervention", None
+C, T, N = "control", "intervention", None
 SPEC = {
     "design": {
-        "schedule": {"A": [C, I, N, N], "B": [N, C, I, N], "C": [N, N, C, I]},
+        "schedule": {"A": [C, T, N, N], "B": [N, C, T, N], "C": [N, N, C, T]},
         "clusters_per_sequence": {"A": 6, "B": 6, "C": 5},
         "individuals_per_cluster_period": 10,
     },
@@ -53,13 +53,13 @@ def test_known_sizes_per_cluster_and_period():
     [
         ({"schedule": {"A": [C, C], "B": [C, C]}, "clusters_per_sequence": {"A": 2, "B": 2}},
          "no sequence is ever switched to intervention"),
-        ({"schedule": {"A": [C, I], "B": [C, I]}, "clusters_per_sequence": {"A": 2, "B": 2}},
+        ({"schedule": {"A": [C, T], "B": [C, T]}, "clusters_per_sequence": {"A": 2, "B": 2}},
          "confounded with period"),
-        ({"schedule": {"A": [C, I, N], "B": [C, C, N]}, "clusters_per_sequence": {"A": 2, "B": 2}},
+        ({"schedule": {"A": [C, T, N], "B": [C, C, N]}, "clusters_per_sequence": {"A": 2, "B": 2}},
          "design/schedule: period 3 is not observed in any sequence"),
-        ({"schedule": {"A": [C, I], "B": [N, N]}, "clusters_per_sequence": {"A": 2, "B": 2}},
+        ({"schedule": {"A": [C, T], "B": [N, N]}, "clusters_per_sequence": {"A": 2, "B": 2}},
          "design/schedule/B: sequence B is never observed"),
-        ({"schedule": {"A": [C, I], "B": [C]}, "clusters_per_sequence": {"A": 2, "B": 2}},
+        ({"schedule": {"A": [C, T], "B": [C]}, "clusters_per_sequence": {"A": 2, "B": 2}},
          "same number of periods"),
         ({"clusters_per_sequence": {"A": 6, "B": 6}},
          "design/clusters_per_sequence: no number of clusters for ['C']"),
@@ -95,7 +95,7 @@ def test_schema_errors_name_the_key(outcome, message):
 
 
 def test_parallel_crossover_and_baseline_designs_are_accepted():
-    for schedule in ({"A": [C], "B": [I]}, {"A": [C, I], "B": [I, C]}, {"A": [C, C], "B": [C, I]}):
+    for schedule in ({"A": [C], "B": [T]}, {"A": [C, T], "B": [T, C]}, {"A": [C, C], "B": [C, T]}):
         spec = {**SPEC, "design": {"schedule": schedule, "clusters_per_sequence":
                 {"A": 3, "B": 3}, "individuals_per_cluster_period": 5}}  # fmt: skip
         assert load_power_spec(spec).n_clusters == 6
