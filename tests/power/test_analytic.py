@@ -39,8 +39,10 @@ def hussey_hughes_variance(X, sigma2, tau2):
     """
     n, periods = X.shape
     U, W, V = X.sum(), (X.sum(axis=0) ** 2).sum(), (X.sum(axis=1) ** 2).sum()
-    numerator = n * sigma2 * (sigma2 + T * tau2)
-    return numerator / ((n * U - W) * sigma2 + (U**2 + n * periods * U - periods * W - n * V) * tau2)
+    numerator = n * sigma2 * (sigma2 + periods * tau2)
+    return numerator / (
+        (n * U - W) * sigma2 + (U**2 + n * periods * U - periods * W - n * V) * tau2
+    )
 
 
 def components(sd, icc, cac):
