@@ -140,3 +140,39 @@ def test_command_reports_bad_files_without_traceback(tmp_path, capsys, text, mes
     assert not (tmp_path / "x.csv").exists()
     assert main(["power", str(tmp_path / "none.yaml"), "-o", str(tmp_path / "x.csv")]) == 2
     assert "power spec not found" in capsys.readouterr().err
+
+
+def _properties(schema, path=""):
+    for name, sub in schema.get("properties", {}).items():
+        yield f"{path}/{name}", sub
+        yield from _properties(sub, f"{path}/{name}")
+
+
+@pytest.mark.parametrize("name", ["power.schema.yaml", "simulation.schema.yaml"])
+def test_every_key_of_the_spec_schemas_is_described(name):
+    from trialanalysis.config import load_schema
+
+    schema = load_schema(name)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    for path, sub in _properties(schema):
+        assert sub.get("description") or "$ref" in sub, f"{path} has no description"
+
+
+def test_every_optional_key_of_the_power_spec_has_a_default():
+    from trialanalysis.config import load_schema
+
+    schema = load_schema("power.schema.yaml")
+    required = set(schema["required"])
+    for _, sub in _properties(schema):
+        required |= set(sub.get("required", []))
+    for path, sub in _properties(schema):
+        key = path.rsplit("/", 1)[-1]
+        assert "default" in sub or key in required, f"{path}: neither required nor defaulted"
+
+
+def test_shipped_example_spec_is_valid():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = load_power_spec(root / "config" / "power_spec.yaml")
+    assert spec.n_clusters == 17 and spec.effects == (-4.0, -6.0)
