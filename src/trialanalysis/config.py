@@ -115,22 +115,9 @@ def validate_with_schema(config: Mapping, schema_name: str, source: str, what: s
 def validate_config(config: Mapping, source: str = "config") -> dict:
     """Validate a workflow configuration and fill in defaults.
 
-    Parameters
-    ----------
-    config : mapping
-        The parsed configuration (may be partial; defaults are filled in).
-    source : str
-        Name of the configuration's origin, for error messages.
-
-    Returns
-    -------
-    dict
-        A validated deep copy with every default filled in.
-
-    Raises
-    ------
-    ConfigError
-        As :func:`validate_with_schema`.
+    :func:`validate_with_schema` with the workflow schema (``config.schema.yaml``);
+    ``source`` names the configuration's origin in messages. Raises
+    :class:`ConfigError` listing every problem.
     """
     return validate_with_schema(config, CONFIG_SCHEMA, source, "configuration")
 

@@ -7,26 +7,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from trialanalysis.power.analytic import RESULT_COLUMNS
 from trialanalysis.power.figures import power_curves
-from trialanalysis.power.trial import OBSERVED
+from trialanalysis.power.trial import OBSERVED, SCENARIO_COLUMNS
 
-COLUMNS = [
-    "scenario",
-    "clinics",
-    "individuals",
-    "icc",
-    "effect",
-    "method",
-    "power",
-    "power_mc_se",
-    "type1_error",
-    "type1_mc_se",
-    "coverage",
-    "se_effect",
-    "df",
-    "n_sims",
-    "n_failed",
-]
+COLUMNS = [*SCENARIO_COLUMNS, *RESULT_COLUMNS]
 LABELS = {
     "individuals": "Individuals per clinic-period",
     "power_mc_se": "Power MC SE",

@@ -22,13 +22,12 @@ from trialanalysis.power.simulate import run_simulations, summarise_simulations
 from trialanalysis.power.spec import load_power_spec
 from trialanalysis.power.trial import (
     OBSERVED,
+    SCENARIO_COLUMNS,
     observed_design,
     reference_effect,
     scenario_grid,
     scenario_specs,
 )
-
-SCENARIO_COLUMNS = ["scenario", "clinics", "individuals", "icc"]
 
 
 def resolve_settings(config: Mapping) -> dict:

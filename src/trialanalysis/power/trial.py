@@ -22,6 +22,7 @@ import pandas as pd
 from trialanalysis.errors import ConfigError
 
 OBSERVED = "observed"
+SCENARIO_COLUMNS = ["scenario", "clinics", "individuals", "icc"]
 
 
 @dataclass(frozen=True)
