@@ -203,15 +203,12 @@ def _size_problems(sizes: Mapping, schedule: Mapping, clusters: Mapping) -> list
 def _cluster_row_problems(row: list, conditions: list, where: str) -> list[str]:
     if len(row) != len(conditions):
         return [f"{where}: {len(row)} periods given, the schedule has {len(conditions)}"]
-    problems = []
-    for period, (m, condition) in enumerate(zip(row, conditions, strict=True), start=1):
-        if condition is not None and not m:
-            problems.append(
-                f"{where}: period {period} is observed in the schedule but has no individuals"
-            )
-        if condition is None and m:
-            problems.append(f"{where}: period {period} is not observed in the schedule (null)")
-    return problems
+    # 0 in an observed period is allowed: nobody was analysed there (a real trial's cell)
+    return [
+        f"{where}: period {period} is not observed in the schedule (null) but has individuals"
+        for period, (m, condition) in enumerate(zip(row, conditions, strict=True), start=1)
+        if condition is None and m
+    ]
 
 
 def _build(checked: Mapping) -> PowerSpec:
