@@ -102,20 +102,14 @@ rule power_aggregate:
         "../scripts/power_aggregate.py"
 
 
-def power_report_inputs(wildcards):
-    inputs = {
-        "scenarios": rules.power_spec.output[0],
-        "analytic": rules.power_analytic.output[0],
-    }
-    if wildcards.variant == "simulation":
-        inputs["simulation"] = rules.power_aggregate.output[0]
-    return inputs
-
-
 rule power_report:
     """Power table, power curves and the report's "Design and power" section."""
     input:
-        unpack(power_report_inputs),
+        scenarios=rules.power_spec.output[0],
+        analytic=rules.power_analytic.output[0],
+        simulation=branch(
+            lambda w: w.variant == "simulation", then=rules.power_aggregate.output[0]
+        ),
     output:
         table=f"{PW}/{{variant}}/power.csv",
         reference=f"{PW}/{{variant}}/power_reference.csv",

@@ -173,7 +173,7 @@ def power_report_step(
 
     trial, _ = _scenarios(inputs["scenarios"])
     tables = [pd.read_csv(inputs["analytic"])]
-    if "simulation" in inputs:
+    if inputs.get("simulation"):
         tables.append(pd.read_csv(inputs["simulation"]))
     table = pd.concat(tables, ignore_index=True)
     write_power_report(config, settings, trial, table, reference_effect(settings), outputs)
