@@ -20,6 +20,7 @@ LABELS = {
     "se_effect": "SE of effect",
     "n_sims": "Simulations",
     "n_failed": "Failed fits",
+    "n_singular": "Singular fits",
 }
 METHOD_ORDER = {"analytic-z": 0, "analytic-t": 1, "simulation": 2}
 
@@ -85,8 +86,9 @@ def write_power_report(
     simulated = bool((table["method"] == "simulation").any())
     reference = table[np.isclose(table["effect"], effect)]
     write_csv(reference, outputs["reference"])
+    columns = [c for c in [*COLUMNS, "n_singular"] if c in reference.columns]
     block = publish_table(reference, outputs["tables"], "power", config,
-        {"table": outputs["reference"], "columns": COLUMNS, "labels": LABELS, "max_rows": 300,
+        {"table": outputs["reference"], "columns": columns, "labels": LABELS, "max_rows": 300,
          "caption": f"Design-based power at the effect of reference ({effect:g}) per scenario",
          "rounding": [{"columns": "power|power_mc_se|type1_.*|coverage|icc", "style": "fixed",
                        "digits": 3}, *config["reporting"]["tables"]["rounding"]],
