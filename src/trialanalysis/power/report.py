@@ -53,9 +53,11 @@ def assumptions(trial: Mapping, settings: Mapping, effect: float, simulated: boo
     )  # fmt: skip
     if simulated:
         text += (
-            f" Simulation: {settings['sims']} trials per scenario analysed with the trial's "
-            f"model and {settings['df_method']} df; type I error from the same trials at "
-            "effect 0, CI coverage, Monte Carlo SEs; failed fits are counted and excluded."
+            f" Simulation: {settings['sims']} trials per scenario, each analysed by REML with "
+            "the trial's Hussey & Hughes model (period, treatment, clinic intercept; the "
+            "baseline's share of the variance is already removed from the residual) and "
+            f"{settings['df_method']} df; type I error from the same trials at effect 0, CI "
+            "coverage, Monte Carlo SEs; failed fits are counted and excluded."
         )
     return text
 
