@@ -11,7 +11,8 @@ with period fixed effects ``beta_j``, ``c_i ~ N(0, icc * cac * sd^2)``,
 sd^2)``. Because the treatment is constant within a cluster-period, the
 cluster-period means are sufficient for the fixed effects: cluster ``i``
 contributes ``X_i' V_i^-1 X_i`` to the information, with ``V_i = s_c J +
-diag(s_cp + s_e / m_ij)`` over the periods it is observed in. This is exact
+diag(s_cp + s_e / m_ij)`` over the periods it is observed in (inverted by
+Sherman-Morrison, for all clusters at once). This is exact
 for incomplete designs (unobserved cluster-periods are left out) and for
 known unequal sizes ``m_ij``. ``Var(theta_hat)`` is the treatment element of
 the inverse information.
@@ -83,18 +84,19 @@ def gls_variance(
     """
     treatment = np.asarray(treatment, dtype=float)
     sizes = np.asarray(sizes, dtype=float)
-    n_periods = treatment.shape[1]
-    information = np.zeros((n_periods + 1, n_periods + 1))
-    for x_row, m_row in zip(treatment, sizes, strict=True):
-        seen = np.flatnonzero(~np.isnan(x_row) & (m_row > 0))
-        if len(seen) == 0:
-            continue
-        design = np.zeros((len(seen), n_periods + 1))
-        design[np.arange(len(seen)), seen] = 1.0
-        design[:, -1] = x_row[seen]
-        v = np.full((len(seen), len(seen)), var_cluster)
-        v[np.diag_indices(len(seen))] += var_cluster_period + var_individual / m_row[seen]
-        information += design.T @ np.linalg.solve(v, design)
+    seen = ~np.isnan(treatment) & (sizes > 0)
+    x = np.where(seen, treatment, 0.0)
+    # weights of the cluster-period means, D^-1 of V_i = s_c J + D (Sherman-Morrison)
+    w = np.zeros_like(sizes)
+    w[seen] = 1.0 / (var_cluster_period + var_individual / sizes[seen])
+    wx = w * x
+    information = np.zeros((x.shape[1] + 1, x.shape[1] + 1))
+    information[np.diag_indices(x.shape[1])] = w.sum(axis=0)
+    information[:-1, -1] = information[-1, :-1] = wx.sum(axis=0)
+    information[-1, -1] = (wx * x).sum()
+    u = np.column_stack([w, wx.sum(axis=1)])
+    shrink = var_cluster / (1.0 + var_cluster * w.sum(axis=1))
+    information -= (u * shrink[:, None]).T @ u
     keep = np.r_[information.diagonal()[:-1] > 0, True]
     information = information[np.ix_(keep, keep)]
     if np.linalg.matrix_rank(information) < len(information):
@@ -105,18 +107,20 @@ def gls_variance(
     return float(np.linalg.inv(information)[-1, -1])
 
 
-def power_normal(effect: float, se: float, alpha: float) -> float:
-    """Two-sided power of a Wald test with a normal reference."""
+def power_normal(effect: float, se, alpha: float):
+    """Two-sided power of a Wald test with a normal reference (``se`` may be an array)."""
     z = scipy.stats.norm.ppf(1 - alpha / 2)
-    shift = abs(effect) / se
-    return float(scipy.stats.norm.cdf(shift - z) + scipy.stats.norm.cdf(-shift - z))
+    shift = abs(effect) / np.asarray(se, dtype=float)
+    power = scipy.stats.norm.cdf(shift - z) + scipy.stats.norm.cdf(-shift - z)
+    return float(power) if power.ndim == 0 else power
 
 
-def power_t(effect: float, se: float, df: float, alpha: float) -> float:
-    """Two-sided power of a t test on ``df`` degrees of freedom (noncentral t)."""
+def power_t(effect: float, se, df: float, alpha: float):
+    """Two-sided power of a t test on ``df`` df (noncentral t; ``se`` may be an array)."""
     crit = scipy.stats.t.ppf(1 - alpha / 2, df)
-    shift = abs(effect) / se
-    return float(scipy.stats.nct.sf(crit, df, shift) + scipy.stats.nct.cdf(-crit, df, shift))
+    shift = abs(effect) / np.asarray(se, dtype=float)
+    power = scipy.stats.nct.sf(crit, df, shift) + scipy.stats.nct.cdf(-crit, df, shift)
+    return float(power) if power.ndim == 0 else power
 
 
 def _variances(spec: PowerSpec) -> np.ndarray:
@@ -150,9 +154,9 @@ def analytic_power(spec: PowerSpec) -> pd.DataFrame:
     for effect in spec.effects:
         for method, df in (("analytic-z", np.inf), ("analytic-t", spec.t_df)):
             if np.isinf(df):
-                power = np.mean([power_normal(effect, s, spec.alpha) for s in se])
+                power = np.mean(power_normal(effect, se, spec.alpha))
             else:
-                power = np.mean([power_t(effect, s, df, spec.alpha) for s in se])
+                power = np.mean(power_t(effect, se, df, spec.alpha))
             rows.append(
                 {
                     "method": method,
