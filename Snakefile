@@ -7,6 +7,7 @@ from pathlib import Path
 
 from trialanalysis.config import validate_config
 from trialanalysis.pipeline import table_keys
+from trialanalysis.resources import memory_mb, runtime_min
 
 
 configfile: "config/config.yaml"
