@@ -18,9 +18,7 @@ Not a test: it measures and reports.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,20 +29,12 @@ import pandas as pd
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.workflow.project import copy_project, workflow_env  # noqa: E402
+
 # a rule's script runs as `python .../.snakemake/scripts/tmpXXXX.<script>.py`
 SCRIPT = re.compile(r"\.snakemake/scripts/tmp[^/]*?\.(\w+)\.py$")
 JOB = re.compile(r"^(?:local)?rule (\w+):|^\s+resources: (.*)$")
-
-
-def copy_project(target: Path) -> Path:
-    for item in ("Snakefile", "workflow", "profiles", "config", "data"):
-        source = ROOT / item
-        if source.is_dir():
-            shutil.copytree(source, target / item, symlinks=True)
-        else:
-            shutil.copy2(source, target / item)
-    shutil.copytree(ROOT / "src/trialanalysis/schemas", target / "src/trialanalysis/schemas")
-    return target
 
 
 def snakemake_command(*args: str) -> list[str]:
@@ -138,8 +128,7 @@ def main() -> None:
     parser.add_argument("--config", nargs="*", default=[], help="snakemake --config overrides")
     args = parser.parse_args()
     extra = ["--config", *args.config] if args.config else []
-    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path}
+    env = workflow_env()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = copy_project(Path(tmp))
         declared = declared_resources(workdir, env, extra)

@@ -13,7 +13,7 @@ executor plugin's job step removes every ``SLURM_*`` variable before it calls
 ``srun`` inside a job; a real cluster keeps its ``slurm.conf`` where the
 clients look without being told (``/etc/slurm`` or configless mode).
 
-Run ``python tests/slurm/cluster.py DIR`` to bring a cluster up by hand
+Run ``python tests/slurm/slurm_cluster.py DIR`` to bring a cluster up by hand
 (Ctrl-C stops it).
 """
 
@@ -151,8 +151,7 @@ class SlurmCluster:
                     "SlurmdParameters=config_overrides",
                     f"NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} "
                     f"RealMemory={self.memory_mb} State=UNKNOWN",
-                    f"PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE "
-                    "State=UP",
+                    f"PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP",
                     "",
                 ]
             )
