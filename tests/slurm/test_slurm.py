@@ -117,15 +117,20 @@ def cluster(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    # a SIGTERM to pytest (CI's outer timeout) becomes KeyboardInterrupt, so the
+    # daemons are still stopped
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        cluster.start()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        try:
+            cluster.start()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            if os.environ.get("CI"):
+                pytest.fail(f"the SLURM test cluster did not start: {error}")
+            pytest.skip(f"the SLURM test cluster did not start on this machine: {error}")
+        yield cluster
+    finally:
         cluster.stop()
-        if os.environ.get("CI"):
-            pytest.fail(f"the SLURM test cluster did not start: {error}")
-        pytest.skip(f"the SLURM test cluster did not start on this machine: {error}")
-    yield cluster
-    cluster.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="module")
