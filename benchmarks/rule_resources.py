@@ -42,9 +42,9 @@ def snakemake_command(*args: str) -> list[str]:
 
 
 def declared_resources(workdir: Path, env: dict, extra: list[str]) -> pd.DataFrame:
-    """mem_mb and runtime of every job of a dry run, largest per rule."""
+    """mem_mb and runtime of every job, largest per rule (after a run: inputs exist)."""
     dry = subprocess.run(
-        snakemake_command("-n", "--cores", "2", *extra),
+        snakemake_command("-n", "--forceall", "--cores", "2", *extra),
         cwd=workdir, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     rows, rule = [], None
@@ -131,8 +131,8 @@ def main() -> None:
     env = workflow_env()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = copy_project(Path(tmp))
-        declared = declared_resources(workdir, env, extra)
         used = measure(workdir, env, extra)
+        declared = declared_resources(workdir, env, extra)
     # the script of rule `score` is score.py, and so on: one script per rule
     table = declared.join(used, how="left")
     table["mem_ratio"] = table["mem_mb"] / table["peak_rss_mb"]

@@ -20,6 +20,7 @@ Run ``python tests/slurm/slurm_cluster.py DIR`` to bring a cluster up by hand
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+# how snakemake-executor-plugin-slurm reports a submission: (SLURM job id, its log)
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "srun", "sacct")
 

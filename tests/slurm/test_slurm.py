@@ -16,7 +16,6 @@ them). On a CI machine (``CI`` set) a cluster that does not start fails.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -27,8 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.slurm.slurm_cluster import SlurmCluster, unavailable_reason
-from tests.workflow.project import ROOT, copy_project, workflow_env
+from tests.slurm.slurm_cluster import SUBMITTED, SlurmCluster, unavailable_reason
+from tests.workflow.project import ROOT, copy_project, result_files, run_bounded, workflow_env
 from trialanalysis.config import validate_config
 from trialanalysis.pipeline import table_keys
 
@@ -46,7 +45,6 @@ SLURM_TEST_OPTIONS = (
     "--seconds-between-status-checks",
     "1",
 )
-SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 
 
 def targets() -> list[str]:
@@ -55,36 +53,6 @@ def targets() -> list[str]:
     config = validate_config(config, source="config")
     scored = [(t, n) for t, n in table_keys(config) if config[t]["instruments"].get(n)]
     return [f"results/scores/{t}/{n}.csv" for t, n in scored] + ["results/prepare/differences.csv"]
-
-
-def run_bounded(args: list[str], cwd: Path, env: dict, log: Path, timeout: float) -> int:
-    """Run a command in its own process group; kill the whole group after `timeout`."""
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        try:
-            return process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(process.pid, sig)
-                    process.wait(timeout=grace)
-                    break
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    continue
-            pytest.fail(f"{args[3:]} did not finish in {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def result_files(workdir: Path) -> dict[str, bytes]:
-    """Every file under results/, except logs (they hold times and job ids)."""
-    results = workdir / "results"
-    return {
-        str(p.relative_to(results)): p.read_bytes()
-        for p in sorted(results.rglob("*"))
-        if p.is_file() and p.relative_to(results).parts[0] != "logs"
-    }
 
 
 class Canceller(threading.Thread):

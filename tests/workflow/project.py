@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,37 @@ def copy_project(target: Path) -> Path:
         ROOT / "src" / "trialanalysis" / "schemas", target / "src/trialanalysis/schemas"
     )
     return target
+
+
+def run_bounded(args: list[str], cwd: Path, env: dict, log: Path, timeout: float) -> int:
+    """Run a command in its own process group, output to `log`; return its exit code.
+
+    After `timeout` seconds the whole group gets SIGTERM, then SIGKILL (a hung
+    scheduler client does not stop on SIGTERM), and :class:`TimeoutError` is raised.
+    """
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+                try:
+                    os.killpg(process.pid, sig)
+                    process.wait(timeout=grace)
+                    break
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    continue
+    raise TimeoutError(f"{args} did not finish in {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def result_files(workdir: Path) -> dict[str, bytes]:
+    """Every file under results/ but the logs (they hold times and job ids), by path."""
+    results = workdir / "results"
+    return {
+        str(p.relative_to(results)): p.read_bytes()
+        for p in sorted(results.rglob("*"))
+        if p.is_file() and p.relative_to(results).parts[0] != "logs"
+    }
