@@ -76,6 +76,7 @@ class Canceller(threading.Thread):
                     if running_s >= self.min_running_s:
                         self.cluster.run("scancel", job_id)
                         self.cancelled = job_id
+                        return
             self.done.wait(0.5)
 
 
