@@ -39,6 +39,7 @@ include: "workflow/rules/validate.smk"
 include: "workflow/rules/instruments.smk"
 include: "workflow/rules/betterback.smk"
 include: "workflow/rules/prepare.smk"
+include: "workflow/rules/power.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -160,7 +160,33 @@ def _run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable] = [_add_simulate, _add_validate, _add_score, _add_fit]
+def _add_power(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "power",
+        help="power of a stepped or parallel cluster design (analytic or by simulation)",
+        description=(
+            "Design-based power of the design in a power spec (YAML; keys in "
+            "schemas/power.schema.yaml) under its assumed effects: the GLS variance "
+            "(analytic) or simulated trials analysed with the trial's mixed model "
+            "(simulation, also type I error and CI coverage with Monte Carlo SEs)."
+        ),
+    )
+    parser.add_argument("spec", help="power spec (.yaml)")
+    parser.add_argument("--method", choices=["analytic", "simulation"], default="analytic")
+    parser.add_argument("--sims", type=int, default=None, help="simulations (default: spec)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: spec)")
+    parser.add_argument("-o", "--output", required=True, help="result table (.csv)")
+    parser.set_defaults(handler=_run_power)
+
+
+def _run_power(args: argparse.Namespace) -> int:
+    from trialanalysis.power.command import run_power
+
+    print(run_power(args.spec, args.method, args.output, sims=args.sims, seed=args.seed))
+    return 0
+
+
+COMMANDS: list[Callable] = [_add_simulate, _add_validate, _add_score, _add_fit, _add_power]
 
 
 def build_parser() -> argparse.ArgumentParser:

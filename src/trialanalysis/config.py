@@ -78,15 +78,19 @@ def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
     return f"{where}: {error.message}"
 
 
-def validate_config(config: Mapping, source: str = "config") -> dict:
-    """Validate a configuration and fill in defaults.
+def validate_with_schema(config: Mapping, schema_name: str, source: str, what: str) -> dict:
+    """Validate a YAML document against a package schema and fill in defaults.
 
     Parameters
     ----------
     config : mapping
-        The parsed configuration (may be partial; defaults are filled in).
+        The parsed document (may be partial; defaults are filled in).
+    schema_name : str
+        File name of the schema in ``schemas/``.
     source : str
-        Name of the configuration's origin, for error messages.
+        Name of the document's origin, for error messages.
+    what : str
+        What the document is (``"configuration"``, ``"power spec"``), for messages.
 
     Returns
     -------
@@ -99,13 +103,39 @@ def validate_config(config: Mapping, source: str = "config") -> dict:
         Listing every problem, each with its key path; unknown keys are
         reported with the closest allowed key.
     """
-    schema = load_schema(CONFIG_SCHEMA)
+    schema = load_schema(schema_name)
     instance = copy.deepcopy(dict(config))
     errors = sorted(_Validator(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
         lines = "\n".join(f"{source}: {_describe(e, schema)}" for e in errors)
-        raise ConfigError(f"invalid configuration:\n{lines}")
+        raise ConfigError(f"invalid {what}:\n{lines}")
     return instance
+
+
+def validate_config(config: Mapping, source: str = "config") -> dict:
+    """Validate a workflow configuration and fill in defaults.
+
+    :func:`validate_with_schema` with the workflow schema (``config.schema.yaml``);
+    ``source`` names the configuration's origin in messages. Raises
+    :class:`ConfigError` listing every problem.
+    """
+    return validate_with_schema(config, CONFIG_SCHEMA, source, "configuration")
+
+
+def read_yaml(path: str | Path, what: str) -> dict:
+    """Read a YAML mapping from a file; a missing file or bad YAML is a ConfigError."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: {what} not found")
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: {what} must be a YAML mapping of keys to values")
+    return content
 
 
 def load_config(path: str | Path = "config/config.yaml", overrides: Mapping | None = None) -> dict:
@@ -124,11 +154,6 @@ def load_config(path: str | Path = "config/config.yaml", overrides: Mapping | No
         The validated configuration with defaults filled in.
     """
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: configuration file not found")
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    config = read_yaml(path, "configuration file")
     config.update(overrides or {})
     return validate_config(config, source=str(path))

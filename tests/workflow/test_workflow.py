@@ -179,3 +179,55 @@ def test_data_dir_points_the_workflow_at_other_data(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     summary = pd.read_csv(workdir / "results" / "validation" / "summary.csv")
     assert summary["file"].str.startswith("elsewhere/").all()
+
+
+def test_default_run_plans_power_from_the_trial_and_reports_it(finished_run):
+    results = finished_run / "results"
+    analytic = pd.read_csv(results / "power" / "analytic.csv")
+    observed = analytic[
+        (analytic["scenario"] == "observed") & (analytic["method"] == "analytic-z")
+    ]
+    effects = pd.read_csv(results / "betterback" / "patients" / "effects.csv")
+    fitted = effects[(effects["outcome"] == "odi_total") & (effects["timepoint"] == "3m")]
+    # the GLS SE of the observed design at the estimated variance components is
+    # the fitted model's SE up to its baseline covariate
+    assert observed["se_effect"].iloc[0] == pytest.approx(fitted["std_error"].iloc[0], rel=0.05)
+    assert observed["clinics"].iloc[0] == 17
+    report = (results / "report" / "report.html").read_text("utf-8")
+    assert "Design and power" in report and "not post-hoc power" in report
+    assert (results / "figures" / "power_analytic.svg").stat().st_size > 1000
+    assert not (results / "power" / "simulation.csv").exists()
+
+
+def test_snakemake_power_simulates_in_chunks_that_rerun_identically(finished_run, tmp_path):
+    import yaml
+
+    workdir = tmp_path / "power"
+    shutil.copytree(finished_run, workdir, symlinks=True)
+    path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text("utf-8"))
+    config["power"].update(
+        sims=4,
+        chunk_size=2,
+        scenarios={
+            "clusters_per_sequence": [2],
+            "individuals_per_cluster_period": [3],
+            "effects": [-4.0],
+            "iccs": ["observed"],
+        },
+    )
+    path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    run = snakemake(workdir, "power")
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = workdir / "results" / "power"
+    summary = pd.read_csv(results / "simulation.csv")
+    assert set(summary["scenario"]) == {"observed", "s01"}
+    assert (summary["n_sims"] == 4).all()
+    assert {"power", "power_mc_se", "type1_error", "coverage", "n_failed"} <= set(summary)
+    assert sorted(p.name for p in (results / "chunks" / "s01").glob("*.csv")) == ["0.csv", "1.csv"]
+    assert (results / "simulation" / "tables" / "power.docx").exists()
+    first = (results / "simulation.csv").read_bytes()
+    (results / "chunks" / "s01" / "1.csv").unlink()
+    rerun = snakemake(workdir, "power")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert (results / "simulation.csv").read_bytes() == first

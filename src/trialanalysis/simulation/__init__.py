@@ -12,23 +12,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from trialanalysis.config import deep_merge
-from trialanalysis.errors import ConfigError
+from trialanalysis.config import deep_merge, read_yaml
 from trialanalysis.instruments.definitions import Instrument, load_instruments
 from trialanalysis.simulation.betterback import simulate_betterback
+from trialanalysis.simulation.checks import check_simulation_config
 from trialanalysis.simulation.prepare import simulate_prepare
 
 __all__ = ["load_simulation_config", "simulate", "simulate_to_folder", "true_effects"]
 
 
 def load_simulation_config(path: str | Path = "config/simulation.yaml") -> dict:
-    """Read the simulation parameters from YAML."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: simulation config not found")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """Read the simulation parameters from YAML, validated, with defaults filled in.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem with its key (see :mod:`.checks`).
+    """
+    return check_simulation_config(read_yaml(path, "simulation config"), source=str(path))
 
 
 def simulate(
@@ -57,8 +59,9 @@ def simulate(
         Each trial draws from its own stream, so changing one trial's
         parameters leaves the other trial's data unchanged.
     """
-    spec = load_simulation_config(config) if isinstance(config, str | Path) else dict(config)
-    spec = deep_merge(spec, overrides or {})
+    source = str(config) if isinstance(config, str | Path) else "simulation config"
+    spec = read_yaml(config, "simulation config") if isinstance(config, str | Path) else config
+    spec = check_simulation_config(deep_merge(spec, overrides or {}), source=source)
     if not isinstance(instruments, Mapping):
         instruments = load_instruments(instruments)
     seed = spec["seed"] if seed is None else seed

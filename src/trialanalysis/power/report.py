@@ -1,0 +1,107 @@
+"""The "Design and power" report section: assumptions, table and power curves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from trialanalysis.power.analytic import RESULT_COLUMNS
+from trialanalysis.power.figures import power_curves
+from trialanalysis.power.trial import OBSERVED, SCENARIO_COLUMNS
+
+COLUMNS = [*SCENARIO_COLUMNS, *RESULT_COLUMNS]
+LABELS = {
+    "individuals": "Individuals per clinic-period",
+    "power_mc_se": "Power MC SE",
+    "type1_error": "Type I error",
+    "type1_mc_se": "Type I MC SE",
+    "se_effect": "SE of effect",
+    "n_sims": "Simulations",
+    "n_failed": "Failed fits",
+    "n_singular": "Singular fits",
+}
+METHOD_ORDER = {"analytic-z": 0, "analytic-t": 1, "simulation": 2}
+
+
+def assumptions(trial: Mapping, settings: Mapping, effect: float, simulated: bool) -> str:
+    """State the assumptions of the power grid for the report."""
+    cac = 1.0 if settings["cac"] is None else settings["cac"]
+    schedule = "observed schedule" if not settings["schedule"] else "planned schedule"
+    cv = trial["size_cv"] if settings["cluster_size_cv"] is None else settings["cluster_size_cv"]
+    dropout = trial["dropout"] if settings["dropout"] is None else settings["dropout"]
+    model = "no clinic-period effect, as Hussey & Hughes" if cac == 1 else "clinic-period effect"
+    text = (
+        "Design-based power: the power of each design under assumed effects, not post-hoc "
+        "power of the effect this trial observed. Planned from the BetterBack primary model "
+        f"of {trial['outcome']} at {trial['timepoint']} (baseline-adjusted, so the power is "
+        f"that of the same adjusted analysis): total SD {trial['sd']:.2f} (clinic variance "
+        f"{trial['var_cluster']:.2f}, individual-level variance {trial['var_individual']:.2f}), "
+        f"ICC {trial['icc']:.3f} ('observed' in the table), cluster autocorrelation {cac:g} "
+        f"({model}), the {schedule} with clusters per sequence as in each scenario, "
+        f"cluster-size CV {cv:.2f} and "
+        f"{dropout:.1%} of recruited patients not analysed (missing completely at random). "
+        f"Scenario 'observed' is this trial's design: {trial['clinics']} clinics and the patients "
+        "analysed in each clinic-period (known unequal sizes). "
+        f"Effect of reference (MCID, `power.mcid`): {effect:g}. "
+        "Analytic power: GLS variance of the treatment effect (Hussey & Hughes 2007; Hooper "
+        "et al. 2016; exact for incomplete designs and known sizes, averaged over size draws "
+        "otherwise), normal approximation (analytic-z) and noncentral t on "
+        + ("clinics - 2" if settings["df"] is None else f"{settings['df']:g}")
+        + f" df (analytic-t); two-sided alpha {settings['alpha']:g}."
+    )  # fmt: skip
+    if simulated:
+        text += (
+            f" Simulation: {settings['sims']} trials per scenario, each analysed by REML with "
+            "the trial's Hussey & Hughes model (period, treatment, clinic intercept; the "
+            "baseline's share of the variance is already removed from the residual) and "
+            f"{settings['df_method']} df; type I error from the same trials at effect 0, CI "
+            "coverage, Monte Carlo SEs; failed fits are counted and excluded."
+        )
+    return text
+
+
+def write_power_report(
+    config: Mapping,
+    settings: Mapping,
+    trial: Mapping,
+    table: pd.DataFrame,
+    effect: float,
+    outputs: Mapping[str, str],
+) -> None:
+    """Write the power table, the power curves and the report fragment."""
+    from trialanalysis.analyses.common import publish_table
+    from trialanalysis.pipeline import write_csv
+    from trialanalysis.reporting.assemble import write_fragment
+    from trialanalysis.reporting.figures import save_figure
+
+    table = table.assign(order=table["method"].map(METHOD_ORDER))
+    table = table.sort_values(["scenario", "effect", "order"], ascending=[True, False, True])
+    table = table.drop(columns="order").reset_index(drop=True)
+    write_csv(table, outputs["table"])
+    grid = table[table["scenario"] != OBSERVED]
+    figure = power_curves(
+        grid, effect, trial["clinics"], trial["mean_recruited"], settings["alpha"]
+    )
+    png = save_figure(figure, outputs["figure"])[1]
+    simulated = bool((table["method"] == "simulation").any())
+    reference = table[np.isclose(table["effect"], effect)]
+    write_csv(reference, outputs["reference"])
+    columns = [c for c in [*COLUMNS, "n_singular"] if c in reference.columns]
+    block = publish_table(reference, outputs["tables"], "power", config,
+        {"table": outputs["reference"], "columns": columns, "labels": LABELS, "max_rows": 300,
+         "caption": f"Design-based power at the effect of reference ({effect:g}) per scenario",
+         "rounding": [{"columns": "power|power_mc_se|type1_.*|coverage|icc", "style": "fixed",
+                       "digits": 3}, *config["reporting"]["tables"]["rounding"]],
+         "notes": [f"All effects: {outputs['table']}. Design-based power of each design under "
+                   "the assumed effect, not post-hoc power of the observed effect."]})  # fmt: skip
+    blocks = [
+        {"text": assumptions(trial, settings, effect, simulated)},
+        block,
+        {"figure": str(png), "caption": "Power against clinics and against individuals per "
+         "clinic-period, one line per ICC", "data": [outputs["table"]]},
+    ]  # fmt: skip
+    write_fragment(
+        outputs["fragment"], [{"section": "design", "title": "Design and power", "blocks": blocks}]
+    )

@@ -1,0 +1,5 @@
+from trialanalysis.pipeline import logged
+from trialanalysis.power.steps import power_aggregate_step
+
+with logged(snakemake.log[0]):
+    power_aggregate_step(snakemake.input.scenarios[0], snakemake.input.chunks, snakemake.output[0])

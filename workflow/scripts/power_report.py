@@ -1,0 +1,10 @@
+from trialanalysis.pipeline import logged
+from trialanalysis.power.steps import power_report_step
+
+with logged(snakemake.log[0]):
+    power_report_step(
+        snakemake.params.config,
+        snakemake.params.settings,
+        dict(snakemake.input.items()),
+        dict(snakemake.output.items()),
+    )

@@ -1,0 +1,11 @@
+from trialanalysis.pipeline import logged
+from trialanalysis.power.steps import power_chunk_step
+
+with logged(snakemake.log[0]):
+    power_chunk_step(
+        snakemake.input[0],
+        snakemake.wildcards.scenario,
+        int(snakemake.wildcards.chunk),
+        snakemake.params.chunk_size,
+        snakemake.output[0],
+    )

@@ -1,0 +1,5 @@
+from trialanalysis.pipeline import logged
+from trialanalysis.power.steps import power_spec_step
+
+with logged(snakemake.log[0]):
+    power_spec_step(snakemake.params.settings, dict(snakemake.input.items()), snakemake.output[0])
