@@ -1,12 +1,13 @@
 """The workflow through a real SLURM scheduler (``snakemake --profile profiles/slurm``).
 
 A throw-away single-node cluster (munged, slurmctld, slurmd; see
-``slurm_cluster.py``) runs one trial analysis: validation, the scoring jobs
-(one group job, as the profile groups them) and the PREPARE mixed models.
-While the models run, their SLURM job is cancelled with ``scancel`` (a node
-lost under a job looks the same to Snakemake); the profile's retries must
-resubmit it and the run must finish with files identical, byte for byte, to
-a local run on two cores.
+``slurm_cluster.py``) runs the power workflow on a tiny grid (``snakemake
+power``: validation, scoring, the BetterBack primary model, the power specs,
+four simulation chunks as one group job, the summary) and one trial analysis
+(the PREPARE mixed models). While the PREPARE models run, their SLURM job is
+cancelled with ``scancel`` (a node lost under a job looks the same to
+Snakemake); the profile's retries must resubmit it and the run must finish
+with files identical, byte for byte, to a local run on two cores.
 
 Skipped, with the reason, where SLURM cannot run: not root, or the Debian
 packages ``slurm-wlm`` and ``munge`` not installed (``.ci/run`` installs
@@ -27,9 +28,7 @@ import pytest
 import yaml
 
 from tests.slurm.slurm_cluster import SUBMITTED, SlurmCluster, unavailable_reason
-from tests.workflow.project import ROOT, copy_project, result_files, run_bounded, workflow_env
-from trialanalysis.config import validate_config
-from trialanalysis.pipeline import table_keys
+from tests.workflow.project import copy_project, result_files, run_bounded, workflow_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
@@ -47,12 +46,39 @@ SLURM_TEST_OPTIONS = (
 )
 
 
-def targets() -> list[str]:
-    """Every score table and the PREPARE mixed models (validate -> score -> fit)."""
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text("utf-8"))
-    config = validate_config(config, source="config")
-    scored = [(t, n) for t, n in table_keys(config) if config[t]["instruments"].get(n)]
-    return [f"results/scores/{t}/{n}.csv" for t, n in scored] + ["results/prepare/differences.csv"]
+TARGETS = ("power", "results/prepare/differences.csv")
+# two scenarios (the observed design and one other) of two chunks each
+TINY_GRID = {
+    "sims": 4,
+    "chunk_size": 2,
+    "scenarios": {
+        "clusters_per_sequence": [2],
+        "individuals_per_cluster_period": [3],
+        "effects": [-4.0],
+        "iccs": ["observed"],
+    },
+}
+# SLURM log folders of the plugin: rule_<rule>, group_<group>_<rules>
+SLURM_JOBS = {
+    "rule_validate": 1,
+    "group_scoring_score": 1,
+    "rule_betterback_patients": 1,
+    f"rule_{CANCELLED_RULE}": 2,
+    "rule_power_spec": 1,
+    "rule_power_analytic": 1,
+    "group_power_power_simulate_chunk": 1,
+    "rule_power_aggregate": 1,
+    "rule_power_report": 1,
+}
+
+
+def project_with_tiny_grid(target: Path) -> Path:
+    workdir = copy_project(target)
+    path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text("utf-8"))
+    config["power"].update(TINY_GRID)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    return workdir
 
 
 class Canceller(threading.Thread):
@@ -105,15 +131,15 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def runs(cluster, tmp_path_factory):
     """The same targets locally (2 cores) and through SLURM, with one job cancelled."""
-    goal = targets()
-    local = copy_project(tmp_path_factory.mktemp("local"))
+    goal = list(TARGETS)
+    local = project_with_tiny_grid(tmp_path_factory.mktemp("local"))
     code = run_bounded(
         [sys.executable, "-m", "snakemake", "--cores", "2", *goal],
         local, workflow_env(), local / "snakemake.log", HARD_TIMEOUT_S,
     )  # fmt: skip
     assert code == 0, (local / "snakemake.log").read_text()[-3000:]
 
-    remote = copy_project(tmp_path_factory.mktemp("remote"))
+    remote = project_with_tiny_grid(tmp_path_factory.mktemp("remote"))
     canceller = Canceller(cluster, CANCELLED_RULE)
     canceller.start()
     try:
@@ -133,15 +159,20 @@ def runs(cluster, tmp_path_factory):
 def test_jobs_went_through_sbatch_and_the_scheduler(runs, cluster):
     _, remote, log, _ = runs
     submitted = SUBMITTED.findall(log)
-    # validate, one group job for all score jobs, the models twice (cancelled, retried)
-    assert len(submitted) == 4, log[-3000:]
     controller_log = (cluster.logs / "slurmctld.log").read_text()
+    slurm_logs = remote / "results/logs/slurm"
+    folders: dict[str, int] = {}
     for job_id, slurm_log in submitted:
         assert f"sched: Allocate JobId={job_id} " in controller_log
         path = Path(slurm_log)
-        assert path.is_relative_to(remote / "results/logs/slurm") and path.is_file()
-    folders = {Path(p).parent.name for _, p in submitted}
-    assert folders == {"rule_validate", "group_scoring_score", f"rule_{CANCELLED_RULE}"}
+        assert path.is_relative_to(slurm_logs) and path.is_file()
+        folder = path.relative_to(slurm_logs).parts[0]
+        folders[folder] = folders.get(folder, 0) + 1
+    # one SLURM job for all score jobs and one for the four simulation chunks
+    assert folders == SLURM_JOBS, log[-3000:]
+    chunks = sorted((remote / "results/power/chunks").rglob("*.csv"))
+    assert len(chunks) == 4
+    assert log.count("rule power_simulate_chunk:") == 4
 
 
 def test_a_cancelled_job_is_retried_and_the_run_completes(runs):
@@ -157,7 +188,7 @@ def test_a_cancelled_job_is_retried_and_the_run_completes(runs):
 def test_slurm_results_equal_a_local_run_byte_for_byte(runs):
     local, remote, _, _ = runs
     local_files, remote_files = result_files(local), result_files(remote)
-    assert "prepare/differences.csv" in local_files
+    assert {"prepare/differences.csv", "power/simulation.csv"} <= set(local_files)
     assert sorted(local_files) == sorted(remote_files)
     different = [name for name in local_files if local_files[name] != remote_files[name]]
     assert different == []
