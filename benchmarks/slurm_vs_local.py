@@ -10,8 +10,11 @@ result files are identical.
 
 Run from the repository root::
 
-    python benchmarks/slurm_vs_local.py [--targets power] [--config power.sims=100 ...]
-        [--out benchmarks/output/slurm_vs_local.csv]
+    python benchmarks/slurm_vs_local.py [--targets power]
+        [--power "{sims: 20, chunk_size: 2}"] [--out benchmarks/output/slurm_vs_local.csv]
+
+``--power`` updates the ``power`` section of the copies' config (default: the
+SLURM test's two scenarios, 20 simulations each in chunks of 2: 20 chunks).
 
 On one node SLURM cannot be faster: the ratio is the price of the scheduler
 (submission, status polling, a Snakemake start per job), which grouping keeps
@@ -28,23 +31,26 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.slurm.slurm_cluster import SUBMITTED, SlurmCluster, unavailable_reason  # noqa: E402
+from tests.slurm.slurm_cluster import (  # noqa: E402
+    SNAKEMAKE_OPTIONS,
+    SUBMITTED,
+    SlurmCluster,
+    unavailable_reason,
+)
 from tests.workflow.project import (  # noqa: E402
+    TINY_POWER_GRID,
     copy_project,
     result_files,
     run_bounded,
+    update_config,
     workflow_env,
 )
 
-# the status polling of the tests: this cluster has no accounting database
-SLURM_OPTIONS = (
-    "--slurm-status-command", "squeue",
-    "--slurm-init-seconds-before-status-checks", "1",
-    "--seconds-between-status-checks", "1",
-)  # fmt: skip
+GRID = {**TINY_POWER_GRID, "sims": 20}
 STEPS = re.compile(r"(\d+) of (\d+) steps \(100%\) done")
 
 
@@ -62,32 +68,34 @@ def timed_run(workdir: Path, args: list[str], env: dict, timeout: float) -> tupl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", nargs="+", default=["power"])
-    parser.add_argument("--config", nargs="*", default=[], help="snakemake --config overrides")
+    parser.add_argument("--power", type=yaml.safe_load, default={}, help="power settings")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/output/slurm_vs_local.csv")
     args = parser.parse_args()
     reason = unavailable_reason()
     if reason:
         raise SystemExit(reason)
-    config = ["--config", *args.config] if args.config else []
+    grid = {**GRID, **args.power}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         local = copy_project(tmp / "local")
+        update_config(local, "power", grid)
         local_wall, local_log = timed_run(
-            local, ["--cores", "2", *config, *args.targets], workflow_env(), args.timeout
+            local, ["--cores", "2", *args.targets], workflow_env(), args.timeout
         )
         with SlurmCluster(tmp / "cluster") as cluster:
             remote = copy_project(tmp / "remote")
+            update_config(remote, "power", grid)
             slurm_wall, slurm_log = timed_run(
                 remote,
-                ["--profile", "profiles/slurm", *SLURM_OPTIONS, *config, *args.targets],
+                ["--profile", "profiles/slurm", *SNAKEMAKE_OPTIONS, *args.targets],
                 workflow_env(cluster.env),
                 args.timeout,
             )
         steps = STEPS.findall(local_log)
         row = {
             "targets": " ".join(args.targets),
-            "config": " ".join(args.config),
+            "power": yaml.safe_dump(grid, default_flow_style=True).strip(),
             "snakemake_jobs": int(steps[-1][1]) if steps else 0,
             "slurm_jobs": len(SUBMITTED.findall(slurm_log)),
             "local_2_cores_s": round(local_wall, 1),

@@ -50,18 +50,8 @@ def memory_mb(base_mb: int = 1000, per_input_mb: float = 0.0) -> Callable:
 
 
 def runtime_min(base_min: int = 10, per_input_mb: float = 0.0) -> Callable:
-    """Wall-time request in minutes: ``(base_min + per_input_mb * input MB) * attempt``.
+    """Wall-time request in minutes, ``(base_min + per_input_mb * input MB) * attempt``.
 
-    Parameters
-    ----------
-    base_min : int
-        Request for the rule on tiny input.
-    per_input_mb : float
-        Extra minutes per MB of input files.
-
-    Returns
-    -------
-    callable
-        ``f(wildcards, input, attempt) -> int`` for a rule's ``resources: runtime=``.
+    The counterpart of :func:`memory_mb` for a rule's ``resources: runtime=``.
     """
     return _scaled(base_min, per_input_mb, minimum=base_min)

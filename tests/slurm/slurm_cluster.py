@@ -31,6 +31,13 @@ from pathlib import Path
 
 # how snakemake-executor-plugin-slurm reports a submission: (SLURM job id, its log)
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+# snakemake options for this cluster: it has no accounting database, so job
+# states come from squeue (sacct cannot answer); poll it every second
+SNAKEMAKE_OPTIONS = (
+    "--slurm-status-command", "squeue",
+    "--slurm-init-seconds-before-status-checks", "1",
+    "--seconds-between-status-checks", "1",
+)  # fmt: skip
 DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "srun", "sacct")
 

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from tests.workflow.project import copy_project, snakemake
+from tests.workflow.project import copy_project, snakemake, update_config
 from trialanalysis.config import validate_config
 from trialanalysis.power.steps import n_chunks, resolve_settings, scenario_ids
 
@@ -30,10 +30,7 @@ GRID = {
 
 def test_a_grid_of_20000_simulations_is_tens_of_slurm_jobs(tmp_path):
     workdir = copy_project(tmp_path / "grid")
-    path = workdir / "config" / "config.yaml"
-    config = yaml.safe_load(path.read_text("utf-8"))
-    config["power"].update(GRID)
-    path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    config = update_config(workdir, "power", GRID)
     settings = resolve_settings(validate_config(config, source="config"))
     chunks = len(scenario_ids(settings)) * n_chunks(settings)
     assert chunks * GRID["chunk_size"] >= 20_000

@@ -25,39 +25,30 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.slurm.slurm_cluster import SUBMITTED, SlurmCluster, unavailable_reason
-from tests.workflow.project import copy_project, result_files, run_bounded, workflow_env
+from tests.slurm.slurm_cluster import (
+    SNAKEMAKE_OPTIONS,
+    SUBMITTED,
+    SlurmCluster,
+    unavailable_reason,
+)
+from tests.workflow.project import (
+    TINY_POWER_GRID,
+    copy_project,
+    result_files,
+    run_bounded,
+    update_config,
+    workflow_env,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
 # the SLURM run; the cluster's own start and stop have their own timeouts
 HARD_TIMEOUT_S = 900
 CANCELLED_RULE = "prepare_effects"
-# this machine's cluster has no accounting database: sacct cannot answer
-SLURM_TEST_OPTIONS = (
-    "--slurm-status-command",
-    "squeue",
-    "--slurm-init-seconds-before-status-checks",
-    "1",
-    "--seconds-between-status-checks",
-    "1",
-)
 
 
 TARGETS = ("power", "results/prepare/differences.csv")
-# two scenarios (the observed design and one other) of two chunks each
-TINY_GRID = {
-    "sims": 4,
-    "chunk_size": 2,
-    "scenarios": {
-        "clusters_per_sequence": [2],
-        "individuals_per_cluster_period": [3],
-        "effects": [-4.0],
-        "iccs": ["observed"],
-    },
-}
 # SLURM log folders of the plugin: rule_<rule>, group_<group>_<rules>
 SLURM_JOBS = {
     "rule_validate": 1,
@@ -74,10 +65,7 @@ SLURM_JOBS = {
 
 def project_with_tiny_grid(target: Path) -> Path:
     workdir = copy_project(target)
-    path = workdir / "config" / "config.yaml"
-    config = yaml.safe_load(path.read_text("utf-8"))
-    config["power"].update(TINY_GRID)
-    path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    update_config(workdir, "power", TINY_POWER_GRID)
     return workdir
 
 
@@ -145,7 +133,7 @@ def runs(cluster, tmp_path_factory):
     try:
         code = run_bounded(
             [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm",
-             *SLURM_TEST_OPTIONS, *goal],
+             *SNAKEMAKE_OPTIONS, *goal],
             remote, workflow_env(cluster.env), remote / "snakemake.log", HARD_TIMEOUT_S,
         )  # fmt: skip
     finally:

@@ -10,6 +10,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# `power` settings of a tiny simulation grid: two scenarios (the observed
+# design and one other) of two chunks of two simulations each
+TINY_POWER_GRID = {
+    "sims": 4,
+    "chunk_size": 2,
+    "scenarios": {
+        "clusters_per_sequence": [2],
+        "individuals_per_cluster_period": [3],
+        "effects": [-4.0],
+        "iccs": ["observed"],
+    },
+}
 
 
 def workflow_env(extra: dict | None = None) -> dict:
@@ -48,6 +60,17 @@ def copy_project(target: Path) -> Path:
         ROOT / "src" / "trialanalysis" / "schemas", target / "src/trialanalysis/schemas"
     )
     return target
+
+
+def update_config(workdir: Path, section: str, values: dict) -> dict:
+    """Update one section of the copy's config/config.yaml; return the whole config."""
+    import yaml
+
+    path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text("utf-8"))
+    config[section].update(values)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    return config
 
 
 def run_bounded(args: list[str], cwd: Path, env: dict, log: Path, timeout: float) -> int:
