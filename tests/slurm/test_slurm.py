@@ -43,8 +43,8 @@ from tests.workflow.project import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
-# the SLURM run; the cluster's own start and stop have their own timeouts
-HARD_TIMEOUT_S = 900
+# each snakemake run (minutes on a quiet machine); the cluster has its own timeouts
+HARD_TIMEOUT_S = 1200
 CANCELLED_RULE = "prepare_effects"
 
 
