@@ -1,46 +1,16 @@
 """The Snakemake workflow, end to end, in a temporary copy of the repository."""
 
 import hashlib
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.workflow.project import copy_project, snakemake
 from trialanalysis.reporting.report import strip_run_stamp
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run snakemake as a user would: no --cores, the default profile supplies them."""
-    # the rule scripts import this checkout's package, not whichever one is installed
-    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": path},
-    )
-
-
-def copy_project(target: Path) -> Path:
-    for item in ("Snakefile", "workflow", "profiles", "config", "data"):
-        source = ROOT / item
-        if source.is_dir():
-            shutil.copytree(source, target / item, symlinks=True)
-        else:
-            shutil.copy2(source, target / item)
-    shutil.copytree(
-        ROOT / "src" / "trialanalysis" / "schemas", target / "src/trialanalysis/schemas"
-    )
-    return target
 
 
 @pytest.fixture(scope="module")

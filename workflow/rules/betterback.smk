@@ -18,6 +18,10 @@ rule betterback_design:
         "results/logs/betterback_design.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 0),
+        runtime=runtime_min(10, 0),
     script:
         "../scripts/betterback_design.py"
 
@@ -62,6 +66,10 @@ rule betterback_table1:
         "results/logs/betterback_table1.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 50),
+        runtime=runtime_min(10, 1),
     params:
         config=BB_CONFIG,
     script:
@@ -103,6 +111,10 @@ rule betterback_therapists:
         "results/logs/betterback_therapists.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 100),
+        runtime=runtime_min(10, 2),
     params:
         config=BB_CONFIG,
     script:
@@ -153,6 +165,10 @@ rule betterback_patients:
         "results/logs/betterback_patients.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 200),
+        runtime=runtime_min(10, 5),
     params:
         config=BB_CONFIG,
     script:
@@ -182,6 +198,10 @@ rule betterback_binary:
         "results/logs/betterback_binary.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 100),
+        runtime=runtime_min(10, 2),
     params:
         config=BB_CONFIG,
     script:
@@ -210,6 +230,10 @@ rule betterback_sensitivity:
         "results/logs/betterback_sensitivity.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 200),
+        runtime=runtime_min(10, 2),
     params:
         config=BB_CONFIG,
     script:
@@ -233,6 +257,10 @@ rule betterback_forest:
         "results/logs/betterback_forest.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 0),
+        runtime=runtime_min(10, 0),
     params:
         config=BB_CONFIG,
     script:

@@ -14,6 +14,10 @@ rule score:
         trial="betterback|prepare",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 50),
+        runtime=runtime_min(10, 1),
     params:
         config={
             k: config[k]
@@ -41,6 +45,10 @@ rule psychometrics:
         "results/logs/psychometrics.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 50),
+        runtime=runtime_min(10, 1),
     params:
         config={
             k: config[k]

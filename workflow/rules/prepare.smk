@@ -36,6 +36,10 @@ rule prepare_table1:
         "results/logs/prepare_table1.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 50),
+        runtime=runtime_min(10, 1),
     params:
         config=PREPARE_CONFIG,
     script:
@@ -79,6 +83,10 @@ rule prepare_effects:
         "results/logs/prepare_effects.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 100),
+        runtime=runtime_min(10, 5),
     params:
         config=PREPARE_CONFIG,
     script:
@@ -105,6 +113,10 @@ rule prepare_responders:
         "results/logs/prepare_responders.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 50),
+        runtime=runtime_min(10, 1),
     params:
         config=PREPARE_CONFIG,
     script:
@@ -135,6 +147,10 @@ rule prepare_mediation:
         "results/logs/prepare_mediation.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 100),
+        runtime=runtime_min(10, 2),
     params:
         config=PREPARE_CONFIG,
     script:
@@ -158,6 +174,10 @@ rule prepare_missing_data:
         "results/logs/prepare_missing_data.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 100),
+        runtime=runtime_min(10, 5),
     params:
         config=PREPARE_CONFIG,
     script:

@@ -26,6 +26,10 @@ rule consort:
         "results/logs/consort.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 50),
+        runtime=runtime_min(10, 1),
     params:
         config={k: config[k] for k in ("betterback", "prepare")},
         table_keys=TABLES,
@@ -51,6 +55,10 @@ rule report:
         "results/logs/report.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 20),
+        runtime=runtime_min(10, 1),
     params:
         config=config,
         started=".snakemake/trialanalysis_run_started.txt",

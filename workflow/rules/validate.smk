@@ -15,6 +15,10 @@ rule validate:
         "results/logs/validate.log",
     conda:
         "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 50),
+        runtime=runtime_min(10, 1),
     params:
         config={
             k: config[k]
