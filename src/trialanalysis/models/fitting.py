@@ -23,6 +23,7 @@ import scipy.optimize
 
 from trialanalysis.models import numderiv
 from trialanalysis.models.criterion import Criterion
+from trialanalysis.models.newton import newton_polish
 
 BOUNDARY_TOL = 1e-4
 GRADIENT_TOL = 2e-3
@@ -126,40 +127,22 @@ def _free(theta: np.ndarray, lower: np.ndarray) -> np.ndarray:
 
 def _polish(fun, theta: np.ndarray, lower: np.ndarray, steps: int = 5) -> np.ndarray:
     """Newton steps on the parameters that are not at their bound."""
-    current, value = theta.copy(), fun(theta)
-    for _ in range(steps):
-        free = _free(current, lower)
-        if not free.any() or not np.isfinite(value):
-            break
-        sub = np.flatnonzero(free)
 
-        def restricted(z, sub=sub, base=current):
-            full = base.copy()
+    def derivatives(current: np.ndarray):
+        sub = np.flatnonzero(_free(current, lower))
+        if sub.size == 0:
+            return None
+
+        def restricted(z):
+            full = current.copy()
             full[sub] = z
             return fun(full)
 
         grad = numderiv.gradient(restricted, current[sub], levels=2)
-        hess = numderiv.hessian(restricted, current[sub], levels=2)
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            break
-        if np.linalg.eigvalsh(hess).min() <= 0:
-            break
-        for shrink in (1.0, 0.5, 0.25, 0.125):
-            trial = current.copy()
-            trial[sub] = current[sub] - shrink * step
-            trial = np.maximum(trial, np.where(np.isfinite(lower), lower, -np.inf))
-            trial_value = fun(trial)
-            if trial_value <= value:
-                break
-        else:
-            break
-        converged_step = np.max(np.abs(trial - current)) < 1e-10
-        current, value = trial, trial_value
-        if converged_step:
-            break
-    return current
+        return sub, grad, numderiv.hessian(restricted, current[sub], levels=2)
+
+    floor = np.where(np.isfinite(lower), lower, -np.inf)
+    return newton_polish(fun, theta, derivatives, steps, lambda t: np.maximum(t, floor))
 
 
 def _snap_boundary(fun, theta: np.ndarray, lower: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ from trialanalysis.models.mmrm_inference import (
     MMRMSatterthwaite,
     deviance_hessian,
 )
+from trialanalysis.models.newton import newton_polish
 
 GRADIENT_TOL = 1e-6
 _NOT_FOR_MMRM = (
@@ -207,28 +208,13 @@ def _optimise(criterion: MMRMCriterion, theta0: np.ndarray) -> dict:
 
 
 def _polish(criterion: MMRMCriterion, theta: np.ndarray, steps: int = 6) -> np.ndarray:
-    """Newton steps with the exact gradient (halving the step while the deviance rises)."""
-    value = criterion.deviance(theta)
-    for _ in range(steps):
-        if not np.isfinite(value):
-            break
-        grad = criterion.gradient(theta)
-        hess = deviance_hessian(criterion, theta)
-        if np.linalg.eigvalsh(hess).min() <= 0:
-            break
-        step = np.linalg.solve(hess, grad)
-        for shrink in (1.0, 0.5, 0.25, 0.125):
-            trial = theta - shrink * step
-            trial_value = criterion.deviance(trial)
-            if trial_value <= value:
-                break
-        else:
-            break
-        done = np.max(np.abs(trial - theta)) < 1e-10
-        theta, value = trial, trial_value
-        if done:
-            break
-    return theta
+    """Newton steps with the exact gradient."""
+    every = np.arange(len(theta))
+
+    def derivatives(current: np.ndarray):
+        return every, criterion.gradient(current), deviance_hessian(criterion, current)
+
+    return newton_polish(criterion.deviance, theta, derivatives, steps)
 
 
 def _check(criterion: MMRMCriterion, theta: np.ndarray) -> tuple[bool, float, np.ndarray]:
