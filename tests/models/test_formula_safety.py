@@ -134,6 +134,9 @@ def test_backticked_columns_fit_like_plain_ones():
     plain = fit_mixed(data, "y ~ x + (1 | g)", variance_ci="none")
     quoted = fit_mixed(renamed, "`odi total` ~ `pain score` + (1 | g)", variance_ci="none")
     np.testing.assert_allclose(quoted.beta, plain.beta)
+    # R users backtick grouping factors too; an identifier in backticks is one.
+    grouped = fit_mixed(data, "y ~ x + (1 | `g`)", variance_ci="none")
+    np.testing.assert_allclose(grouped.beta, plain.beta)
 
 
 def test_offset_is_refused_with_what_to_do_instead():

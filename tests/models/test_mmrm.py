@@ -132,6 +132,20 @@ def test_split_covariance_term():
     assert split_covariance_term("y ~ x + (1 | g)") == ("y ~ x + (1 | g)", None)
 
 
+def test_split_respects_backticks_and_nested_parentheses():
+    # A '+' inside a backticked column name or a call does not end a term.
+    rest, term = split_covariance_term("y ~ `pain+score` + log(x + 1) + ar1h(visit | id)")
+    assert rest == "y ~ `pain+score` + log(x + 1)"
+    assert term.structure == "ar1h"
+
+
+def test_covariance_term_outside_a_mixed_model_is_refused():
+    from trialanalysis.models.formula_syntax import safe_formula
+
+    with pytest.raises(ModelSpecificationError, match="residual covariance term"):
+        safe_formula("y ~ arm + us(visit | id)")
+
+
 @pytest.mark.parametrize(
     ("formula", "message"),
     [

@@ -33,16 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from trialanalysis.errors import ModelSpecificationError
+from trialanalysis.models.formula_syntax import TERM_CALLS, top_level_terms
 
-STRUCTURES = {
-    "us": "unstructured",
-    "cs": "compound symmetry",
-    "csh": "heterogeneous compound symmetry",
-    "ar1": "first-order autoregressive",
-    "ar1h": "heterogeneous first-order autoregressive",
-    "toep": "Toeplitz",
-    "toeph": "heterogeneous Toeplitz",
-}
+#: Structure name → description.
+STRUCTURES = TERM_CALLS
 _NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
 _TERM = re.compile(rf"^\s*({'|'.join(STRUCTURES)})\s*\(\s*({_NAME})\s*\|\s*({_NAME})\s*\)\s*$")
 _CALL = re.compile(rf"^\s*({'|'.join(STRUCTURES)})\s*\(")
@@ -69,21 +63,6 @@ class CovarianceTerm:
         return STRUCTURES[self.structure]
 
 
-def _top_level_chunks(rhs: str) -> list[str]:
-    # Own splitter (not formula.py's) so that the covariance term is taken off
-    # before, and independently of, the formula parser.
-    chunks, depth, current = [], 0, []
-    for char in rhs:
-        depth += (char == "(") - (char == ")")
-        if char == "+" and depth == 0:
-            chunks.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    chunks.append("".join(current))
-    return chunks
-
-
 def split_covariance_term(formula: str) -> tuple[str, CovarianceTerm | None]:
     """Split a covariance term off a formula before the formula parser reads it.
 
@@ -105,9 +84,9 @@ def split_covariance_term(formula: str) -> tuple[str, CovarianceTerm | None]:
     """
     if not isinstance(formula, str) or formula.count("~") != 1:
         return formula, None
-    lhs, rhs = formula.split("~")
+    lhs, chunks = top_level_terms(formula)
     kept, terms = [], []
-    for chunk in _top_level_chunks(rhs):
+    for chunk in chunks:
         match = _TERM.match(chunk)
         if match:
             terms.append(CovarianceTerm(*match.groups(), chunk.strip()))

@@ -25,8 +25,8 @@ holds only those transforms.
 
 The parser builds a small syntax tree (:class:`Node`); a term kind is one
 ``kind`` value with a check and an emitter, so a covariance-structure term
-such as ``us(visit | id)`` can be added as one more entry of
-:data:`TERM_CALLS`.
+such as ``us(visit | id)`` is one entry of :data:`TERM_CALLS`, split off
+by :func:`top_level_terms` before the rest is written for patsy.
 """
 
 from __future__ import annotations
@@ -228,9 +228,19 @@ TRANSFORMS: dict[str, tuple[str, frozenset[str]]] = {
 _MATH = ("log", "log1p", "exp", "sqrt")
 _CONTRASTS = ("Treatment", "Sum", "Helmert", "Diff", "Poly")
 
-#: Calls that form a term of their own (e.g. a covariance structure
-#: ``us(visit | id)``): name → checker. Empty until such terms are supported.
-TERM_CALLS: dict[str, object] = {}
+#: Calls that form a term of their own and never reach patsy: the residual
+#: covariance structures ``us(visit | id)`` etc. of :mod:`.covariance`, which
+#: :func:`~.covariance.split_covariance_term` takes off a mixed-model formula
+#: (name → description).
+TERM_CALLS: dict[str, str] = {
+    "us": "unstructured",
+    "cs": "compound symmetry",
+    "csh": "heterogeneous compound symmetry",
+    "ar1": "first-order autoregressive",
+    "ar1h": "heterogeneous first-order autoregressive",
+    "toep": "Toeplitz",
+    "toeph": "heterogeneous Toeplitz",
+}
 
 
 class _RScale:
@@ -325,7 +335,7 @@ class _Writer:
 
     def group(self, node: Node) -> str:
         if node.kind == "name":
-            if node.quoted or not _is_identifier(node.text):
+            if not _is_identifier(node.text):
                 raise _refuse(
                     self.text,
                     node.text,
@@ -342,8 +352,13 @@ class _Writer:
 
     def call(self, node: Node) -> str:
         name = node.text
-        if name in TERM_CALLS:  # pragma: no cover - no such term kind yet
-            raise _refuse(self.text, name, "is not supported yet")
+        if name in TERM_CALLS:
+            raise _refuse(
+                self.text,
+                f"{name}(",
+                "is a residual covariance term: only mixed-model formulas (fit_mixed, "
+                "trialanalysis fit) take one, as a term of its own",
+            )
         if name == "offset":
             raise _refuse(
                 self.text,
@@ -449,6 +464,45 @@ def _patsy_name(name: str) -> str:
     return f'Q("{name}")'
 
 
+def top_level_terms(text: str) -> tuple[str, list[str]]:
+    """Split ``response ~ a + b + …`` into the response and its top-level terms.
+
+    Splitting uses the formula tokenizer, so ``+`` inside parentheses,
+    backticked names (```pain+score```) and strings does not split.
+
+    Parameters
+    ----------
+    text : str
+        A formula with exactly one ``~``.
+
+    Returns
+    -------
+    (str, list of str)
+        The text left of ``~`` and the text of each term joined by a
+        top-level ``+``, stripped.
+
+    Examples
+    --------
+    >>> top_level_terms("y ~ `a+b` * arm + us(visit | id)")
+    ('y', ['`a+b` * arm', 'us(visit | id)'])
+    """
+    tokens = tokenize(text)
+    tilde = [i for i, token in enumerate(tokens) if token.text == "~"]
+    if len(tilde) != 1:
+        raise ModelSpecificationError(
+            f"formula {text!r} must have exactly one '~', e.g. 'y ~ x + (1 | cluster)'"
+        )
+    cuts, depth = [tokens[tilde[0]].position + 1], 0
+    for token in tokens[tilde[0] + 1 :]:
+        if token.kind == "op":
+            depth += {"(": 1, ")": -1}.get(token.text, 0)
+            if token.text == "+" and depth == 0:
+                cuts.append(token.position)
+    ends = [*cuts[1:], len(text)]
+    terms = [text[start:end].lstrip("+").strip() for start, end in zip(cuts, ends, strict=True)]
+    return text[: tokens[tilde[0]].position].strip(), terms
+
+
 def safe_formula(text: str, random: bool = False, response: bool = True) -> str:
     """Check a formula against the allowed syntax and return it as patsy text.
 
@@ -477,7 +531,7 @@ def safe_formula(text: str, random: bool = False, response: bool = True) -> str:
     --------
     >>> safe_formula("y ~ factor(arm) * time + (1 | `clinic`)", random=True)
     'y ~ C(arm) * time + (1 | clinic)'
-    >>> safe_formula("y ~ __import__('os')")
+    >>> safe_formula("y ~ __import__('os')")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     trialanalysis.errors.ModelSpecificationError: formula "y ~ __import__('os')": ...
