@@ -15,13 +15,12 @@ Not a test: it reports ratios (ours / R) and writes them to a CSV.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import median_time, run_r_script
 
 from trialanalysis import fit_mixed
 
@@ -74,27 +73,9 @@ def simulate(n_patients: int, seed: int) -> pd.DataFrame:
     )
 
 
-def median_time(func, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def time_r(csv: Path, repeats: int, with_kr: bool) -> list[float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as handle:
-        handle.write(R_SCRIPT)
-    result = subprocess.run(
-        ["Rscript", handle.name, str(csv), str(repeats), "yes" if with_kr else "no"],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"Rscript failed:\n{result.stderr}")
-    Path(handle.name).unlink()
-    return [float("nan") if x == "NA" else float(x) for x in result.stdout.split()]
+    words = run_r_script(R_SCRIPT, str(csv), str(repeats), "yes" if with_kr else "no")
+    return [float("nan") if x == "NA" else float(x) for x in words]
 
 
 def main() -> None:

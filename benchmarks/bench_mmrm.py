@@ -18,13 +18,12 @@ Not a test: it reports ratios (ours / R) and writes them to a CSV.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import median_time, run_r_script
 
 from trialanalysis import fit_mixed
 
@@ -66,25 +65,8 @@ def simulate(n_patients: int, n_visits: int, seed: int) -> pd.DataFrame:
     )
 
 
-def median_time(func, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def time_r(csv: Path, repeats: int) -> float:
-    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as handle:
-        handle.write(R_SCRIPT)
-    result = subprocess.run(
-        ["Rscript", handle.name, str(csv), str(repeats)], capture_output=True, text=True
-    )
-    Path(handle.name).unlink()
-    if result.returncode != 0:
-        raise RuntimeError(f"Rscript failed:\n{result.stderr}")
-    return float(result.stdout.split()[0])
+    return float(run_r_script(R_SCRIPT, str(csv), str(repeats))[0])
 
 
 def main() -> None:
