@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,3 +74,51 @@ def test_fit_errors_exit_2_with_a_message(tmp_path, capsys, args, message):
         args = [*args, "-o", str(tmp_path / "out.csv")]
     assert main(["fit", str(DATA), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+R_EXPORTS = Path(__file__).parent / "golden" / "r_exports"
+
+
+def test_fit_reads_an_r_export_with_na_and_dotted_names(tmp_path):
+    # write.csv(airquality): NA marks missing values, Solar.R is a dotted R name.
+    out = tmp_path / "aq.csv"
+    formula = "Ozone ~ Temp + Solar.R + (1 | Month)"
+    assert (
+        main(["fit", str(R_EXPORTS / "airquality.csv"), "--formula", formula, "-o", str(out)]) == 0
+    )
+    ours = pd.read_csv(out).set_index("term")
+    reference = pd.read_csv(R_EXPORTS / "airquality_lmer.csv").set_index("term")
+    assert list(ours.index) == list(reference.index)  # "Solar.R", not Q("Solar.R")
+    for column, rtol in (("estimate", 1e-5), ("std_error", 1e-4), ("df", 1e-3)):
+        np.testing.assert_allclose(ours[column], reference[column], rtol=rtol)
+    diagnostics = pd.read_csv(tmp_path / "aq_diagnostics.csv").set_index("item")["value"]
+    assert int(diagnostics["n_used"]) == 111
+    expected = float((R_EXPORTS / "airquality_remlcrit.txt").read_text())
+    assert abs(float(diagnostics["deviance"]) - expected) < 1e-6
+
+
+def test_fit_points_at_every_cell_that_is_not_a_number(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    rows = [f"{'abc' if i == 4 else '.' if i == 9 else i % 5},{i},{i % 3}" for i in range(30)]
+    data.write_text("y,x,g\n" + "\n".join(rows) + "\n")
+    status = main(
+        ["fit", str(data), "--formula", "y ~ x + (1 | g)", "-o", str(tmp_path / "o.csv")]
+    )
+    assert status != 0
+    err = capsys.readouterr().err
+    assert f"{data}:6:y: 'abc' is not a number" in err
+    assert f"{data}:11:y: '.' is not a number" in err
+    assert not out.exists()
+
+
+def test_fit_refuses_repeated_column_names_and_names_missing_columns(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    data.write_text("y,x,x,g\n" + "".join(f"{i % 5},{i},{i},{i % 3}\n" for i in range(30)))
+    out = str(tmp_path / "o.csv")
+    assert main(["fit", str(data), "--formula", "y ~ x + (1 | g)", "-o", out])
+    assert f"{data}:1:x: column name appears twice (columns 2 and 3)" in capsys.readouterr().err
+    data.write_text("y,x,g\n" + "".join(f"{i % 5},{i},{i % 3}\n" for i in range(30)))
+    assert main(
+        ["fit", str(data), "--formula", "y ~ z + (1 | g) + (1 | k)", "-o", str(tmp_path / "o.csv")]
+    )
+    assert "2 column(s) not in the data: z, k; the data have: y, x, g" in capsys.readouterr().err

@@ -197,7 +197,7 @@ def test_between_within_refuses_crossed_factors():
         (None, "y ~ treatment + (1 | one)", "at least 2"),
         (None, "y ~ treatment + (1 | row)", "as many levels"),
         (None, "constant ~ treatment + (1 | clinic_id)", "constant"),
-        (None, "y ~ treatment + (1 + nope | clinic_id)", "cannot build model terms"),
+        (None, "y ~ treatment + (1 + nope | clinic_id)", "column\\(s\\) not in the data: nope"),
         (None, "empty ~ treatment + (1 | clinic_id)", "no complete rows"),
         (None, "y ~ treatment + (1 | clinic_id)", None),
     ],

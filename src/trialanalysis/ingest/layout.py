@@ -18,7 +18,7 @@ import pandas as pd
 
 from trialanalysis.errors import Problem
 from trialanalysis.ingest.contract import TableSpec
-from trialanalysis.ingest.readers import RawTable
+from trialanalysis.ingest.readers import RawTable, repeated_column_names
 
 
 @dataclass
@@ -95,17 +95,10 @@ def arrange(
         missing one (with its name), and unknown time points in wide column
         names. Other unknown columns are dropped (``Arranged.dropped``).
     """
-    problems: list[Problem] = []
+    problems = repeated_column_names(raw.file, raw.header, raw.header_row)
     first_seen: dict[str, int] = {}
     for index, name in enumerate(raw.header):
-        if name in first_seen:
-            message = (
-                f"column name appears twice (columns {first_seen[name] + 1} and {index + 1}); "
-                "keep one"
-            )
-            problems.append(Problem(raw.file, raw.header_row, name, message))
-        else:
-            first_seen[name] = index
+        first_seen.setdefault(name, index)
     layout = _choose_layout(raw.header, spec)
     if layout == "wide":
         expected = [spec.entity] + [

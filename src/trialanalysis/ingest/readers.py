@@ -150,8 +150,9 @@ def read_frame(path: str | Path, csv_options: dict | None = None) -> pd.DataFram
         addresses or phone numbers (the values are never shown).
     """
     raw = read_table(path, csv_options)
-    if raw.problems:
-        raise DataValidationError(raw.problems)
+    problems = raw.problems + repeated_column_names(raw.file, raw.header, raw.header_row)
+    if problems:
+        raise DataValidationError(problems)
     found = scan_columns(
         raw.file, raw.header, raw.rows, raw.row_numbers, raw.header_row, "this file"
     )
@@ -162,6 +163,21 @@ def read_frame(path: str | Path, csv_options: dict | None = None) -> pd.DataFram
         frame = frame.apply(lambda c: c.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True))
     frame.index = pd.Index(raw.row_numbers, name="row")
     return frame
+
+
+def repeated_column_names(file: str, header: list[str], header_row: int) -> list[Problem]:
+    """One problem for each column whose name an earlier column already has."""
+    problems, first_seen = [], {}
+    for index, name in enumerate(header):
+        if name in first_seen:
+            message = (
+                f"column name appears twice (columns {first_seen[name] + 1} and {index + 1}); "
+                "keep one"
+            )
+            problems.append(Problem(file, header_row, name, message))
+        else:
+            first_seen[name] = index
+    return problems
 
 
 def file_sha256(path: str | Path) -> str:

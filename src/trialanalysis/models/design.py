@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 
 from trialanalysis.errors import ModelSpecificationError
 from trialanalysis.models.formula import MixedFormula, RandomTerm
-from trialanalysis.models.formula_syntax import SAFE_ENV
+from trialanalysis.models.formula_syntax import SAFE_ENV, check_columns, r_column_label
 
 
 @dataclass
@@ -137,7 +137,7 @@ def build_model_data(
     if not isinstance(data, pd.DataFrame):
         raise ModelSpecificationError("data must be a pandas DataFrame in long format")
     frame = data.reset_index(drop=True)
-    _check_columns(formula, frame)
+    check_columns(formula.text, frame.columns)
     complete = _complete_rows(formula, frame)
     missing_by_column = _missing_counts(formula, frame)
     if weights is not None:
@@ -151,7 +151,7 @@ def build_model_data(
     )
     order, term_columns = _r_column_order(X_frame.design_info, formula.fixed)
     X = np.asarray(X_frame, dtype=float)[:, order]
-    fixed_names = [str(X_frame.columns[i]) for i in order]
+    fixed_names = [r_column_label(str(X_frame.columns[i])) for i in order]
     keep, dropped = aliased_columns(X, fixed_names, protected)
     if dropped:
         order = order[keep]
@@ -228,15 +228,6 @@ def _r_column_order(design: patsy.DesignInfo, fixed: str) -> tuple[np.ndarray, d
 def _referenced_columns(formula: MixedFormula, frame: pd.DataFrame) -> list[str]:
     words = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", formula.text))
     return [column for column in frame.columns if column in words]
-
-
-def _check_columns(formula: MixedFormula, frame: pd.DataFrame) -> None:
-    missing = [name for name in formula.variables() if name not in frame.columns]
-    if missing:
-        raise ModelSpecificationError(
-            f"column(s) {', '.join(missing)} of formula {formula.text!r} not in the data; "
-            f"available columns: {', '.join(map(str, frame.columns))}"
-        )
 
 
 def _weight_column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -330,7 +321,7 @@ def _random_block(term: RandomTerm, used: pd.DataFrame, z_offset: int, theta_off
     matrix = patsy.dmatrix(
         term.expr, used, NA_action="raise", return_type="dataframe", eval_env=SAFE_ENV
     )
-    names = ["(Intercept)" if c == "Intercept" else str(c) for c in matrix.columns]
+    names = ["(Intercept)" if c == "Intercept" else r_column_label(str(c)) for c in matrix.columns]
     codes, levels = pd.factorize(combined_labels(used, list(term.group)), sort=True)
     return RandomBlock(
         term=term,

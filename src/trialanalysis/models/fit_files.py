@@ -6,23 +6,47 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialanalysis.errors import ModelSpecificationError
+from trialanalysis.errors import DataValidationError, ModelSpecificationError, Problem
 from trialanalysis.instruments.files import read_table, write_table
+from trialanalysis.models.formula_syntax import formula_columns
 from trialanalysis.models.mixed import fit_mixed
 
 
 def typed_columns(table: pd.DataFrame) -> pd.DataFrame:
-    """Convert columns whose every non-missing value is a number to numbers.
+    """Read ``NA`` as missing and convert columns of numbers to numbers.
 
-    Other columns stay text and so enter a model as factors (as R's
-    ``read.csv`` would make them).
+    As R's ``read.csv``: a cell ``NA`` (how R writes a missing value) is
+    missing in every column; a column whose every non-missing value is a
+    number becomes numeric, other columns stay text and so enter a model as
+    factors.
     """
-    typed = table.copy()
+    typed = table.mask(table == "NA")
     for column in typed.columns:
         converted = pd.to_numeric(typed[column], errors="coerce")
         if converted.notna().sum() == typed[column].notna().sum():
             typed[column] = converted
     return typed
+
+
+def _check_numeric_response(data: pd.DataFrame, formula: str, file: str) -> None:
+    """Point at every cell of the response column that is not a number."""
+    names = formula_columns(formula) if isinstance(formula, str) and "~" in formula else []
+    response = names[0] if names else None
+    if response not in data.columns or pd.api.types.is_numeric_dtype(data[response]):
+        return
+    values = data[response]
+    bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+    problems = [
+        Problem(
+            file,
+            int(row),
+            response,
+            f"{str(value)[:20]!r} is not a number; the response "
+            "must be numeric (leave missing values blank or write NA)",
+        )
+        for row, value in values[bad].items()
+    ]
+    raise DataValidationError(problems)
 
 
 def fit_file(
@@ -58,7 +82,9 @@ def fit_file(
     output = Path(output)
     if output.suffix.lower() not in (".csv", ".xlsx"):
         raise ModelSpecificationError(f"{output}: output must end in .csv or .xlsx")
-    data = typed_columns(read_table(data_path)).reset_index(drop=True)
+    data = typed_columns(read_table(data_path))
+    _check_numeric_response(data, formula, str(data_path))
+    data = data.reset_index(drop=True)
     fit = fit_mixed(
         data,
         formula,

@@ -503,6 +503,26 @@ def top_level_terms(text: str) -> tuple[str, list[str]]:
     return text[: tokens[tilde[0]].position].strip(), terms
 
 
+_QUOTED = re.compile(r'Q\("([^"]*)"\)')
+_R_NAME = re.compile(r"^(?:[A-Za-z]|\.(?!\d))[A-Za-z0-9._]*$")
+
+
+def r_column_label(label: str) -> str:
+    """Write patsy's ``Q("…")`` quoting in a column label as R names it.
+
+    Examples
+    --------
+    >>> r_column_label('Q("Solar.R")'), r_column_label('C(arm)[T.b]:Q("pain score")')
+    ('Solar.R', 'C(arm)[T.b]:`pain score`')
+    """
+
+    def unquote(match: re.Match) -> str:
+        name = match.group(1)
+        return name if _R_NAME.match(name) else f"`{name}`"
+
+    return _QUOTED.sub(unquote, label)
+
+
 def safe_formula(text: str, random: bool = False, response: bool = True) -> str:
     """Check a formula against the allowed syntax and return it as patsy text.
 
@@ -562,6 +582,56 @@ def safe_formula(text: str, random: bool = False, response: bool = True) -> str:
     return writer.term(tree)
 
 
+def formula_columns(text: str) -> list[str]:
+    """List the data columns a formula refers to, in order of appearance.
+
+    Examples
+    --------
+    >>> formula_columns("y ~ C(arm, Treatment('a')) * log(x) + (1 + t | g/h) + us(v | id)")
+    ['y', 'arm', 'x', 't', 'g', 'h', 'v', 'id']
+    """
+    names: list[str] = []
+
+    def walk(node: Node) -> None:
+        if node.kind == "name":
+            if node.text not in ("TRUE", "FALSE", "True", "False"):
+                names.append(node.text)
+        elif node.kind == "call" and node.text in ("C", "factor"):
+            for arg in node.args[:1]:
+                walk(arg)
+        elif node.kind == "call" and node.text in _CONTRASTS:
+            return
+        else:
+            for arg in node.args:
+                walk(arg)
+
+    parser = _Parser(text)
+    if parser.tokens and parser.tokens[0].text == "~":
+        parser.index = 1
+    walk(parser.expression())
+    return list(dict.fromkeys(names))
+
+
+def check_columns(text: str, columns) -> None:
+    """Refuse a formula that names columns the data do not have, naming all of them.
+
+    Raises
+    ------
+    ModelSpecificationError
+        Listing every missing column and (for up to 40 columns) the columns
+        the data have.
+    """
+    available = [str(c) for c in columns]
+    missing = [name for name in formula_columns(text) if name not in set(available)]
+    if not missing:
+        return
+    shown = ", ".join(available) if len(available) <= 40 else f"{len(available)} columns"
+    raise ModelSpecificationError(
+        f"formula {text!r} names {len(missing)} column(s) not in the data: "
+        f"{', '.join(missing)}; the data have: {shown}"
+    )
+
+
 def design_matrices(formula: str, data, na_action: str = "drop"):
     """Response and model matrix of a checked formula, evaluated in :data:`SAFE_ENV`.
 
@@ -574,9 +644,11 @@ def design_matrices(formula: str, data, na_action: str = "drop"):
         ``(y, X)`` as :func:`patsy.dmatrices` returns them (rows with missing
         values dropped by default; the index says which rows were used).
     """
+    patsy_text = safe_formula(formula)
+    check_columns(formula, data.columns)
     try:
         return patsy.dmatrices(
-            safe_formula(formula),
+            patsy_text,
             data,
             return_type="dataframe",
             NA_action=na_action,

@@ -37,6 +37,7 @@ from trialanalysis.models.covariance import CovarianceTerm, Structure
 from trialanalysis.models.criterion import single_threaded
 from trialanalysis.models.design import build_model_data
 from trialanalysis.models.formula import parse_formula
+from trialanalysis.models.formula_syntax import check_columns
 from trialanalysis.models.mixed import MixedModelConvergenceWarning, MixedModelResult
 from trialanalysis.models.mmrm_criterion import MMRMCriterion, make_patterns
 from trialanalysis.models.mmrm_inference import (
@@ -73,12 +74,7 @@ def fit_mmrm(
         )
     if not isinstance(data, pd.DataFrame):
         raise ModelSpecificationError("data must be a pandas DataFrame in long format")
-    missing = [c for c in (term.visit, term.subject) if c not in data.columns]
-    if missing:
-        raise ModelSpecificationError(
-            f"column(s) {', '.join(missing)} of {term.source} not in the data; available "
-            f"columns: {', '.join(map(str, data.columns))}"
-        )
+    check_columns(f"{formula} + {term.source}", data.columns)
     frame = data.reset_index(drop=True)
     keep = frame[[term.visit, term.subject]].notna().all(axis=1)
     parsed = parse_formula(f"{formula} + (1 | {term.subject})")
