@@ -108,7 +108,7 @@ def test_fit_points_at_every_cell_that_is_not_a_number(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{data}:6:y: 'abc' is not a number" in err
     assert f"{data}:11:y: '.' is not a number" in err
-    assert not out.exists()
+    assert not (tmp_path / "o.csv").exists()
 
 
 def test_fit_refuses_repeated_column_names_and_names_missing_columns(tmp_path, capsys):
