@@ -122,3 +122,17 @@ def test_fit_refuses_repeated_column_names_and_names_missing_columns(tmp_path, c
         ["fit", str(data), "--formula", "y ~ z + (1 | g) + (1 | k)", "-o", str(tmp_path / "o.csv")]
     )
     assert "2 column(s) not in the data: z, k; the data have: y, x, g" in capsys.readouterr().err
+
+
+def test_fit_refuses_names_of_people_without_echoing_them(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    people = ["Anna Karlsson", "Erik Nilsson", "Maria Berg", "Lars Holm", "Karin Lindqvist"]
+    data.write_text(
+        "therapist,y,x,g\n" + "".join(f"{people[i % 5]},{i % 7},{i},{i % 3}\n" for i in range(30))
+    )
+    assert main(["fit", str(data), "--formula", "y ~ x + (1 | g)", "-o", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    assert f"{data}:2:therapist: the column looks like it holds names of people" in err
+    assert "remove it from the file" in err and "privacy.drop_columns" not in err
+    assert not any(name.split()[1] in err for name in people)
+    assert not (tmp_path / "o.csv").exists()

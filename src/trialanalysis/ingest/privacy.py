@@ -283,7 +283,7 @@ def scan_columns(
     rows: Sequence[Sequence[str | None]],
     row_numbers: Sequence[int],
     header_row: int,
-    declare_as: str,
+    declare_as: str | None,
 ) -> list[Problem]:
     """Find columns that look like they hold personal identifiers.
 
@@ -293,9 +293,11 @@ def scan_columns(
         File name used in the problems.
     header, rows, row_numbers, header_row
         The raw table (cells as text, None for blank) and its source rows.
-    declare_as : str
+    declare_as : str or None
         The ``privacy.drop_columns`` key of this table (``trial/table``),
-        named in the advice.
+        named in the advice; None for a file read outside the workflow
+        config (the ``fit`` and ``score`` commands), where the only advice is
+        to remove the column.
 
     Returns
     -------
@@ -306,7 +308,9 @@ def scan_columns(
         when they fill most of a column's non-empty cells.
     """
     advice = (
-        f"remove it from the file, or declare it in privacy.drop_columns[{declare_as!r}] "
+        "remove it from the file (or a copy of it) before analysis"
+        if declare_as is None
+        else f"remove it from the file, or declare it in privacy.drop_columns[{declare_as!r}] "
         "so it is dropped on read"
     )
     problems = []

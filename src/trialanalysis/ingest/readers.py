@@ -153,9 +153,7 @@ def read_frame(path: str | Path, csv_options: dict | None = None) -> pd.DataFram
     problems = raw.problems + repeated_column_names(raw.file, raw.header, raw.header_row)
     if problems:
         raise DataValidationError(problems)
-    found = scan_columns(
-        raw.file, raw.header, raw.rows, raw.row_numbers, raw.header_row, "this file"
-    )
+    found = scan_columns(raw.file, raw.header, raw.rows, raw.row_numbers, raw.header_row, None)
     if found:
         raise PrivacyError(found)
     frame = pd.DataFrame(raw.rows, columns=raw.header, dtype="object")
