@@ -136,3 +136,19 @@ def test_fit_refuses_names_of_people_without_echoing_them(tmp_path, capsys):
     assert "remove it from the file" in err and "privacy.drop_columns" not in err
     assert not any(name.split()[1] in err for name in people)
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_fit_finds_and_describes_a_singular_random_slope(tmp_path):
+    out = tmp_path / "orange.csv"
+    formula = "circumference ~ age + (age | Tree)"
+    args = ["fit", str(R_EXPORTS / "orange.csv"), "--formula", formula, "-o", str(out)]
+    assert main([*args, "--variance-ci", "none"]) == 0
+    diagnostics = pd.read_csv(tmp_path / "orange_diagnostics.csv").set_index("item")["value"]
+    lme4 = float((R_EXPORTS / "orange_lme4_remlcrit.txt").read_text())
+    assert float(diagnostics["deviance"]) < lme4  # lme4 stops short on the unscaled age
+    assert diagnostics["singular"] == "True"
+    # The slope's variance is not zero; its effect is collinear with the intercept's.
+    assert "covariance is singular for age | Tree" in diagnostics["notes"]
+    assert "variance of age" not in diagnostics["notes"]
+    variance = pd.read_csv(tmp_path / "orange_variance.csv")
+    assert variance.query("parameter == 'correlation'")["estimate"].abs().item() > 0.999

@@ -170,15 +170,18 @@ class MixedModelResult:
 
     # ------------------------------------------------------------ diagnostics
     def _diagnostics(self, record, n_rows: int) -> dict:
-        boundary_terms, singular_terms = [], []
+        boundary_terms, singular_terms, zero_terms, dependent_terms = [], [], [], []
         for block in self.model.blocks:
             for k, (r, c) in enumerate(block.lower_triangle()):
                 value = self.theta[block.theta_offset + k]
                 if r == c and value < BOUNDARY_TOL:
                     name = f"{block.column_names[r]} | {block.term.group_label}"
                     singular_terms.append(name)
+                    # A zero diagonal entry of the Cholesky factor below its
+                    # first row is a rank-deficient covariance, not a zero variance.
                     if value == 0.0:
                         boundary_terms.append(name)
+                        (dependent_terms if r > 0 else zero_terms).append(name)
         notes = []
         if self.model.dropped_columns:
             notes.append(
@@ -186,11 +189,18 @@ class MixedModelResult:
                 + ", ".join(self.model.dropped_columns)
                 + " (linear combinations of earlier columns), as lme4 does"
             )
-        if boundary_terms:
+        if zero_terms:
             notes.append(
-                "variance of " + ", ".join(boundary_terms) + " estimated at the boundary (0): "
+                "variance of " + ", ".join(zero_terms) + " estimated at the boundary (0): "
                 "the fixed effects equal those of the model without that random effect, "
                 "as in lme4's singular fits"
+            )
+        if dependent_terms:
+            notes.append(
+                "the random-effect covariance is singular for "
+                + ", ".join(dependent_terms)
+                + ": that effect is a linear combination of the terms before it in its group "
+                "(a correlation of ±1 between two terms), as in lme4's singular fits"
             )
         return {
             "converged": bool(record.converged),
