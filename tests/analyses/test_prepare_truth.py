@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from trialanalysis.analyses.prepare_data import analysis_data
-from trialanalysis.analyses.prepare_mediation import MODEL_4, run_mediation
-from trialanalysis.analyses.prepare_models import arm_differences, fit_outcome_model
-from trialanalysis.analyses.prepare_settings import resolve_settings
+from trialanalysis.analyses.prepare.data import analysis_data
+from trialanalysis.analyses.prepare.mediation import MODEL_4, run_mediation
+from trialanalysis.analyses.prepare.models import arm_differences, fit_outcome_model
+from trialanalysis.analyses.prepare.settings import resolve_settings
 from trialanalysis.config import load_config
 from trialanalysis.ingest import validate_all
 from trialanalysis.instruments import load_instruments
@@ -69,7 +69,7 @@ def test_secondary_intervals_cover_the_truth_at_a_plausible_rate(differences):
 def test_mediation_through_self_efficacy_is_recovered(example):
     data, settings, config = example
     mediation = {**settings["mediation"], "moderator": None}
-    effects, _ = run_mediation(data, mediation, config["seed"])
+    effects = run_mediation(data, mediation, config["seed"]).effects
     indirect = effects[(effects["model"] == MODEL_4) & (effects["effect"] == "indirect")]
     ses = indirect[indirect["mediator"] == "ses_total"].set_index("outcome")
     for outcome in ("odi_total", "vas_back", "eqvas_score"):

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from tests.instruments.helpers import CONFIG_DIR
-from trialanalysis.cli import build_parser, main
+from trialanalysis.cli.main import build_parser, main
+from trialanalysis.cli.score import parse_options, read_table_file
 from trialanalysis.errors import DataValidationError, ScoringError
-from trialanalysis.instruments.files import parse_options, read_table
 
 EQ5D_CSV = (
     "patient_id,timepoint,eq5d_1,eq5d_2,eq5d_3,eq5d_4,eq5d_5,note\n"
@@ -109,10 +109,10 @@ def test_parse_options_and_read_table_errors(tmp_path):
         parse_options(["a=1", "a=2"])
     (tmp_path / "data.json").write_text("{}")
     with pytest.raises(DataValidationError, match=r"unsupported file type '\.json'"):
-        read_table(tmp_path / "data.json")
+        read_table_file(tmp_path / "data.json")
     (tmp_path / "data.sav").write_text("")
     with pytest.raises(DataValidationError, match=r"cannot read this \.sav file"):
-        read_table(tmp_path / "data.sav")
+        read_table_file(tmp_path / "data.sav")
 
 
 def test_score_refuses_personal_identity_numbers_without_echoing_them(tmp_path, capsys):

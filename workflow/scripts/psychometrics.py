@@ -1,13 +1,8 @@
-from trialanalysis.pipeline import logged, psychometrics_step
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.shared import psychometrics_step
 
 with logged(snakemake.log[0]):
     sources = dict(
         zip(map(tuple, snakemake.params.table_keys), snakemake.input.tables, strict=True)
     )
-    outputs = {
-        "scales": snakemake.output.scales,
-        "items": snakemake.output.item_statistics,
-        "unverified": snakemake.output.unverified,
-        "fragment": snakemake.output.fragment,
-    }
-    psychometrics_step(snakemake.params.config, sources, outputs)
+    psychometrics_step(snakemake.params.config, sources, dict(snakemake.output.items()))
