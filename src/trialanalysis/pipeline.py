@@ -31,6 +31,8 @@ from trialanalysis.instruments.psychometrics import (
 from trialanalysis.instruments.scoring import score_table
 from trialanalysis.reporting.assemble import assemble_report, write_fragment
 from trialanalysis.reporting.consort import (
+    FLOW_COUNTS,
+    SIZE_COUNTS,
     betterback_flow,
     cluster_sizes,
     flow_summary,
@@ -43,6 +45,7 @@ from trialanalysis.reporting.flowchart import (
     therapist_diagram,
 )
 from trialanalysis.reporting.provenance import run_stamp
+from trialanalysis.reporting.suppression import SuppressionRule, suppress_counts
 
 DATE_COLUMNS = ("period_start", "period_end")
 TEXT_COLUMNS = ("timepoint", "condition", "arm", "cluster_id")
@@ -243,7 +246,8 @@ def consort_step(
     Parameters
     ----------
     config : mapping
-        Validated workflow config (time points, arms).
+        Validated workflow config (time points, arms; ``privacy`` and
+        ``reporting`` for the suppression rule).
     sources : mapping
         (trial, table) -> validated table.
     outputs : mapping
@@ -269,23 +273,29 @@ def consort_step(
     write_csv(flow_bb, outputs["betterback"])
     write_csv(flow_pr, outputs["prepare"])
     write_csv(sizes, outputs["cluster_sizes"])
+    # the diagrams show the counts the tables show: suppressed by the same rule
+    rule = SuppressionRule.from_config(config)
+    shown_bb = suppress_counts(flow_bb, FLOW_COUNTS, rule).table
+    shown_pr = suppress_counts(flow_pr, FLOW_COUNTS, rule).table
+    shown_sizes = suppress_counts(sizes, SIZE_COUNTS, rule).table
     figures = {
-        "betterback_figure": betterback_diagram(flow_bb, sizes),
-        "therapist_figure": therapist_diagram(flow_bb),
-        "prepare_figure": prepare_diagram(flow_pr),
+        "betterback_figure": betterback_diagram(shown_bb, shown_sizes),
+        "therapist_figure": therapist_diagram(shown_bb),
+        "prepare_figure": prepare_diagram(shown_pr),
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
-    summary = [{"text": f"{flow_summary(flow_bb)}\n\n{flow_summary(flow_pr)}"}]
+    summary = [{"text": f"{flow_summary(flow_bb, rule)}\n\n{flow_summary(flow_pr, rule)}"}]
     flow_blocks = [
         {"figure": png["betterback_figure"], "caption": "BetterBack: flow of clusters, "
          "clinics and patients (CONSORT cluster extension)", "data": [outputs["betterback"]]},
         {"figure": png["therapist_figure"], "caption": "BetterBack: therapist cohort",
          "data": [outputs["betterback"]]},
         {"table": outputs["cluster_sizes"], "caption": "BetterBack: patients per clinic by "
-         "condition", "suppression": {}},
+         "condition", "suppression": SIZE_COUNTS},
         {"figure": png["prepare_figure"], "caption": "PREPARE: flow of patients",
          "data": [outputs["prepare"]]},
-        {"table": outputs["prepare"], "caption": "PREPARE: flow counts", "suppression": {}},
+        {"table": outputs["prepare"], "caption": "PREPARE: flow counts",
+         "suppression": FLOW_COUNTS},
     ]  # fmt: skip
     write_fragment(
         outputs["fragment"],

@@ -31,7 +31,7 @@ rule consort:
         mem_mb=memory_mb(1000, 50),
         runtime=runtime_min(10, 1),
     params:
-        config={k: config[k] for k in ("betterback", "prepare")},
+        config={k: config[k] for k in ("betterback", "prepare", "privacy", "reporting")},
         table_keys=TABLES,
         analysed=ANALYSED,
     script:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from trialanalysis.analyses import betterback_text as text
 from trialanalysis.analyses.betterback_data import (
+    CONDITIONS,
     check_columns,
     patient_design,
     read_tables,
@@ -26,6 +27,7 @@ from trialanalysis.analyses.betterback_figures import (
 )
 from trialanalysis.analyses.betterback_table1 import (
     clinic_table,
+    columns,
     dependents,
     patient_table,
     therapist_table,
@@ -119,8 +121,14 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
         ),
     }
     suppression = count_suppression(
-        config, list(dependents()), dependents(), ["level", "characteristic"]
+        config,
+        list(dependents()),
+        dependents(),
+        ["level", "characteristic"],
+        part_columns=[[f"{c}_n", f"{c}_missing"] for c in CONDITIONS],
     )
+    # the clinics table counts clinics (and sizes of clinics), not individuals
+    clinic_counts = {"not_counts": [c for c in columns() if c.endswith(("_n", "_missing"))]}
     captions = {
         "clinics": "BetterBack: clinics and cluster sizes by condition",
         "therapists": "BetterBack: therapists by condition in which they treated patients",
@@ -139,7 +147,7 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
             "table": outputs[name],
             "caption": captions[name],
             "columns": [c for c in table.columns if c != "level"],
-            "suppression": suppression if name != "clinics" else {},
+            "suppression": suppression if name != "clinics" else clinic_counts,
             "rounding": rounding_rules(config, MISSING_COUNTS),
             "max_rows": 200,
         }

@@ -17,6 +17,7 @@ from statsmodels.stats.multitest import multipletests
 from trialanalysis.errors import ConfigError, ModelSpecificationError
 from trialanalysis.models.formula import parse_formula
 from trialanalysis.models.mixed import MixedModelResult, fit_mixed
+from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.reporting.tables import write_table
 
 #: Config names of multiplicity adjustments -> statsmodels ``multipletests`` methods.
@@ -213,19 +214,19 @@ def count_suppression(
     count_columns: Sequence[str],
     dependent_columns: Mapping | Sequence | None = None,
     complementary_groups: Sequence[str] | None = None,
+    **declared,
 ) -> dict:
-    """Suppression settings (``privacy.min_cell_size``) for tables that count individuals."""
-    settings = config["reporting"]["tables"]["suppression"]
-    suppression = {
-        "count_columns": list(count_columns),
-        "min_cell_size": int(config["privacy"]["min_cell_size"]),
-        "dependent_columns": dependent_columns,
-        "suppress_zero": bool(settings["suppress_zero"]),
-        "marker": settings["marker"],
-    }
+    """Return a table's declaration of its counts of individuals (the rule is the config's).
+
+    See :class:`~trialanalysis.reporting.suppression.CountDeclaration`; the
+    threshold is ``privacy.min_cell_size`` for every table, never set here.
+    """
+    declaration = {"count_columns": list(count_columns), **declared}
+    if dependent_columns:
+        declaration["dependent_columns"] = dependent_columns
     if complementary_groups:
-        suppression["complementary_groups"] = list(complementary_groups)
-    return suppression
+        declaration["complementary_groups"] = list(complementary_groups)
+    return declaration
 
 
 def publish_table(
@@ -253,7 +254,8 @@ def publish_table(
         caption=block["caption"],
         source=str(block["table"]),
         rules=block.get("rounding") or settings["rules"],
-        suppression=block.get("suppression") or None,
+        suppression=block.get("suppression"),
+        rule=SuppressionRule.from_config(config),
         labels=block.get("labels"),
         columns=block.get("columns"),
         notes=block.get("notes", ()),

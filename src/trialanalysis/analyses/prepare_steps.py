@@ -37,6 +37,7 @@ from trialanalysis.instruments import load_instruments
 from trialanalysis.pipeline import read_table_csv, write_csv
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
+from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.reporting.tables import write_table
 
 
@@ -73,7 +74,8 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
     write_table(
         table, Path(outputs["table"]), caption=caption, source=str(outputs["table"]),
         rules=tables["rounding"], formats=sorted(set(tables["formats"]) | {"csv"}),
-        suppression=suppression, labels=table1_labels(data.arms),
+        suppression=suppression, rule=SuppressionRule.from_config(config),
+        labels=table1_labels(data.arms),
         columns=[c for c in table.columns if c != "variable"], missing=tables["missing"],
     )  # fmt: skip
     csv = str(Path(outputs["table"]).with_suffix(".csv"))
