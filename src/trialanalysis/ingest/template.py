@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from trialanalysis.errors import ConfigError
-from trialanalysis.ingest.contract import TableSpec, build_contract
+from trialanalysis.ingest.contract import FREE_TEXT_NOTE, TableSpec, build_contract
 from trialanalysis.ingest.dictionary import allowed_values, column_type
 from trialanalysis.ingest.settings import TRIALS, resolve_settings
 from trialanalysis.instruments.definitions import load_instruments
@@ -58,6 +58,19 @@ def dictionary_table(specs: dict[tuple[str, str], TableSpec]) -> pd.DataFrame:
         for (trial, name), spec in specs.items()
         for column in spec.columns
     ]
+    rows += [
+        {
+            "trial": trial,
+            "table": name,
+            "column": column,
+            "type": "free text",
+            "allowed": "",
+            "required": "no",
+            "description": FREE_TEXT_NOTE,
+        }
+        for (trial, name), spec in specs.items()
+        for column in spec.free_text
+    ]
     return pd.DataFrame(rows, columns=DICTIONARY_COLUMNS)
 
 
@@ -97,7 +110,7 @@ def write_template(out: str | Path, config: dict[str, Any] | None = None) -> lis
     for (trial, name), spec in specs.items():
         path = out / trial / f"{name}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(columns=spec.column_names).to_csv(path, index=False, lineterminator="\n")
+        pd.DataFrame(columns=spec.file_columns).to_csv(path, index=False, lineterminator="\n")
         written.append(path)
     path = out / f"{DICTIONARY_SHEET}.csv"
     dictionary.to_csv(path, index=False, lineterminator="\n")
@@ -113,7 +126,7 @@ def _write_workbook(out: Path, specs, dictionary: pd.DataFrame) -> Path:
     bold = Font(bold=True)
     for (trial, name), spec in specs.items():
         sheet = workbook.create_sheet(f"{trial}_{name}"[:31])
-        sheet.append(spec.column_names)
+        sheet.append(spec.file_columns)
         for cell in sheet[1]:
             cell.font = bold
         sheet.freeze_panes = "A2"

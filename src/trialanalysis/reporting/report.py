@@ -46,6 +46,7 @@ REPORT_OUTLINE = {
     "consort": "Participant flow (CONSORT)",
     "table1": "Baseline characteristics (Table 1)",
     "results": "Primary and secondary results",
+    "harms": "Harms (adverse events)",
     "icc": "ICCs and design effects",
     "sensitivity": "Sensitivity analyses",
     "psychometrics": "Psychometrics",

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialanalysis.analyses.common.harms import harms_counts, harms_table, harms_text
+from trialanalysis.analyses.common.tables import publish_table
 from trialanalysis.ingest import validate_sources
 from trialanalysis.instruments import load_instruments
 from trialanalysis.instruments.psychometrics import (
@@ -22,6 +24,7 @@ from trialanalysis.instruments.psychometrics import (
 from trialanalysis.instruments.scoring import score_table
 from trialanalysis.reporting.assemble import assemble_report, write_fragment
 from trialanalysis.reporting.consort import (
+    CONDITIONS,
     FLOW_COUNTS,
     SIZE_COUNTS,
     betterback_flow,
@@ -241,3 +244,49 @@ def report_step(
         finished=run_stamp(),
         mapping=mapping,
     )
+
+
+HARMS_GROUPS = {"betterback": ("condition", "BetterBack"), "prepare": ("arm", "PREPARE")}
+
+
+def harms_step(
+    config: Mapping, trial: str, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Tabulate one trial's adverse events by arm or condition; write tables and fragment.
+
+    Parameters
+    ----------
+    config : mapping
+        Validated config (arms of PREPARE, ``privacy``, ``reporting``).
+    trial : str
+        ``betterback`` or ``prepare``.
+    inputs : mapping
+        ``events`` and ``patients`` (validated tables) and ``summary`` (the
+        validation summary, which says whether the optional table was supplied).
+    outputs : mapping
+        ``table`` (CSV), ``tables`` (folder of the manuscript formats), ``fragment``.
+    """
+    group, label = HARMS_GROUPS[trial]
+    groups = list(config["prepare"]["arms"]) if trial == "prepare" else list(CONDITIONS)
+    summary = read_table_csv(inputs["summary"])
+    mine = summary[(summary["trial"] == trial) & (summary["table"] == "adverse_events")]
+    present = not mine["dropped"].astype(str).str.startswith("absent").any()
+    harms = harms_table(
+        read_table_csv(inputs["events"]), read_table_csv(inputs["patients"]), group, groups
+    )
+    write_csv(harms.table, outputs["table"])
+    headers = {"label": ""}
+    for g in groups:
+        name = g.replace("_", " ")
+        headers |= {f"{g}_n": f"{name}: n", f"{g}_percent": f"{name}: %"}
+    blocks: list[dict] = [{"text": harms_text(harms, label, present)}]
+    if present:
+        block = {
+            "table": outputs["table"],
+            "caption": f"{label}: adverse events by {group}",
+            "columns": ["label"] + [f"{g}_{s}" for g in groups for s in ("n", "percent")],
+            "labels": headers,
+            "suppression": harms_counts(groups),
+        }
+        blocks.append(publish_table(harms.table, outputs["tables"], "harms", config, block))
+    write_fragment(outputs["fragment"], [{"section": "harms", "title": label, "blocks": blocks}])

@@ -1,0 +1,7 @@
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.shared import harms_step
+
+with logged(snakemake.log[0]):
+    harms_step(
+        snakemake.params.config, snakemake.wildcards.trial, snakemake.input, snakemake.output
+    )
