@@ -14,6 +14,7 @@ from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.reporting.tables import (
     RoundingRule,
     format_table,
+    p_text,
     rounding_rules,
     write_table,
 )
@@ -180,3 +181,28 @@ def test_unknown_format_is_an_error(tmp_path, results):
 def test_suppression_declarations_are_checked(results):
     with pytest.raises(ReportError, match="unknown suppression key"):
         format_table(results, suppression={"count_columns": ["n"], "min": 3})
+
+
+def test_quantities_are_rounded_by_what_they_are():
+    table = pd.DataFrame(
+        {
+            "outcome": ["odi_total", "eq5d_index"],
+            "estimate": [-3.456, -0.0004],
+            "conf_low": [-5.1, -0.031],
+            "df": [55.4321, 80.123],
+            "p_value": [0.00407, 0.0004],
+        }
+    )
+    cells = format_table(table).cells
+    assert cells["estimate"].tolist() == ["-3.46", "0.000"]  # no "-0.000"
+    assert cells["conf_low"].tolist() == ["-5.10", "-0.031"]
+    assert cells["df"].tolist() == ["55.4", "80.1"]
+    assert cells["p_value"].tolist() == ["0.004", "<0.001"]
+    # text quotes p as the table shows it
+    assert [p_text(p) for p in table["p_value"]] == ["p = 0.004", "p < 0.001"]
+    variances = pd.DataFrame(
+        {"parameter": ["variance"], "estimate": [0.0876], "conf_low": [0.0], "conf_high": [0.5373]}
+    )
+    assert format_table(variances).cells.iloc[0].tolist()[1:] == ["0.088", "0.000", "0.537"]
+    with pytest.raises(ConfigError, match="where"):
+        rounding_rules([{"columns": "x", "where": {"y": "("}}])

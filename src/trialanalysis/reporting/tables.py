@@ -9,6 +9,12 @@ Word. Rounding follows an ordered list of rules matched against column names
     - {columns: "n|n_.*", style: integer}
     - {columns: ".*", style: fixed, digits: 2}
 
+A rule with ``where`` (column -> regular expression) applies only to rows in
+which that column matches, so a quantity is rounded by what it is, e.g. an
+EQ-5D index estimate at 3 decimals beside ODI estimates at 2::
+
+    - {columns: "estimate|conf_.*", where: {outcome: "eq5d_index"}, style: fixed, digits: 3}
+
 Styles: ``fixed`` (``digits`` decimals), ``integer``, ``p_value`` (``digits``
 decimals, values below ``10**-digits`` shown as ``<0.001``), ``significant``
 (``digits`` significant digits) and ``text`` (shown as is). Values of integer
@@ -58,10 +64,25 @@ class RoundingRule:
     columns: str
     style: str = "fixed"
     digits: int = 2
+    where: tuple[tuple[str, str], ...] = ()
 
-    def matches(self, column: str) -> bool:
-        """Return whether the rule applies to a column (full match of the name)."""
-        return re.fullmatch(self.columns, column) is not None
+    def matches(self, column: str, row: Mapping | None = None) -> bool:
+        """Return whether the rule applies to a column (full match of the name).
+
+        With ``where`` (column -> regular expression), only in rows in which
+        one of those columns exists and its value, as text, matches in full
+        (case-insensitive); without a row such a rule never applies.
+        """
+        if re.fullmatch(self.columns, column) is None:
+            return False
+        if not self.where:
+            return True
+        if row is None:
+            return False
+        return any(
+            name in row and re.fullmatch(pattern, _text(row[name]), re.IGNORECASE) is not None
+            for name, pattern in self.where
+        )
 
     def format(self, value) -> str:
         """Format one number by this rule."""
@@ -88,6 +109,16 @@ class RoundingRule:
         if text.startswith("-") and float(text) == 0:
             text = text[1:]
         return text
+
+
+def p_text(p: float, digits: int = 3) -> str:
+    """Quote a p-value in text exactly as tables show it: ``p = 0.004``, ``p < 0.001``.
+
+    The same :class:`RoundingRule` (``p_value`` style) formats both, so text
+    and tables cannot disagree.
+    """
+    shown = RoundingRule("p", "p_value", digits).format(p)
+    return f"p < {shown[1:]}" if shown.startswith("<") else f"p = {shown}"
 
 
 def rounding_rules(rules: Sequence[Mapping] | None = None) -> list[RoundingRule]:
@@ -117,9 +148,20 @@ def rounding_rules(rules: Sequence[Mapping] | None = None) -> list[RoundingRule]
         if not isinstance(rule, Mapping):
             problems.append(f"{where}: must be a mapping with columns, style, digits")
             continue
-        unknown = sorted(set(rule) - {"columns", "style", "digits"})
+        unknown = sorted(set(rule) - {"columns", "style", "digits", "where"})
         if unknown:
-            problems.append(f"{where}: unknown key(s) {unknown}; allowed: columns, style, digits")
+            problems.append(
+                f"{where}: unknown key(s) {unknown}; allowed: columns, style, digits, where"
+            )
+        rows = rule.get("where") or {}
+        if not isinstance(rows, Mapping):
+            problems.append(f"{where}: where must map column names to regular expressions")
+            rows = {}
+        for name, pattern in rows.items():
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                problems.append(f"{where}: where.{name} is not a valid regular expression ({exc})")
         style = rule.get("style", "fixed")
         digits = rule.get("digits", 2)
         if style not in STYLES:
@@ -133,10 +175,11 @@ def rounding_rules(rules: Sequence[Mapping] | None = None) -> list[RoundingRule]
         if "columns" not in rule:
             problems.append(f"{where}: columns (a regular expression) is required")
         else:
-            parsed.append(RoundingRule(str(rule["columns"]), style, digits))
+            condition = tuple((str(k), str(v)) for k, v in rows.items())
+            parsed.append(RoundingRule(str(rule["columns"]), style, digits, condition))
     if problems:
         raise ConfigError("invalid table rounding rules:\n" + "\n".join(problems))
-    if not any(r.columns in (".*", ".+") for r in parsed):
+    if not any(r.columns in (".*", ".+") and not r.where for r in parsed):
         parsed.append(RoundingRule(".*", "fixed", 2))
     return parsed
 
@@ -221,9 +264,18 @@ def format_table(
     elif suppressed.exempt:
         notes.append("Flow counts are shown in full (privacy.exempt_flow_counts).")
     cells = {}
+    records = table.to_dict("records")
     for column in columns:
-        rounding = next(r for r in parsed if r.matches(str(column)))
-        cells[column] = [_cell_text(v, rounding, missing) for v in shown[column].tolist()]
+        plain = next(r for r in parsed if r.matches(str(column)))
+        conditional = any(r.where and re.fullmatch(r.columns, str(column)) for r in parsed)
+        values = shown[column].tolist()
+        if not conditional:
+            cells[column] = [_cell_text(v, plain, missing) for v in values]
+            continue
+        cells[column] = [
+            _cell_text(v, next(r for r in parsed if r.matches(str(column), record)), missing)
+            for v, record in zip(values, records, strict=True)
+        ]
     labels = {**DEFAULT_LABELS, **(labels or {})}
     return RenderedTable(
         cells=pd.DataFrame(cells, columns=columns, index=range(len(table))),
@@ -238,6 +290,13 @@ def format_table(
 def _default_label(column: str) -> str:
     text = column.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def _text(value) -> str:
+    """Return a cell as text for ``where`` conditions (missing values are empty)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
 
 
 def _cell_text(value, rule: RoundingRule, missing: str) -> str:
