@@ -16,8 +16,8 @@ from trialanalysis.reporting.tables import (
     format_table,
     p_text,
     rounding_rules,
-    write_table,
 )
+from trialanalysis.steps.io import write_table
 
 
 @pytest.fixture

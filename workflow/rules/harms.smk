@@ -1,8 +1,3 @@
-REPORT_FRAGMENTS.extend(
-    [f"results/report/fragments/harms_{t}.yaml" for t in ("betterback", "prepare")]
-)
-
-
 rule harms:
     """Adverse events by arm or condition (CONSORT item 19), from the validated tables."""
     input:

@@ -3,5 +3,8 @@ from trialanalysis.steps.shared import harms_step
 
 with logged(snakemake.log[0]):
     harms_step(
-        snakemake.params.config, snakemake.wildcards.trial, snakemake.input, snakemake.output
+        snakemake.params.config,
+        snakemake.wildcards.trial,
+        dict(snakemake.input.items()),
+        dict(snakemake.output.items()),
     )
