@@ -10,9 +10,9 @@ import pytest
 
 from tests.workflow.project import copy_project, snakemake
 from tests.workflow.publication import suppression_problems
+from trialanalysis.cli.simulate import simulate_to_folder
 from trialanalysis.reporting.markup import table_html
 from trialanalysis.reporting.tables import format_table
-from trialanalysis.simulation import simulate_to_folder
 
 
 def page(*tables, text=""):
