@@ -84,7 +84,9 @@ def suppression_problems(html: str, min_cell: int = 5) -> list[str]:
             if not COUNT_HEADER.match(header) or OTHER_COUNT.search(header):
                 continue
             cells = [row[j] for row in rows if j < len(row)]
-            unmarked = [t for t, c in cells if t.isdigit() and "count" not in c]
+            unmarked = [
+                t for t, c in cells if t.isdigit() and "count" not in c and "count-other" not in c
+            ]
             if unmarked:
                 problems.append(f"{caption}: column {header!r} counts but is not marked")
     for paragraph in parser.prose:

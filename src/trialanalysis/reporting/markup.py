@@ -39,7 +39,8 @@ def table_html(table: RenderedTable, css_class: str = "data-table") -> str:
     """Return an HTML ``<table>`` fragment (with caption and notes), every cell escaped.
 
     Numeric columns get ``class="num"`` (right-aligned by :data:`TABLE_CSS`),
-    cells counting individuals ``class="count"``.
+    cells counting individuals ``class="count"``, columns declared to count
+    something else (clinics, resamples) ``class="count-other"``.
     """
     esc = html.escape
     lines = [f'<table class="{esc(css_class)}">']
@@ -54,9 +55,12 @@ def table_html(table: RenderedTable, css_class: str = "data-table") -> str:
     counts = table.counts
     for i, row in enumerate(table.cells.itertuples(index=False)):
         marks = [bool(counts.iat[i, j]) if counts is not None else False for j in range(len(row))]
+        other = [c in table.other_counts for c in table.cells.columns]
         cells = "".join(
-            f"<td{_classes(num, count)}>{esc(v)}</td>"
-            for v, num, count in zip(row, table.numeric, marks, strict=True)
+            f"<td{_classes(num, count, not_individuals)}>{esc(v)}</td>"
+            for v, num, count, not_individuals in zip(
+                row, table.numeric, marks, other, strict=True
+            )
         )
         lines.append(f"<tr>{cells}</tr>")
     lines.append("</tbody>")
@@ -65,8 +69,9 @@ def table_html(table: RenderedTable, css_class: str = "data-table") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _classes(numeric: bool, count: bool) -> str:
-    names = [n for n, on in (("num", numeric), ("count", count)) if on]
+def _classes(numeric: bool, count: bool, other: bool = False) -> str:
+    flags = (("num", numeric), ("count", count), ("count-other", other))
+    names = [n for n, on in flags if on]
     return f' class="{" ".join(names)}"' if names else ""
 
 

@@ -261,12 +261,15 @@ class Suppressed:
         Count cells that were suppressed.
     exempt : bool
         The table was left as is because flow counts are exempt.
+    other : tuple of str
+        Columns the table declares as counts of something else (clinics, ...).
     """
 
     table: pd.DataFrame
     counts: pd.DataFrame
     hidden: pd.DataFrame
     exempt: bool = False
+    other: tuple[str, ...] = ()
 
     @property
     def any(self) -> bool:
@@ -392,7 +395,7 @@ def suppress_counts(
     if declaration.flow and rule.exempt_flow:
         for column in columns:
             counts[column] = individual & ~np.isnan(values[column])
-        return Suppressed(table.copy(), counts, hidden, exempt=True)
+        return Suppressed(table.copy(), counts, hidden, exempt=True, other=declaration.not_counts)
     cells = set()
     for column in columns:
         counts[column] = individual & ~np.isnan(values[column])
@@ -405,7 +408,7 @@ def suppress_counts(
     shown = _blank(table, hidden, declaration, columns, rule)
     for row, column in cells - primary:
         shown.iloc[row, table.columns.get_loc(column)] = rule.complement_marker
-    return Suppressed(shown, counts, hidden)
+    return Suppressed(shown, counts, hidden, other=declaration.not_counts)
 
 
 def _complement(cells: set, relations: Sequence[Relation], values, rule) -> None:

@@ -191,7 +191,9 @@ class RenderedTable:
     """A table ready to write: every cell a string, with its caption and notes.
 
     ``counts`` marks the cells that count individuals (shown columns; the
-    HTML gives them ``class="count"`` so a check can find every one).
+    HTML gives them ``class="count"`` so a check can find every one);
+    ``other_counts`` names columns declared to count something else
+    (``class="count-other"``).
     """
 
     cells: pd.DataFrame
@@ -200,6 +202,7 @@ class RenderedTable:
     caption: str = ""
     notes: list[str] = field(default_factory=list)
     counts: pd.DataFrame | None = None
+    other_counts: tuple[str, ...] = ()
 
 
 def format_table(
@@ -286,6 +289,7 @@ def format_table(
         caption=caption,
         notes=notes,
         counts=suppressed.counts[columns].set_axis(range(len(table))),
+        other_counts=tuple(c for c in columns if c in suppressed.other),
     )
 
 

@@ -301,4 +301,5 @@ def harms_step(
             "suppression": harms_counts(groups),
         }
         blocks.append(publish_table(harms.table, outputs["tables"], "harms", config, block))
-    write_fragment(outputs["fragment"], [{"section": "harms", "title": label, "blocks": blocks}])
+    entry = {"section": "harms", "title": f"{label}: adverse events", "blocks": blocks}
+    write_fragment(outputs["fragment"], [entry])
