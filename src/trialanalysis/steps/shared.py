@@ -27,8 +27,8 @@ from trialanalysis.reporting.consort import (
     FLOW_COUNTS,
     SIZE_COUNTS,
     betterback_flow,
-    cluster_sizes,
     flow_summary,
+    patients_per_clinic,
     prepare_flow,
 )
 from trialanalysis.reporting.figures import save_figure
@@ -194,7 +194,7 @@ def consort_step(
     flow_pr = prepare_flow(
         prepare, config["prepare"]["timepoints"], config["prepare"]["arms"], used.get("prepare")
     )
-    sizes = cluster_sizes(betterback["patients"])
+    sizes = patients_per_clinic(betterback["patients"])
     write_csv(flow_bb, outputs["betterback"])
     write_csv(flow_pr, outputs["prepare"])
     write_csv(sizes, outputs["cluster_sizes"])
