@@ -39,6 +39,7 @@ include: "workflow/rules/instruments.smk"
 include: "workflow/rules/betterback.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/power.smk"
+include: "workflow/rules/harms.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -158,3 +158,5 @@ def test_adjust_p_keeps_missing_values_and_rejects_unknown_methods():
     assert adjusted[0] == pytest.approx(0.02) and np.isnan(adjusted[1])
     with pytest.raises(ValueError, match="not one of"):
         adjust_p([0.1], "sidak-ish")
+    # nothing adjusted: blank, not a copy of p
+    assert np.isnan(adjust_p([0.01, 0.04], "none")).all()

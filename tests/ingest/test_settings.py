@@ -14,6 +14,7 @@ def test_resolve_merges_partial_config():
     assert settings["prepare"]["files"] == {
         "patients": "p.xlsx",
         "outcomes": "prepare/outcomes.csv",
+        "adverse_events": "prepare/adverse_events.csv",
     }
     assert settings["seed"] == 1
     assert settings["input"]["missing_codes"] == [-9, -99]

@@ -146,7 +146,7 @@ def build_example(results: Path, started: str, finished: str) -> Path:
         },
         *[
             {"id": key, "title": REPORT_OUTLINE[key], "blocks": [{"text": text[key]}]}
-            for key in ["results", "icc", "sensitivity", "psychometrics", "diagnostics"]
+            for key in ["results", "harms", "icc", "sensitivity", "psychometrics", "diagnostics"]
         ],
         methods_section(config, load_instruments(ROOT / config["instruments_dir"]), MODELS),
         provenance_section(

@@ -32,6 +32,7 @@ from trialanalysis.reporting.sections import (
     section_from_dict,
     sections_from_dicts,
 )
+from trialanalysis.reporting.suppression import SuppressionRule
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -105,7 +106,7 @@ def test_numbers_in_the_report_come_from_the_files(example):
     results, html = example
     flow = pd.read_csv(results / "consort_prepare.csv")
     randomised = flow.query("stage == 'randomised'")["n"].iloc[0]
-    assert f'<td class="num">{randomised}</td>' in html
+    assert f'<td class="num count">{randomised}</td>' in html
     table1 = pd.read_csv(results / "table1_betterback.csv")
     first = table1.iloc[0]
     assert f'<td class="num">{first["percent"]:.1f}</td>' in html
@@ -229,29 +230,26 @@ def test_outline_is_enforced_unless_relaxed():
     assert "Nothing is reported in this section." in html
 
 
-def test_default_suppression_applies_unless_turned_off(tmp_path):
+def test_every_table_is_suppressed_by_the_one_rule(tmp_path):
     table = tmp_path / "counts.csv"
     pd.DataFrame({"group": ["a", "b"], "n": [3, 50], "percent": [5.7, 94.3]}).to_csv(
         table, index=False
     )
-    suppression = {
-        "count_columns": ["n"],
-        "min_cell_size": 5,
-        "dependent_columns": ["percent", "mean", "sd"],
-    }
-    html = render_report(
-        [{"title": "T", "blocks": [{"table": str(table)}]}],
-        outline=None,
-        default_suppression=suppression,
-    )
-    assert '<td class="num">&lt;5</td><td class="num"></td>' in html
+    # nothing declared: "n" is a count by its name, "percent" is derived from it
+    # (config defaults); "suppression: {}" cannot turn it off
+    for block in ({"table": str(table)}, {"table": str(table), "suppression": {}}):
+        html = render_report([{"title": "T", "blocks": [block]}], outline=None)
+        assert '<td class="num count">&lt;5</td><td class="num"></td>' in html
+    declared = {"table": str(table), "suppression": {"dependent_columns": ["percent"]}}
+    html = render_report([{"title": "T", "blocks": [declared]}], outline=None)
+    assert '<td class="num count">&lt;5</td><td class="num"></td>' in html
     assert '<td class="num">94.3</td>' in html
     html = render_report(
-        [{"title": "T", "blocks": [{"table": str(table), "suppression": {}}]}],
+        [{"title": "T", "blocks": [declared]}],
         outline=None,
-        default_suppression=suppression,
+        suppression_rule=SuppressionRule(min_cell_size=2, count_patterns=("n",)),
     )
-    assert '<td class="num">3</td>' in html
+    assert '<td class="num count">3</td>' in html
 
 
 def test_table_options_reach_the_rendering(tmp_path):

@@ -7,17 +7,15 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from trialanalysis.errors import ConfigError, ReportError, TrialAnalysisError
 from trialanalysis.reporting.markup import escape_latex, table_html, table_latex
+from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.reporting.tables import (
     RoundingRule,
     format_table,
+    p_text,
     rounding_rules,
-    small_cell_mask,
-    suppress_small_cells,
 )
 from trialanalysis.steps.io import write_table
 
@@ -38,7 +36,7 @@ def results():
 
 
 def test_default_rules_round_by_column_name(results):
-    cells = format_table(results).cells
+    cells = format_table(results, rule=SuppressionRule(min_cell_size=1)).cells
     assert cells["n"].tolist() == ["3", "60", "97", "40"]
     assert cells["percent"].tolist() == ["3.0", "60.0", "97.0", "40.0"]
     # estimates: 2 decimals; a rounded negative zero loses its sign; missing is blank
@@ -53,7 +51,7 @@ def test_rules_are_ordered_first_match_wins_and_configurable(results):
         {"columns": "p_value", "style": "p_value", "digits": 2},
         {"columns": ".*", "style": "fixed", "digits": 3},
     ]
-    cells = format_table(results, rules, missing="NA").cells
+    cells = format_table(results, rules, missing="NA", rule=SuppressionRule(1)).cells
     assert cells["age_mean"].tolist() == ["44.2", "46.5", "47.1", "45.0"]
     assert cells["p_value"].tolist() == ["<0.01", "0.05", "0.50", "1.00"]
     assert cells["estimate"].tolist() == ["-0.004", "1.235", "2.675", "NA"]
@@ -89,97 +87,14 @@ def test_catch_all_rule_is_added():
     assert rules[-1] == RoundingRule(".*", "fixed", 2)
 
 
-def test_suppression_long_table_blanks_dependents(results):
-    out = suppress_small_cells(results, ["n"], 5, ["percent", "age_mean"])
-    assert out.loc[0, "n"] == "<5"
-    assert out.loc[0, "percent"] == ""
-    assert out.loc[0, "age_mean"] == ""
-    # other rows untouched and the input is not modified
-    pd.testing.assert_frame_equal(
-        out.iloc[1:].astype(results.dtypes.to_dict()), results.iloc[1:], check_dtype=False
-    )
-    assert results.loc[0, "n"] == 3
-
-
-def test_suppression_wide_table_ties_dependents_to_their_count():
-    wide = pd.DataFrame(
-        {
-            "level": ["female", "male"],
-            "n_control": [2, 101],
-            "pct_control": [1.9, 98.1],
-            "n_intervention": [50, 50],
-            "pct_intervention": [50.0, 50.0],
-        }
-    )
-    out = suppress_small_cells(
-        wide,
-        ["n_control", "n_intervention"],
-        5,
-        {"n_control": ["pct_control"], "n_intervention": ["pct_intervention"]},
-        marker="<5 (suppressed)",
-        blank="-",
-    )
-    assert out["n_control"].tolist() == ["<5 (suppressed)", 101]
-    assert out["pct_control"].tolist() == ["-", 98.1]
-    assert out["n_intervention"].tolist() == [50, 50]
-    assert out["pct_intervention"].tolist() == [50.0, 50.0]
-
-
-def test_zero_counts_and_missing_counts():
-    table = pd.DataFrame({"n": [0, 1, 4, 5, np.nan]})
-    assert small_cell_mask(table, ["n"], 5)["n"].tolist() == [False, True, True, False, False]
-    with_zero = small_cell_mask(table, ["n"], 5, suppress_zero=True)
-    assert with_zero["n"].tolist() == [True, True, True, False, False]
-    assert small_cell_mask(table, ["n"], 1)["n"].tolist() == [False] * 5
-
-
-def test_complementary_suppression_protects_a_single_small_cell():
-    table = pd.DataFrame(
-        {
-            "arm": ["a", "a", "a", "b", "b", "b"],
-            "level": ["x", "y", "z", "x", "y", "z"],
-            "n": [2, 30, 12, 20, 30, 12],
-        }
-    )
-    mask = small_cell_mask(table, ["n"], 5, complementary_groups=["arm"])
-    # arm a: the 2 is suppressed, and the smallest other count (12) with it; arm b untouched
-    assert mask["n"].tolist() == [True, False, True, False, False, False]
-
-
-def test_suppression_errors_name_the_problem(results):
-    with pytest.raises(ReportError, match="not in the table"):
-        suppress_small_cells(results, ["n_total"], 5)
-    with pytest.raises(ReportError, match="dependent column"):
-        suppress_small_cells(results, ["n"], 5, ["pct"])
-    with pytest.raises(ReportError, match="not count columns"):
-        suppress_small_cells(results, ["n"], 5, {"percent": ["age_mean"]})
-    with pytest.raises(ConfigError, match="min_cell_size"):
-        suppress_small_cells(results, ["n"], 0)
-    with pytest.raises(ReportError, match="no numbers"):
-        suppress_small_cells(results, ["arm"], 5)
-
-
-@given(
-    counts=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=20),
-    min_cell=st.integers(min_value=1, max_value=12),
-)
-def test_suppression_property(counts, min_cell):
-    table = pd.DataFrame({"n": counts, "percent": [float(c) for c in counts]})
-    out = suppress_small_cells(table, ["n"], min_cell, ["percent"])
-    for count, shown, pct in zip(counts, out["n"], out["percent"], strict=True):
-        if 0 < count < min_cell:
-            assert (shown, pct) == (f"<{min_cell}", "")
-        else:
-            assert (shown, pct) == (count, float(count))
-
-
 def test_format_table_with_suppression_adds_a_note(results):
     suppression = {"count_columns": ["n"], "min_cell_size": 5, "dependent_columns": ["percent"]}
     rendered = format_table(results, suppression=suppression, caption="Table 1")
     assert rendered.cells.loc[0, "n"] == "<5"
     assert rendered.cells.loc[0, "percent"] == ""
     assert any("fewer than 5" in note for note in rendered.notes)
-    assert format_table(results, suppression={**suppression, "min_cell_size": 2}).notes == []
+    relaxed = SuppressionRule(min_cell_size=2)
+    assert format_table(results, suppression=suppression, rule=relaxed).notes == []
 
 
 def test_labels_and_column_selection(results):
@@ -263,18 +178,31 @@ def test_unknown_format_is_an_error(tmp_path, results):
         write_table(results, tmp_path / "t", formats=["pdf"])
 
 
-def test_suppression_with_a_repeated_index():
+def test_suppression_declarations_are_checked(results):
+    with pytest.raises(ReportError, match="unknown suppression key"):
+        format_table(results, suppression={"count_columns": ["n"], "min": 3})
+
+
+def test_quantities_are_rounded_by_what_they_are():
     table = pd.DataFrame(
-        {"arm": ["a", "a", "b", "b"], "n": [2, 9, 30, 40], "percent": [18.2, 81.8, 42.9, 57.1]},
-        index=[0, 0, 1, 1],
+        {
+            "outcome": ["odi_total", "eq5d_index"],
+            "estimate": [-3.456, -0.0004],
+            "conf_low": [-5.1, -0.031],
+            "df": [55.4321, 80.123],
+            "p_value": [0.00407, 0.0004],
+        }
     )
-    out = suppress_small_cells(table, ["n"], 5, ["percent"], complementary_groups=["arm"])
-    assert out["n"].tolist() == ["<5", "<5", 30, 40]
-    assert out["percent"].tolist() == ["", "", 42.9, 57.1]
-
-
-def test_suppression_settings_are_checked(results):
-    with pytest.raises(ConfigError, match="missing key 'min_cell_size'"):
-        format_table(results, suppression={"count_columns": ["n"]})
-    with pytest.raises(ConfigError, match="unknown key"):
-        format_table(results, suppression={"count_columns": ["n"], "min_cell_size": 5, "min": 3})
+    cells = format_table(table).cells
+    assert cells["estimate"].tolist() == ["-3.46", "0.000"]  # no "-0.000"
+    assert cells["conf_low"].tolist() == ["-5.10", "-0.031"]
+    assert cells["df"].tolist() == ["55.4", "80.1"]
+    assert cells["p_value"].tolist() == ["0.004", "<0.001"]
+    # text quotes p as the table shows it
+    assert [p_text(p) for p in table["p_value"]] == ["p = 0.004", "p < 0.001"]
+    variances = pd.DataFrame(
+        {"parameter": ["variance"], "estimate": [0.0876], "conf_low": [0.0], "conf_high": [0.5373]}
+    )
+    assert format_table(variances).cells.iloc[0].tolist()[1:] == ["0.088", "0.000", "0.537"]
+    with pytest.raises(ConfigError, match="where"):
+        rounding_rules([{"columns": "x", "where": {"y": "("}}])

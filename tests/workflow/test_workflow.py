@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.workflow.project import copy_project, snakemake
+from tests.workflow.publication import suppression_problems
 from trialanalysis.reporting.report import strip_run_stamp
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def finished_run(tmp_path_factory):
 def test_full_run_writes_tables_figures_and_nothing_is_left_to_do(finished_run):
     results = finished_run / "results"
     summary = pd.read_csv(results / "validation" / "summary.csv")
-    assert len(summary) == 9 and (summary["problems"] == 0).all()
+    assert len(summary) == 11 and (summary["problems"] == 0).all()
     scores = pd.read_csv(results / "scores" / "betterback" / "patient_outcomes.csv")
     assert {"odi_total", "nrs_back", "eq5d_index", "startback_risk"} <= set(scores.columns)
     assert not any(c.startswith("odi_") and c[4:].isdigit() for c in scores.columns)
@@ -65,6 +66,22 @@ def test_betterback_analyses_reach_tables_figures_consort_and_report(finished_ru
         "BetterBack: patient models",
     ):
         assert title in report, title  # fmt: skip
+
+
+def test_the_report_keeps_the_small_cell_rule_and_reports_harms(finished_run):
+    results = finished_run / "results"
+    html = (results / "report" / "report.html").read_text("utf-8")
+    assert suppression_problems(html) == []
+    assert "Harms (adverse events)" in html
+    for trial, title in (("betterback", "BetterBack"), ("prepare", "PREPARE")):
+        harms = pd.read_csv(results / trial / "harms" / "harms.csv")
+        events = pd.read_csv(finished_run / "data" / "example" / trial / "adverse_events.csv")
+        assert harms.loc[harms["row"] == "events"].filter(like="_n").sum(axis=1).iloc[0] == len(
+            events
+        )
+        assert f"{title}: adverse events" in html
+        # categories are reported, descriptions never
+        assert not any(d in html for d in events["description"].unique())
 
 
 def test_prepare_analyses_recover_the_simulated_truth(finished_run):

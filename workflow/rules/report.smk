@@ -33,7 +33,7 @@ rule consort:
         mem_mb=memory_mb(1000, 50),
         runtime=runtime_min(10, 1),
     params:
-        config={k: config[k] for k in ("betterback", "prepare")},
+        config={k: config[k] for k in ("betterback", "prepare", "privacy", "reporting")},
         table_keys=TABLES,
         analysed=lambda wildcards, input: dict(
             zip(("betterback", "prepare"), map(str, input.analysed), strict=True)
@@ -61,6 +61,7 @@ rule report:
             rules.prepare_responders.output.fragment,
             rules.prepare_mediation.output.fragment,
             rules.prepare_missing_data.output.fragment,
+            *expand(rules.harms.output.fragment, trial=["betterback", "prepare"]),
             *expand(rules.power_report.output.fragment, variant=POWER_VARIANT),
         ],
         data=input_files(config),

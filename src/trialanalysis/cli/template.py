@@ -57,7 +57,7 @@ def write_template(out: str | Path, config: dict[str, Any] | None = None) -> lis
     written = []
     for (trial, name), spec in specs.items():
         path = out / trial / f"{name}.csv"
-        write_csv(pd.DataFrame(columns=spec.column_names), path)
+        write_csv(pd.DataFrame(columns=spec.file_columns), path)
         written.append(path)
     path = out / f"{DICTIONARY_SHEET}.csv"
     write_csv(dictionary, path)
@@ -73,7 +73,7 @@ def _write_workbook(out: Path, specs, dictionary: pd.DataFrame) -> Path:
     bold = Font(bold=True)
     for (trial, name), spec in specs.items():
         sheet = workbook.create_sheet(f"{trial}_{name}"[:31])
-        sheet.append(spec.column_names)
+        sheet.append(spec.file_columns)
         for cell in sheet[1]:
             cell.font = bold
         sheet.freeze_panes = "A2"

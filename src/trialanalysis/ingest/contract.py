@@ -118,7 +118,12 @@ class Anchor:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One input table of one trial."""
+    """One input table of one trial.
+
+    ``optional`` tables may be absent (validation then gives an empty table);
+    ``free_text`` names free-text columns the file may have: scanned by the
+    privacy guard and dropped on read, so they never reach results.
+    """
 
     trial: str
     name: str
@@ -132,11 +137,18 @@ class TableSpec:
     instruments: tuple[str, ...] = ()
     path: str = ""
     layout: str = "auto"
+    optional: bool = False
+    free_text: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
         """Column names in contract order."""
         return [c.name for c in self.columns]
+
+    @property
+    def file_columns(self) -> list[str]:
+        """Headers a file of this table may have: the contract's, then its free-text ones."""
+        return [*self.column_names, *self.free_text]
 
     def column(self, name: str) -> ColumnSpec:
         """Return the specification of one column."""
@@ -188,6 +200,34 @@ def item_columns(instrument: Instrument) -> list[ColumnSpec]:
             )
         )
     return columns
+
+
+YES_NO = ("yes", "no")
+#: How the data dictionary describes a free-text column of the contract.
+FREE_TEXT_NOTE = "Free text: scanned for personal data, then dropped on read; never in results"
+
+
+def _adverse_events(group: str) -> dict:
+    """Return the optional harms table of either trial (CONSORT item 19)."""
+    return dict(
+        description=(
+            "Adverse events (harms), one row per event; optional. The free-text "
+            "description is scanned by the privacy guard and dropped on read: results "
+            f"report events by category and {group}, never descriptions."
+        ),
+        key=("event_id",),
+        columns=[
+            _id("event_id", "Event (pseudonymous)"),
+            _id("patient_id", "Patient who had the event"),
+            _date("event_date", "Date of onset", required=True),
+            _category("serious", YES_NO, "Serious adverse event (yes/no)", True),
+            _category("related", YES_NO, "Related to the trial treatment (yes/no)"),
+            ColumnSpec("category", "id", "MedDRA-style category (e.g. system organ class)"),
+        ],
+        references=[Reference("patient_id", "patients", "patient_id")],
+        optional=True,
+        free_text=("description",),
+    )
 
 
 def _timepoint(values) -> ColumnSpec:
@@ -290,6 +330,7 @@ def _betterback(settings: dict) -> dict[str, dict]:
             columns=[_id("patient_id", "Patient")],
             references=[Reference("patient_id", "patients", "patient_id")],
         ),
+        "adverse_events": _adverse_events("condition"),
     }
 
 
@@ -327,6 +368,7 @@ def _prepare(settings: dict) -> dict[str, dict]:
                 "patients", "randomisation_date", timepoints[min(1, len(timepoints) - 1)]
             ),
         ),
+        "adverse_events": _adverse_events("arm"),
     }
 
 

@@ -11,7 +11,13 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from trialanalysis.ingest.contract import ColumnSpec, TableSpec, build_contract, item_columns
+from trialanalysis.ingest.contract import (
+    FREE_TEXT_NOTE,
+    ColumnSpec,
+    TableSpec,
+    build_contract,
+    item_columns,
+)
 from trialanalysis.ingest.settings import TRIALS, resolve_settings
 from trialanalysis.instruments.definitions import Instrument, load_instruments
 
@@ -205,6 +211,8 @@ def _table_section(spec: TableSpec, instruments: dict[str, Instrument]) -> list[
             f"- From `{spec.anchor.from_timepoint}` on, `response_date` must not be before "
             f"`{spec.anchor.table}.{spec.anchor.date}`"
         )
+    if spec.optional:
+        facts.append("- Optional: without the file the workflow runs and says so in the report")
     lines += [*facts, ""]
     lines.append(_row(["column", "type", "required", "allowed values", "description"]))
     lines.append(_row(["---"] * 5))
@@ -224,6 +232,8 @@ def _table_section(spec: TableSpec, instruments: dict[str, Instrument]) -> list[
             )
     for name in spec.instruments:
         lines += _item_rows(instruments[name])
+    for name in spec.free_text:
+        lines.append(_row([f"`{name}`", "free text", "no", "", FREE_TEXT_NOTE]))
     return [*lines, ""]
 
 

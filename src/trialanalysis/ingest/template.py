@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from trialanalysis.ingest.contract import TableSpec, build_contract
+from trialanalysis.ingest.contract import FREE_TEXT_NOTE, TableSpec, build_contract
 from trialanalysis.ingest.dictionary import allowed_values, column_type
 from trialanalysis.ingest.settings import TRIALS, resolve_settings
 from trialanalysis.instruments.definitions import load_instruments
@@ -55,5 +55,18 @@ def dictionary_table(specs: dict[tuple[str, str], TableSpec]) -> pd.DataFrame:
         }
         for (trial, name), spec in specs.items()
         for column in spec.columns
+    ]
+    rows += [
+        {
+            "trial": trial,
+            "table": name,
+            "column": column,
+            "type": "free text",
+            "allowed": "",
+            "required": "no",
+            "description": FREE_TEXT_NOTE,
+        }
+        for (trial, name), spec in specs.items()
+        for column in spec.free_text
     ]
     return pd.DataFrame(rows, columns=DICTIONARY_COLUMNS)

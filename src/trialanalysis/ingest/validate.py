@@ -198,6 +198,10 @@ def _validate(config, trials):
         trial: {name: _analysis_ready(table) for name, table in checked.items()}
         for trial, checked in checked_by_trial.items()
     }
+    for trial in trials:
+        for name, spec in build_contract(settings, trial, instruments).items():
+            if name not in tables[trial] and spec.optional:
+                tables[trial][name] = empty_table(spec)
     return tables, summary, pd.DataFrame(mapping, columns=MAPPING_COLUMNS)
 
 
@@ -213,6 +217,9 @@ def _check_table(settings: dict, spec: TableSpec):
         "format": path.suffix.lower().lstrip("."),
         "sheet": source.sheet or None,
     }
+    if missing and spec.optional:
+        record.update(format=None, dropped="absent (optional table)", rows=0)
+        return None, [], [], record, {}, []
     if missing:
         return None, missing, [], record, {}, []
     try:
@@ -231,7 +238,11 @@ def _check_table(settings: dict, spec: TableSpec):
     drop_columns(raw, settings["privacy"]["drop_columns"].get(declared, []))
     privacy = scan_columns(file, raw.header, raw.rows, raw.row_numbers, raw.header_row, declared)
     flagged = frozenset(p.column for p in privacy)
-    free_text = [n for n in raw.header if is_free_text_column(n) and n not in flagged]
+    free_text = [
+        n
+        for n in raw.header
+        if (is_free_text_column(n) or n in spec.free_text) and n not in flagged
+    ]
     drop_columns(raw, free_text)
     renamed = rename_columns(raw, source, spec, where)
     recoding = recode_problems(raw, source, spec, where)
@@ -280,6 +291,11 @@ def _in_source_terms(problem: Problem, renamed: dict[str, str]) -> Problem:
     if problem.column in renamed:
         return replace(problem, column=renamed[problem.column])
     return problem
+
+
+def empty_table(spec: TableSpec) -> pd.DataFrame:
+    """Return the analysis-ready form of an absent optional table: typed, no rows."""
+    return pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in spec.columns})
 
 
 def _analysis_ready(table: CheckedTable) -> pd.DataFrame:

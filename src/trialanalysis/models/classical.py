@@ -85,12 +85,16 @@ def adjust_p(p_values: Sequence[float], method: str) -> np.ndarray:
     Returns
     -------
     ndarray
+        With ``none`` every value is missing: nothing was adjusted, so the
+        "P adjusted" column stays blank instead of repeating p.
     """
     if method not in P_ADJUST_METHODS:
         raise ConfigError(
             f"p-value adjustment {method!r} is not one of {', '.join(P_ADJUST_METHODS)}"
         )
     values = np.asarray(p_values, dtype=float)
+    if P_ADJUST_METHODS[method] is None:
+        return np.full_like(values, np.nan)
     adjusted = values.copy()
     present = ~np.isnan(values)
     if P_ADJUST_METHODS[method] is not None and present.any():

@@ -32,6 +32,7 @@ from trialanalysis.reporting.methods import methods_section
 from trialanalysis.reporting.provenance import provenance_section
 from trialanalysis.reporting.report import REPORT_OUTLINE, RunStamp, write_report
 from trialanalysis.reporting.sections import Block, block_from_dict
+from trialanalysis.reporting.suppression import SuppressionRule
 
 GENERATED = ("methods", "provenance")
 
@@ -185,7 +186,6 @@ def assemble_report(
             ]
             sections.append({"id": key, "title": title, "blocks": [], "subsections": subsections})
     tables = reporting["tables"]
-    suppression = dict(tables["suppression"], min_cell_size=config["privacy"]["min_cell_size"])
     return write_report(
         sections,
         output,
@@ -194,5 +194,5 @@ def assemble_report(
         root=root,
         strict=reporting["strict"],
         default_rounding=tables["rounding"],
-        default_suppression=suppression,
+        suppression_rule=SuppressionRule.from_config(config),
     )

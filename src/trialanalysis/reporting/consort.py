@@ -20,10 +20,12 @@ and ``operated``. Reasons for losses are not in the data and are not invented.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import pandas as pd
 
 from trialanalysis.errors import ReportError
+from trialanalysis.reporting.suppression import SuppressionRule, default_rule
 
 COLUMNS = ["trial", "level", "group", "stage", "timepoint", "n"]
 BETTERBACK_COLUMNS = {
@@ -36,6 +38,32 @@ BETTERBACK_COLUMNS = {
 }
 PREPARE_COLUMNS = {"patients": ["patient_id", "arm"], "outcomes": ["patient_id", "timepoint"]}
 CONDITIONS = ("control", "intervention")
+#: What the flow tables declare to the suppression rule: patients and
+#: therapists are individuals (clusters and clinics are not), and which rows
+#: add up (recruited = returned + lost at each time point; returned =
+#: analysed + excluded; randomised = the arms; an arm = attended + not, ...).
+FLOW_COUNTS = {
+    "count_columns": ["n"],
+    "rows": {"level": ["patient", "therapist"]},
+    "flow": True,
+    "relations": [
+        {"total": {"stage": "recruited"}, "parts": {"stage": ["followed_up", "lost_to_follow_up"]},
+         "by": ["level", "group"], "within": ["timepoint"]},
+        {"total": {"stage": "recruited"}, "parts": {"stage": ["analysed", "not_analysed"]},
+         "by": ["level", "group", "timepoint"]},
+        {"total": {"stage": "allocated"}, "parts": {"stage": ["followed_up", "lost_to_follow_up"]},
+         "by": ["level", "group"], "within": ["timepoint"]},
+        {"total": {"stage": "followed_up"}, "parts": {"stage": ["analysed"]},
+         "by": ["level", "group", "timepoint"]},
+        {"total": {"stage": "randomised"}, "parts": {"stage": ["allocated"]}, "by": ["level"]},
+        {"total": {"stage": "allocated"}, "parts": {"stage": ["attended_any_session"]},
+         "by": ["level", "group"]},
+        {"total": {"stage": "allocated"}, "parts": {"stage": ["operated"]},
+         "by": ["level", "group"]},
+    ],
+}  # fmt: skip
+#: Cluster sizes: the smallest and largest clinic are counts of patients.
+SIZE_COUNTS = {"count_columns": ["n_individuals", "size_min", "size_max"]}
 
 
 def _check_tables(tables: Mapping[str, pd.DataFrame], required: dict[str, list[str]]) -> None:
@@ -315,19 +343,25 @@ def patients_per_clinic(
     return summary.rename_axis("group").reset_index()
 
 
-def flow_summary(counts: pd.DataFrame) -> str:
+def flow_summary(counts: pd.DataFrame, rule: SuppressionRule | None = None) -> str:
     """Summarise a flow table in one or two sentences for the report's trial summary.
 
     Parameters
     ----------
     counts : DataFrame
         From :func:`betterback_flow` or :func:`prepare_flow`.
+    rule : SuppressionRule, optional
+        Small counts (and small remainders of "x of y") are quoted as the
+        rule's marker unless flow counts are exempt; default the built-in rule.
 
     Returns
     -------
     str
         Numbers only from ``counts``; follow-up is given for the last time point.
     """
+    rule = rule or default_rule()
+    if rule.exempt_flow:
+        rule = replace(rule, min_cell_size=1)  # is_small is then never true
 
     def total(level, stage, groups=None, timepoint=None):
         rows = counts[(counts["level"] == level) & (counts["stage"] == stage)]
@@ -346,24 +380,26 @@ def flow_summary(counts: pd.DataFrame) -> str:
     if trial == "betterback":
         sequences = counts.loc[counts["level"] == "allocation_cluster", "group"]
         recruited = total("patient", "recruited", CONDITIONS)
-        by_condition = ", ".join(f"{total('patient', 'recruited', [c])} {c}" for c in CONDITIONS)
+        by_condition = ", ".join(
+            f"{rule.count(total('patient', 'recruited', [c]))} {c}" for c in CONDITIONS
+        )
         returned = total("patient", "followed_up", CONDITIONS, last)
         clinics = total("clinic", "allocated", sequences)
         text = (
             f"BetterBack: {total('allocation_cluster', 'allocated')} allocation clusters "
             f"({clinics} clinics) in {len(sequences)} sequence(s); "
-            f"{total('therapist', 'recruited', ['all'])} therapists; {recruited} patients "
-            f"recruited ({by_condition}). Questionnaires returned at {last}: {returned} of "
-            f"{recruited} ({100 * returned / recruited:.1f}%)."
+            f"{rule.count(total('therapist', 'recruited', ['all']))} therapists; "
+            f"{rule.count(recruited)} patients recruited ({by_condition}). Questionnaires "
+            f"returned at {last}: {rule.part_of(returned, recruited)}."
         )
     else:
         arms = list(counts.loc[counts["stage"] == "allocated", "group"])
         randomised = total("patient", "randomised")
-        by_arm = ", ".join(f"{total('patient', 'allocated', [a])} {a}" for a in arms)
+        by_arm = ", ".join(f"{rule.count(total('patient', 'allocated', [a]))} {a}" for a in arms)
         returned = total("patient", "followed_up", arms, last)
         text = (
-            f"{trial.upper()}: {randomised} randomised "
-            f"({by_arm}). Questionnaires returned at {last}: {returned} of {randomised} "
-            f"({100 * returned / randomised:.1f}%)."
+            f"{trial.upper()}: {rule.count(randomised)} randomised "
+            f"({by_arm}). Questionnaires returned at {last}: "
+            f"{rule.part_of(returned, randomised)}."
         )
     return text

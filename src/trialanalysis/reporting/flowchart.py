@@ -147,7 +147,7 @@ def _connect(ax, upper, lower) -> None:
         ax.annotate("", xy=(x, low_top), xytext=(x, bus), arrowprops=arrow)
 
 
-def _n(counts: pd.DataFrame, level: str, group: str, stage: str, timepoint=None) -> int:
+def _n(counts: pd.DataFrame, level: str, group: str, stage: str, timepoint=None) -> str:
     rows = counts[
         (counts["level"] == level) & (counts["group"] == group) & (counts["stage"] == stage)
     ]
@@ -161,7 +161,19 @@ def _n(counts: pd.DataFrame, level: str, group: str, stage: str, timepoint=None)
             f"CONSORT counts: expected one row for {level}/{group}/{stage}/{timepoint}, "
             f"found {len(rows)}; pass the table made by trialanalysis.reporting.consort"
         )
-    return int(rows["n"].iloc[0])
+    return _shown(rows["n"].iloc[0])
+
+
+def _shown(value) -> str:
+    """Return a count as the suppressed flow table holds it: a number, or the marker."""
+    return value if isinstance(value, str) else str(int(value))
+
+
+def _sum(values) -> str:
+    """Return the sum of counts, or the suppression marker when any of them is hidden."""
+    values = list(values)
+    hidden = [v for v in values if isinstance(v, str) and not v.isdigit()]
+    return hidden[0] if hidden else str(sum(int(v) for v in values))
 
 
 def _timepoints(counts: pd.DataFrame, level: str) -> list[str]:
@@ -191,11 +203,13 @@ def _analysis_stage(counts, level, groups) -> list[FlowStage]:
         mine = analysed[analysed["group"] == group]
         if mine["timepoint"].isna().all():
             excluded = _n(counts, level, group, "not_analysed")
-            boxes.append(f"Analysed: {int(mine['n'].sum())}\nNot analysed: {excluded}")
+            boxes.append(f"Analysed: {_sum(mine['n'])}\nNot analysed: {excluded}")
         else:
             boxes.append(
                 "Analysed\n"
-                + "\n".join(f"{t}: {n}" for t, n in zip(mine["timepoint"], mine["n"], strict=True))
+                + "\n".join(
+                    f"{t}: {_shown(n)}" for t, n in zip(mine["timepoint"], mine["n"], strict=True)
+                )
             )
     return [FlowStage("Analysis", boxes)]
 
@@ -215,9 +229,9 @@ def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
         (counts["level"] == "allocation_cluster") & (counts["stage"] == "allocated")
     ]
     sequences = list(allocation["group"])
-    n_clusters = int(allocation["n"].sum())
-    n_clinics = sum(_n(counts, "clinic", s, "allocated") for s in sequences)
-    n_therapists = sum(_n(counts, "therapist", s, "recruited") for s in sequences)
+    n_clusters = _sum(allocation["n"])
+    n_clinics = _sum(_n(counts, "clinic", s, "allocated") for s in sequences)
+    n_therapists = _sum(_n(counts, "therapist", s, "recruited") for s in sequences)
     stages = [
         FlowStage(
             "Allocation",
@@ -252,7 +266,7 @@ def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
                 r = row.iloc[0]
                 text += (
                     f"\nPatients per clinic: median {r['size_median']:g} "
-                    f"(range {int(r['size_min'])}-{int(r['size_max'])})"
+                    f"(range {_shown(r['size_min'])}-{_shown(r['size_max'])})"
                 )
         boxes.append(text)
     stages.append(FlowStage("Recruitment", boxes))

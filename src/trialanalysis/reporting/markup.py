@@ -38,7 +38,9 @@ LATEX_SPECIALS = {
 def table_html(table: RenderedTable, css_class: str = "data-table") -> str:
     """Return an HTML ``<table>`` fragment (with caption and notes), every cell escaped.
 
-    Numeric columns get ``class="num"`` (right-aligned by :data:`TABLE_CSS`).
+    Numeric columns get ``class="num"`` (right-aligned by :data:`TABLE_CSS`),
+    cells counting individuals ``class="count"``, columns declared to count
+    something else (clinics, resamples) ``class="count-other"``.
     """
     esc = html.escape
     lines = [f'<table class="{esc(css_class)}">']
@@ -50,13 +52,27 @@ def table_html(table: RenderedTable, css_class: str = "data-table") -> str:
     )
     lines.append(f"<thead><tr>{head}</tr></thead>")
     lines.append("<tbody>")
-    for row in table.cells.itertuples(index=False):
-        cells = "".join(f"<td{a}>{esc(v)}</td>" for v, a in zip(row, align, strict=True))
+    counts = table.counts
+    for i, row in enumerate(table.cells.itertuples(index=False)):
+        marks = [bool(counts.iat[i, j]) if counts is not None else False for j in range(len(row))]
+        other = [c in table.other_counts for c in table.cells.columns]
+        cells = "".join(
+            f"<td{_classes(num, count, not_individuals)}>{esc(v)}</td>"
+            for v, num, count, not_individuals in zip(
+                row, table.numeric, marks, other, strict=True
+            )
+        )
         lines.append(f"<tr>{cells}</tr>")
     lines.append("</tbody>")
     lines.append("</table>")
     lines.extend(f'<p class="table-note">{esc(note)}</p>' for note in table.notes)
     return "\n".join(lines) + "\n"
+
+
+def _classes(numeric: bool, count: bool, other: bool = False) -> str:
+    flags = (("num", numeric), ("count", count), ("count-other", other))
+    names = [n for n, on in flags if on]
+    return f' class="{" ".join(names)}"' if names else ""
 
 
 def standalone_page(fragment: str, title: str) -> str:

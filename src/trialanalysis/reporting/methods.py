@@ -18,6 +18,7 @@ from trialanalysis.instruments import Instrument
 from trialanalysis.instruments.definitions import describe_classification
 from trialanalysis.instruments.psychometrics import unverified_settings_table
 from trialanalysis.reporting.sections import CodeBlock, Section, TableBlock, TextBlock
+from trialanalysis.reporting.suppression import SuppressionRule, default_rule
 
 DF_METHOD_TEXT = {
     "satterthwaite": "Satterthwaite's approximation to the denominator degrees of freedom",
@@ -224,11 +225,9 @@ def methods_section(
             f"`{arms[0] if arms else '?'}`); time points "
             f"{', '.join(prepare.get('timepoints', []))}."
         )
-    privacy = config.get("privacy", {})
     general = [
         f"Random steps use the seed `{config.get('seed', 'not set')}` from the config.",
-        "Published tables suppress counts below "
-        f"{privacy.get('min_cell_size', 'the configured size')}.",
+        _suppression_rule(config).statement(),
     ]
     blocks = [TextBlock("\n".join(f"- {line}" for line in design + general))]
 
@@ -314,3 +313,10 @@ def methods_section(
         else TextBlock("Every instrument setting used is confirmed by public sources.")
     )
     return Section("Methods", blocks=blocks, id=section_id, subsections=[models_sub, scoring_sub])
+
+
+def _suppression_rule(config: Mapping) -> SuppressionRule:
+    """Return the run's suppression rule; a partial config falls back to the defaults."""
+    if "privacy" in config and "reporting" in config:
+        return SuppressionRule.from_config(config)
+    return default_rule()

@@ -35,6 +35,7 @@ from trialanalysis.reporting.sections import (
     sections_from_dicts,
     walk,
 )
+from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.reporting.tables import format_table
 
 RUN_STAMP_BEGIN = "<!-- run-stamp:begin -->"
@@ -45,6 +46,7 @@ REPORT_OUTLINE = {
     "consort": "Participant flow (CONSORT)",
     "table1": "Baseline characteristics (Table 1)",
     "results": "Primary and secondary results",
+    "harms": "Harms (adverse events)",
     "icc": "ICCs and design effects",
     "sensitivity": "Sensitivity analyses",
     "psychometrics": "Psychometrics",
@@ -95,10 +97,10 @@ def strip_run_stamp(text: str) -> str:
 class _Renderer:
     """Turns blocks into template-ready dicts, numbering tables and figures."""
 
-    def __init__(self, root: Path, default_rounding, default_suppression):
+    def __init__(self, root: Path, default_rounding, rule: SuppressionRule | None):
         self.root = root
         self.default_rounding = default_rounding
-        self.default_suppression = default_suppression
+        self.rule = rule
         self.files: dict[str, dict] = {}
         self.n_tables = 0
         self.n_figures = 0
@@ -145,14 +147,6 @@ class _Renderer:
             except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
                 raise ReportError(f"{block.table}: not a readable CSV table ({exc})") from exc
             files = [self.record(block.table, "table")]
-        suppression = block.suppression
-        if suppression is None and self.default_suppression:
-            counts = self.default_suppression.get("count_columns", [])
-            if counts and all(c in data.columns for c in counts):
-                suppression = dict(self.default_suppression)
-                dependents = suppression.get("dependent_columns")
-                if isinstance(dependents, list | tuple):  # a default lists what tables may have
-                    suppression["dependent_columns"] = [d for d in dependents if d in data.columns]
         notes = list(block.notes)
         if block.max_rows is not None and len(data) > block.max_rows:
             notes.append(f"First {block.max_rows} of {len(data)} rows; all rows are in the file.")
@@ -160,7 +154,8 @@ class _Renderer:
         rendered = format_table(
             data,
             block.rounding if block.rounding is not None else self.default_rounding,
-            suppression=suppression or None,
+            suppression=block.suppression,
+            rule=self.rule,
             labels=block.labels,
             columns=block.columns,
             caption=f"Table {self.n_tables}. {block.caption}".rstrip(". ") + ".",
@@ -245,7 +240,7 @@ def render_report(
     outline: Mapping[str, str] | None = REPORT_OUTLINE,
     strict: bool = True,
     default_rounding: Sequence[Mapping] | None = None,
-    default_suppression: Mapping | None = None,
+    suppression_rule: SuppressionRule | None = None,
 ) -> str:
     """Render the report as one self-contained HTML string.
 
@@ -266,11 +261,10 @@ def render_report(
         with a visible list of the missing sections.
     default_rounding : sequence of mapping, optional
         Rounding rules for tables that set none.
-    default_suppression : mapping, optional
-        Small-cell suppression for tables that set none (``suppression:
-        None``) and have all its ``count_columns``; ``suppression: {}``
-        turns it off for a table (e.g. counts of clusters). A list of
-        ``dependent_columns`` is cut to the columns each table has.
+    suppression_rule : SuppressionRule, optional
+        The run's small-cell rule (default: the built-in config's); it
+        applies to every table, each declaring its counts in ``suppression``
+        (see :mod:`trialanalysis.reporting.suppression`).
 
     Returns
     -------
@@ -286,7 +280,7 @@ def render_report(
     absent = [f"{key} ({name})" for key, name in (outline or {}).items() if key not in ids]
     if absent and strict:
         raise ReportError(f"the report lacks required section(s): {', '.join(absent)}")
-    renderer = _Renderer(Path(root).resolve(), default_rounding, default_suppression)
+    renderer = _Renderer(Path(root).resolve(), default_rounding, suppression_rule)
     rendered = [renderer.section(s, 2) for s in sections]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("trialanalysis.reporting", "templates"),

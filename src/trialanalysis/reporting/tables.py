@@ -1,4 +1,4 @@
-"""Manuscript tables: rounding rules, small-cell suppression and the four formats.
+"""Manuscript tables: rounding rules, the four formats, and suppression applied to each.
 
 A result table stays tidy and unrounded (its CSV copy is exactly the input);
 rounding and suppression happen only when it is rendered as HTML, LaTeX or
@@ -8,6 +8,12 @@ Word. Rounding follows an ordered list of rules matched against column names
     - {columns: "p_value|.*_p_value", style: p_value, digits: 3}
     - {columns: "n|n_.*", style: integer}
     - {columns: ".*", style: fixed, digits: 2}
+
+A rule with ``where`` (column -> regular expression) applies only to rows in
+which that column matches, so a quantity is rounded by what it is, e.g. an
+EQ-5D index estimate at 3 decimals beside ODI estimates at 2::
+
+    - {columns: "estimate|conf_.*", where: {outcome: "eq5d_index"}, style: fixed, digits: 3}
 
 Styles: ``fixed`` (``digits`` decimals), ``integer``, ``p_value`` (``digits``
 decimals, values below ``10**-digits`` shown as ``<0.001``), ``significant``
@@ -30,6 +36,7 @@ import pandas as pd
 
 from trialanalysis.config import validate_config
 from trialanalysis.errors import ConfigError, ReportError
+from trialanalysis.reporting.suppression import SuppressionRule, default_rule, suppress_counts
 
 STYLES = ("fixed", "integer", "p_value", "significant", "text")
 #: Default rounding rules: those of the config schema (reporting.tables.rounding).
@@ -59,10 +66,25 @@ class RoundingRule:
     columns: str
     style: str = "fixed"
     digits: int = 2
+    where: tuple[tuple[str, str], ...] = ()
 
-    def matches(self, column: str) -> bool:
-        """Return whether the rule applies to a column (full match of the name)."""
-        return re.fullmatch(self.columns, column) is not None
+    def matches(self, column: str, row: Mapping | None = None) -> bool:
+        """Return whether the rule applies to a column (full match of the name).
+
+        With ``where`` (column -> regular expression), only in rows in which
+        one of those columns exists and its value, as text, matches in full
+        (case-insensitive); without a row such a rule never applies.
+        """
+        if re.fullmatch(self.columns, column) is None:
+            return False
+        if not self.where:
+            return True
+        if row is None:
+            return False
+        return any(
+            name in row and re.fullmatch(pattern, _text(row[name]), re.IGNORECASE) is not None
+            for name, pattern in self.where
+        )
 
     def format(self, value) -> str:
         """Format one number by this rule."""
@@ -89,6 +111,16 @@ class RoundingRule:
         if text.startswith("-") and float(text) == 0:
             text = text[1:]
         return text
+
+
+def p_text(p: float, digits: int = 3) -> str:
+    """Quote a p-value in text exactly as tables show it: ``p = 0.004``, ``p < 0.001``.
+
+    The same :class:`RoundingRule` (``p_value`` style) formats both, so text
+    and tables cannot disagree.
+    """
+    shown = RoundingRule("p", "p_value", digits).format(p)
+    return f"p < {shown[1:]}" if shown.startswith("<") else f"p = {shown}"
 
 
 def rounding_rules(rules: Sequence[Mapping] | None = None) -> list[RoundingRule]:
@@ -118,9 +150,20 @@ def rounding_rules(rules: Sequence[Mapping] | None = None) -> list[RoundingRule]
         if not isinstance(rule, Mapping):
             problems.append(f"{where}: must be a mapping with columns, style, digits")
             continue
-        unknown = sorted(set(rule) - {"columns", "style", "digits"})
+        unknown = sorted(set(rule) - {"columns", "style", "digits", "where"})
         if unknown:
-            problems.append(f"{where}: unknown key(s) {unknown}; allowed: columns, style, digits")
+            problems.append(
+                f"{where}: unknown key(s) {unknown}; allowed: columns, style, digits, where"
+            )
+        rows = rule.get("where") or {}
+        if not isinstance(rows, Mapping):
+            problems.append(f"{where}: where must map column names to regular expressions")
+            rows = {}
+        for name, pattern in rows.items():
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                problems.append(f"{where}: where.{name} is not a valid regular expression ({exc})")
         style = rule.get("style", "fixed")
         digits = rule.get("digits", 2)
         if style not in STYLES:
@@ -134,170 +177,32 @@ def rounding_rules(rules: Sequence[Mapping] | None = None) -> list[RoundingRule]
         if "columns" not in rule:
             problems.append(f"{where}: columns (a regular expression) is required")
         else:
-            parsed.append(RoundingRule(str(rule["columns"]), style, digits))
+            condition = tuple((str(k), str(v)) for k, v in rows.items())
+            parsed.append(RoundingRule(str(rule["columns"]), style, digits, condition))
     if problems:
         raise ConfigError("invalid table rounding rules:\n" + "\n".join(problems))
-    if not any(r.columns in (".*", ".+") for r in parsed):
+    if not any(r.columns in (".*", ".+") and not r.where for r in parsed):
         parsed.append(RoundingRule(".*", "fixed", 2))
     return parsed
 
 
-def _dependents(
-    count_columns: Sequence[str], dependent_columns: Mapping | Sequence | None
-) -> dict[str, list[str]]:
-    if dependent_columns is None:
-        return {c: [] for c in count_columns}
-    if isinstance(dependent_columns, Mapping):
-        unknown = sorted(set(dependent_columns) - set(count_columns))
-        if unknown:
-            raise ReportError(
-                f"dependent_columns names {unknown}, which are not count columns "
-                f"{list(count_columns)}; key each dependent column by its count column"
-            )
-        return {c: list(dependent_columns.get(c, [])) for c in count_columns}
-    return {c: list(dependent_columns) for c in count_columns}
-
-
-def small_cell_mask(
-    table: pd.DataFrame,
-    count_columns: Sequence[str],
-    min_cell_size: int,
-    *,
-    suppress_zero: bool = False,
-    complementary_groups: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Mark the count cells that must be suppressed.
-
-    A count is suppressed when it is below ``min_cell_size`` (and above zero,
-    unless ``suppress_zero``). With ``complementary_groups``, a group of rows
-    (same values in those columns) with exactly one suppressed count also
-    loses its smallest other non-zero count, so the suppressed one cannot be
-    recovered from a published total.
-
-    Returns
-    -------
-    DataFrame of bool
-        Same index as ``table``, one column per count column.
-    """
-    if isinstance(min_cell_size, bool) or not isinstance(min_cell_size, int | np.integer):
-        raise ConfigError(f"min_cell_size must be a positive integer, not {min_cell_size!r}")
-    if min_cell_size < 1:
-        raise ConfigError(f"min_cell_size must be a positive integer, not {min_cell_size!r}")
-    groups = list(complementary_groups or [])
-    missing = [c for c in [*count_columns, *groups] if c not in table.columns]
-    if missing:
-        raise ReportError(
-            f"cannot suppress small cells: column(s) {missing} not in the table "
-            f"(columns: {list(table.columns)}); fix count_columns in the config"
-        )
-    flags = {}
-    for column in count_columns:
-        counts = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-        if np.isnan(counts).all() and table[column].notna().any():
-            raise ReportError(f"count column {column!r} holds no numbers; check count_columns")
-        with np.errstate(invalid="ignore"):
-            small = (counts < min_cell_size) & ~np.isnan(counts)
-        if not suppress_zero:
-            small &= counts != 0
-        if groups:
-            # positions, not labels, so a table with a repeated index works too
-            for positions in table.groupby(groups, sort=False, dropna=False).indices.values():
-                if small[positions].sum() != 1:
-                    continue
-                others = [p for p in positions if not small[p] and counts[p] > 0]
-                if others:
-                    small[min(others, key=lambda p: counts[p])] = True
-        flags[column] = small
-    return pd.DataFrame(flags, index=table.index, columns=list(count_columns))
-
-
-def suppress_small_cells(
-    table: pd.DataFrame,
-    count_columns: Sequence[str],
-    min_cell_size: int,
-    dependent_columns: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
-    *,
-    marker: str | None = None,
-    blank: str = "",
-    suppress_zero: bool = False,
-    complementary_groups: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Replace small counts, and every value derived from them, for publication.
-
-    Parameters
-    ----------
-    table : DataFrame
-        A tidy (long or wide) table; not modified.
-    count_columns : sequence of str
-        Columns that count individuals.
-    min_cell_size : int
-        Counts below this (and above zero, unless ``suppress_zero``) are suppressed.
-    dependent_columns : mapping or sequence of str, optional
-        Values derived from a count (percentages, means, SDs of that cell),
-        blanked in the same row when the count is suppressed. A mapping
-        ``{count_column: [columns]}`` ties them to one count column (wide
-        tables); a plain list ties them to every count column (long tables).
-    marker : str, optional
-        Shown instead of a suppressed count; default ``"<{min_cell_size}"``.
-    blank : str
-        Shown instead of a dependent value.
-    suppress_zero : bool
-        Also suppress zero counts.
-    complementary_groups : sequence of str, optional
-        Columns defining groups of rows whose counts add up to a published
-        total; see :func:`small_cell_mask`.
-
-    Returns
-    -------
-    DataFrame
-        A copy; columns with suppressed cells become object dtype holding the
-        marker and blank strings among the original numbers.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"arm": ["a", "b"], "n": [3, 40], "percent": [7.0, 93.0]})
-    >>> suppress_small_cells(t, ["n"], 5, ["percent"])["percent"].tolist()
-    ['', 93.0]
-    """
-    count_columns = list(count_columns)
-    dependents = _dependents(count_columns, dependent_columns)
-    missing = sorted({d for ds in dependents.values() for d in ds} - set(table.columns))
-    if missing:
-        raise ReportError(f"dependent column(s) {missing} not in the table; check the config")
-    mask = small_cell_mask(
-        table,
-        count_columns,
-        min_cell_size,
-        suppress_zero=suppress_zero,
-        complementary_groups=complementary_groups,
-    )
-    marker = f"<{min_cell_size}" if marker is None else marker
-    blanked = pd.DataFrame(False, index=table.index, columns=table.columns)
-    for column in count_columns:
-        for dependent in dependents[column]:
-            blanked[dependent] |= mask[column]
-    out = table.copy()
-    no_marks = pd.Series(False, index=table.index)
-    for column in table.columns:
-        marked = mask[column] if column in mask.columns else no_marks
-        cleared = blanked[column] & ~marked
-        if not (marked.any() or cleared.any()):
-            continue
-        out[column] = out[column].astype(object)
-        out.loc[marked.to_numpy(), column] = marker
-        out.loc[cleared.to_numpy(), column] = blank
-    return out
-
-
 @dataclass
 class RenderedTable:
-    """A table ready to write: every cell a string, with its caption and notes."""
+    """A table ready to write: every cell a string, with its caption and notes.
+
+    ``counts`` marks the cells that count individuals (shown columns; the
+    HTML gives them ``class="count"`` so a check can find every one);
+    ``other_counts`` names columns declared to count something else
+    (``class="count-other"``).
+    """
 
     cells: pd.DataFrame
     headers: list[str]
     numeric: list[bool]
     caption: str = ""
     notes: list[str] = field(default_factory=list)
+    counts: pd.DataFrame | None = None
+    other_counts: tuple[str, ...] = ()
 
 
 def format_table(
@@ -305,6 +210,7 @@ def format_table(
     rules: Sequence[Mapping] | Sequence[RoundingRule] | None = None,
     *,
     suppression: Mapping | None = None,
+    rule: SuppressionRule | None = None,
     labels: Mapping[str, str] | None = None,
     columns: Sequence[str] | None = None,
     caption: str = "",
@@ -313,14 +219,20 @@ def format_table(
 ) -> RenderedTable:
     """Round, suppress and label a tidy table for display.
 
+    Every table rendered for publication passes here, so every one is
+    suppressed by the same rule (:mod:`trialanalysis.reporting.suppression`).
+
     Parameters
     ----------
     table : DataFrame
     rules : sequence, optional
         Rounding rules (see the module docstring); default :data:`DEFAULT_ROUNDING`.
     suppression : mapping, optional
-        Keyword arguments of :func:`suppress_small_cells` (``count_columns``,
-        ``min_cell_size``, ``dependent_columns``, ...). None = no suppression.
+        What the table declares about its counts of individuals (see
+        :class:`~trialanalysis.reporting.suppression.CountDeclaration`);
+        columns named like counts are counts even when nothing is declared.
+    rule : SuppressionRule, optional
+        The run's rule (from the config); default: the built-in config's.
     labels : mapping, optional
         Column name -> header; unlabelled columns use :data:`DEFAULT_LABELS`
         or the name with spaces for underscores.
@@ -343,22 +255,32 @@ def format_table(
     absent = [c for c in columns if c not in table.columns]
     if absent:
         raise ReportError(f"column(s) {absent} requested for display are not in the table")
-    shown = table
+    rule = rule or default_rule()
+    table = table.reset_index(drop=True)
+    suppressed = suppress_counts(table, suppression, rule)
+    shown = suppressed.table
     notes = list(notes)
-    if suppression:
-        _check_suppression(suppression)
-        shown = suppress_small_cells(table, **suppression)
-        if not shown.equals(table):
-            size = suppression["min_cell_size"]
-            marker = suppression.get("marker") or f"<{size}"
-            notes.append(
-                f"Counts of fewer than {size} individuals are suppressed ({marker}); "
-                "values derived from them are blanked."
-            )
+    if suppressed.any:
+        notes.append(
+            f"Counts of fewer than {rule.min_cell_size} individuals are suppressed "
+            f"({rule.marker}), as are counts from which they could be derived "
+            f"({rule.complement_marker}); values derived from them are blanked."
+        )
+    elif suppressed.exempt:
+        notes.append("Flow counts are shown in full (privacy.exempt_flow_counts).")
     cells = {}
+    records = table.to_dict("records")
     for column in columns:
-        rule = next(r for r in parsed if r.matches(str(column)))
-        cells[column] = [_cell_text(v, rule, missing) for v in shown[column].tolist()]
+        plain = next(r for r in parsed if r.matches(str(column)))
+        conditional = any(r.where and re.fullmatch(r.columns, str(column)) for r in parsed)
+        values = shown[column].tolist()
+        if not conditional:
+            cells[column] = [_cell_text(v, plain, missing) for v in values]
+            continue
+        cells[column] = [
+            _cell_text(v, next(r for r in parsed if r.matches(str(column), record)), missing)
+            for v, record in zip(values, records, strict=True)
+        ]
     labels = {**DEFAULT_LABELS, **(labels or {})}
     return RenderedTable(
         cells=pd.DataFrame(cells, columns=columns, index=range(len(table))),
@@ -366,34 +288,21 @@ def format_table(
         numeric=[pd.api.types.is_numeric_dtype(table[c].dtype) for c in columns],
         caption=caption,
         notes=notes,
+        counts=suppressed.counts[columns].set_axis(range(len(table))),
+        other_counts=tuple(c for c in columns if c in suppressed.other),
     )
-
-
-SUPPRESSION_KEYS = (
-    "count_columns",
-    "min_cell_size",
-    "dependent_columns",
-    "marker",
-    "blank",
-    "suppress_zero",
-    "complementary_groups",
-)
-
-
-def _check_suppression(suppression: Mapping) -> None:
-    problems = [
-        f"missing key {k!r}" for k in ("count_columns", "min_cell_size") if k not in suppression
-    ]
-    unknown = sorted(set(suppression) - set(SUPPRESSION_KEYS))
-    if unknown:
-        problems.append(f"unknown key(s) {unknown}; allowed: {', '.join(SUPPRESSION_KEYS)}")
-    if problems:
-        raise ConfigError("invalid small-cell suppression settings: " + "; ".join(problems))
 
 
 def _default_label(column: str) -> str:
     text = column.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def _text(value) -> str:
+    """Return a cell as text for ``where`` conditions (missing values are empty)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
 
 
 def _cell_text(value, rule: RoundingRule, missing: str) -> str:
@@ -416,6 +325,7 @@ def write_rendered_table(
     source: str = "",
     rules: Sequence[Mapping] | None = None,
     suppression: Mapping | None = None,
+    rule: SuppressionRule | None = None,
     labels: Mapping[str, str] | None = None,
     columns: Sequence[str] | None = None,
     notes: Sequence[str] = (),
@@ -434,7 +344,7 @@ def write_rendered_table(
         ``.tex``, ``.docx``).
     caption, source : str
         Caption, and the file or step the numbers came from (shown as a note).
-    rules, suppression, labels, columns, notes, missing
+    rules, suppression, rule, labels, columns, notes, missing
         See :func:`format_table`.
     formats : sequence of str
         Any of ``html`` (a fragment, or a whole page with ``standalone_html``),
@@ -459,6 +369,7 @@ def write_rendered_table(
         table,
         rules,
         suppression=suppression,
+        rule=rule,
         labels=labels,
         columns=columns,
         caption=caption,

@@ -16,6 +16,7 @@ from trialanalysis.config import deep_merge, read_yaml
 from trialanalysis.instruments.definitions import Instrument, load_instruments
 from trialanalysis.simulation.betterback import simulate_betterback
 from trialanalysis.simulation.checks import check_simulation_config
+from trialanalysis.simulation.harms import simulate_adverse_events
 from trialanalysis.simulation.prepare import simulate_prepare
 
 __all__ = ["load_simulation_config", "simulate", "true_effects"]
@@ -64,8 +65,10 @@ def simulate(
     if not isinstance(instruments, Mapping):
         instruments = load_instruments(instruments)
     seed = spec["seed"] if seed is None else seed
-    streams = np.random.SeedSequence(seed).spawn(2)
-    return {
+    # streams 0 and 1 are the trials' own (as before harms were added, so their
+    # tables do not change); 2 and 3 draw their adverse events
+    streams = np.random.SeedSequence(seed).spawn(4)
+    trials = {
         "betterback": simulate_betterback(
             spec["betterback"], instruments, np.random.default_rng(streams[0])
         ),
@@ -73,6 +76,21 @@ def simulate(
             spec["prepare"], instruments, np.random.default_rng(streams[1])
         ),
     }
+    harms = {
+        "betterback": ("condition", "enrolment_date", "AE"),
+        "prepare": ("arm", "randomisation_date", "PAE"),
+    }
+    for i, (trial, (group, start, prefix)) in enumerate(harms.items()):
+        if "adverse_events" in spec[trial]:
+            trials[trial]["adverse_events"] = simulate_adverse_events(
+                trials[trial]["patients"],
+                spec[trial]["adverse_events"],
+                group,
+                start,
+                prefix,
+                np.random.default_rng(streams[2 + i]),
+            )
+    return trials
 
 
 def true_effects(config: Mapping | str | Path = "config/simulation.yaml") -> pd.DataFrame:

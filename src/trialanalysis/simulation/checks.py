@@ -45,6 +45,12 @@ def check_simulation_config(config: Mapping, source: str = "simulation config") 
     """
     checked = validate_with_schema(config, SIMULATION_SCHEMA, source, "simulation config")
     problems = _betterback_problems(checked["betterback"]) + _prepare_problems(checked["prepare"])
+    groups = {"betterback": ["control", "intervention"], "prepare": checked["prepare"]["arms"]}
+    for trial, names in groups.items():
+        harms = checked[trial].get("adverse_events", {})
+        for key in ("rate", "serious", "related"):
+            if key in harms:
+                problems += _missing_keys(harms[key], names, f"{trial}/adverse_events/{key}")
     if problems:
         lines = "\n".join(f"{source}: {p}" for p in problems)
         raise ConfigError(f"invalid simulation config:\n{lines}")

@@ -22,6 +22,7 @@ from trialanalysis.analyses.betterback.clusters import (
     variance_component_table,
 )
 from trialanalysis.analyses.betterback.data import (
+    CONDITIONS,
     check_columns,
     patient_design,
     therapist_long,
@@ -42,6 +43,7 @@ from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
 from trialanalysis.analyses.betterback.settings import resolve_betterback
 from trialanalysis.analyses.betterback.table1 import (
     clinic_table,
+    columns,
     dependents,
     patient_table,
     therapist_table,
@@ -174,8 +176,14 @@ def betterback_table1_step(
         ),
     }
     suppression = count_suppression(
-        config, list(dependents()), dependents(), ["level", "characteristic"]
+        config,
+        list(dependents()),
+        dependents(),
+        ["level", "characteristic"],
+        part_columns=[[f"{c}_n", f"{c}_missing"] for c in CONDITIONS],
     )
+    # the clinics table counts clinics (and sizes of clinics), not individuals
+    clinic_counts = {"not_counts": [c for c in columns() if c.endswith(("_n", "_missing"))]}
     captions = {
         "clinics": "BetterBack: clinics and cluster sizes by condition",
         "therapists": "BetterBack: therapists by condition in which they treated patients",
@@ -194,7 +202,7 @@ def betterback_table1_step(
             "table": outputs[name],
             "caption": captions[name],
             "columns": [c for c in table.columns if c != "level"],
-            "suppression": suppression if name != "clinics" else {},
+            "suppression": suppression if name != "clinics" else clinic_counts,
             "rounding": rounding_rules(config, MISSING_COUNTS),
             "max_rows": 200,
         }

@@ -25,6 +25,7 @@ from trialanalysis.errors import ConfigError, TrialAnalysisError
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.ingest.sources import trial_files
 from trialanalysis.reporting import tables as manuscript
+from trialanalysis.reporting.suppression import SuppressionRule
 
 DATE_COLUMNS = ("period_start", "period_end")
 TEXT_COLUMNS = ("timepoint", "condition", "arm", "cluster_id")
@@ -183,7 +184,8 @@ def publish_table(
         caption=block["caption"],
         source=str(block["table"]),
         rules=block.get("rounding") or settings["rules"],
-        suppression=block.get("suppression") or None,
+        suppression=block.get("suppression"),
+        rule=SuppressionRule.from_config(config),
         labels=block.get("labels"),
         columns=block.get("columns"),
         notes=block.get("notes", ()),

@@ -36,6 +36,7 @@ from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
+from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.steps.io import declare, read_table_csv, write_csv, write_table
 
 
@@ -86,7 +87,8 @@ def prepare_table1_step(
     write_table(
         table, path.with_suffix(""), caption=caption, source=str(path),
         rules=tables["rounding"], formats=sorted(set(tables["formats"]) | {"csv"}),
-        suppression=suppression, labels=table1_labels(data.arms),
+        suppression=suppression, rule=SuppressionRule.from_config(config),
+        labels=table1_labels(data.arms),
         columns=[c for c in table.columns if c != "variable"], missing=tables["missing"],
     )  # fmt: skip
     write_fragment(

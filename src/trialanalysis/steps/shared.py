@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialanalysis.analyses.common.harms import harms_counts, harms_table, harms_text
 from trialanalysis.ingest import validate_sources
 from trialanalysis.instruments import load_instruments
 from trialanalysis.instruments.psychometrics import (
@@ -22,6 +23,9 @@ from trialanalysis.instruments.psychometrics import (
 from trialanalysis.instruments.scoring import score_table
 from trialanalysis.reporting.assemble import assemble_report, write_fragment
 from trialanalysis.reporting.consort import (
+    CONDITIONS,
+    FLOW_COUNTS,
+    SIZE_COUNTS,
     betterback_flow,
     flow_summary,
     patients_per_clinic,
@@ -34,7 +38,8 @@ from trialanalysis.reporting.flowchart import (
     therapist_diagram,
 )
 from trialanalysis.reporting.provenance import run_stamp
-from trialanalysis.steps.io import declare, read_table_csv, write_csv
+from trialanalysis.reporting.suppression import SuppressionRule, suppress_counts
+from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
 
 @declare(
@@ -166,7 +171,8 @@ def consort_step(
     Parameters
     ----------
     config : mapping
-        Validated workflow config (time points, arms).
+        Validated workflow config (time points, arms; ``privacy`` and
+        ``reporting`` for the suppression rule).
     sources : mapping
         (trial, table) -> validated table.
     outputs : mapping
@@ -192,23 +198,29 @@ def consort_step(
     write_csv(flow_bb, outputs["betterback"])
     write_csv(flow_pr, outputs["prepare"])
     write_csv(sizes, outputs["cluster_sizes"])
+    # the diagrams show the counts the tables show: suppressed by the same rule
+    rule = SuppressionRule.from_config(config)
+    shown_bb = suppress_counts(flow_bb, FLOW_COUNTS, rule).table
+    shown_pr = suppress_counts(flow_pr, FLOW_COUNTS, rule).table
+    shown_sizes = suppress_counts(sizes, SIZE_COUNTS, rule).table
     figures = {
-        "betterback_figure": betterback_diagram(flow_bb, sizes),
-        "therapist_figure": therapist_diagram(flow_bb),
-        "prepare_figure": prepare_diagram(flow_pr),
+        "betterback_figure": betterback_diagram(shown_bb, shown_sizes),
+        "therapist_figure": therapist_diagram(shown_bb),
+        "prepare_figure": prepare_diagram(shown_pr),
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
-    summary = [{"text": f"{flow_summary(flow_bb)}\n\n{flow_summary(flow_pr)}"}]
+    summary = [{"text": f"{flow_summary(flow_bb, rule)}\n\n{flow_summary(flow_pr, rule)}"}]
     flow_blocks = [
         {"figure": png["betterback_figure"], "caption": "BetterBack: flow of clusters, "
          "clinics and patients (CONSORT cluster extension)", "data": [outputs["betterback"]]},
         {"figure": png["therapist_figure"], "caption": "BetterBack: therapist cohort",
          "data": [outputs["betterback"]]},
         {"table": outputs["cluster_sizes"], "caption": "BetterBack: patients per clinic by "
-         "condition", "suppression": {}},
+         "condition", "suppression": SIZE_COUNTS},
         {"figure": png["prepare_figure"], "caption": "PREPARE: flow of patients",
          "data": [outputs["prepare"]]},
-        {"table": outputs["prepare"], "caption": "PREPARE: flow counts", "suppression": {}},
+        {"table": outputs["prepare"], "caption": "PREPARE: flow counts",
+         "suppression": FLOW_COUNTS},
     ]  # fmt: skip
     write_fragment(
         outputs["fragment"],
@@ -243,3 +255,51 @@ def report_step(
         finished=run_stamp(),
         mapping=mapping,
     )
+
+
+HARMS_GROUPS = {"betterback": ("condition", "BetterBack"), "prepare": ("arm", "PREPARE")}
+
+
+@declare(inputs=("events", "patients", "summary"), outputs=("table", "tables", "fragment"))
+def harms_step(
+    config: Mapping, trial: str, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Tabulate one trial's adverse events by arm or condition; write tables and fragment.
+
+    Parameters
+    ----------
+    config : mapping
+        Validated config (arms of PREPARE, ``privacy``, ``reporting``).
+    trial : str
+        ``betterback`` or ``prepare``.
+    inputs : mapping
+        ``events`` and ``patients`` (validated tables) and ``summary`` (the
+        validation summary, which says whether the optional table was supplied).
+    outputs : mapping
+        ``table`` (CSV), ``tables`` (folder of the manuscript formats), ``fragment``.
+    """
+    group, label = HARMS_GROUPS[trial]
+    groups = list(config["prepare"]["arms"]) if trial == "prepare" else list(CONDITIONS)
+    summary = read_table_csv(inputs["summary"])
+    mine = summary[(summary["trial"] == trial) & (summary["table"] == "adverse_events")]
+    present = not mine["dropped"].astype(str).str.startswith("absent").any()
+    harms = harms_table(
+        read_table_csv(inputs["events"]), read_table_csv(inputs["patients"]), group, groups
+    )
+    write_csv(harms.table, outputs["table"])
+    headers = {"label": ""}
+    for g in groups:
+        name = g.replace("_", " ")
+        headers |= {f"{g}_n": f"{name}: n", f"{g}_percent": f"{name}: %"}
+    blocks: list[dict] = [{"text": harms_text(harms, label, present)}]
+    if present:
+        block = {
+            "table": outputs["table"],
+            "caption": f"{label}: adverse events by {group}",
+            "columns": ["label"] + [f"{g}_{s}" for g in groups for s in ("n", "percent")],
+            "labels": headers,
+            "suppression": harms_counts(groups),
+        }
+        blocks.append(publish_table(harms.table, outputs["tables"], "harms", config, block))
+    entry = {"section": "harms", "title": f"{label}: adverse events", "blocks": blocks}
+    write_fragment(outputs["fragment"], [entry])

@@ -11,16 +11,15 @@ from collections.abc import Mapping
 import pandas as pd
 
 from trialanalysis.analyses.common.text import DF_TEXT, P_ADJUST_TEXT
+from trialanalysis.reporting.tables import p_text
 
 
 def estimate_text(row: Mapping, digits: int = 2) -> str:
     """``-3.36 (95% CI -5.93 to -0.80; Kenward-Roger df 55.4, p = 0.011)``."""
     method = DF_TEXT.get(str(row.get("df_method", "")), str(row.get("df_method", "")))
-    p = row["p_value"]
-    p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
     return (
         f"{row['estimate']:.{digits}f} (95% CI {row['conf_low']:.{digits}f} to "
-        f"{row['conf_high']:.{digits}f}; {method} df {row['df']:.1f}, {p_text})"
+        f"{row['conf_high']:.{digits}f}; {method} df {row['df']:.1f}, {p_text(row['p_value'])})"
     )
 
 

@@ -34,16 +34,16 @@ def count_suppression(
     count_columns: Sequence[str],
     dependent_columns: Mapping | Sequence | None = None,
     complementary_groups: Sequence[str] | None = None,
+    **declared,
 ) -> dict:
-    """Suppression settings (``privacy.min_cell_size``) for tables that count individuals."""
-    settings = config["reporting"]["tables"]["suppression"]
-    suppression = {
-        "count_columns": list(count_columns),
-        "min_cell_size": int(config["privacy"]["min_cell_size"]),
-        "dependent_columns": dependent_columns,
-        "suppress_zero": bool(settings["suppress_zero"]),
-        "marker": settings["marker"],
-    }
+    """Return a table's declaration of its counts of individuals (the rule is the config's).
+
+    See :class:`~trialanalysis.reporting.suppression.CountDeclaration`; the
+    threshold is ``privacy.min_cell_size`` for every table, never set here.
+    """
+    declaration = {"count_columns": list(count_columns), **declared}
+    if dependent_columns:
+        declaration["dependent_columns"] = dependent_columns
     if complementary_groups:
-        suppression["complementary_groups"] = list(complementary_groups)
-    return suppression
+        declaration["complementary_groups"] = list(complementary_groups)
+    return declaration

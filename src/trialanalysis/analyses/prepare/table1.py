@@ -107,7 +107,7 @@ def _level_rows(variable, label, by_arm, values) -> list[dict]:
 def table1_suppression(arms: Sequence[str], min_cell_size: int, marker=None) -> dict:
     """Return the small-cell suppression settings for rendering Table 1.
 
-    See :func:`~trialanalysis.reporting.tables.suppress_small_cells`.
+    See :class:`~trialanalysis.reporting.suppression.CountDeclaration`.
     """
     settings = {
         "count_columns": [f"{arm}_n" for arm in arms],

@@ -18,6 +18,7 @@ from trialanalysis.analyses.prepare.missing import COMPLETE_CASES, LIKELIHOOD, i
 from trialanalysis.analyses.prepare.models import RANDOM_INTERCEPT, covariance_label
 from trialanalysis.analyses.prepare.responders import DOSE_LABEL
 from trialanalysis.models.covariance import STRUCTURES
+from trialanalysis.reporting.tables import p_text
 
 KEY = "prepare.analyses"
 MODEL_COLUMNS = ["term", "estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
@@ -122,7 +123,7 @@ def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settin
         f"and {model.arms[0]} ({model.contrast_label}) at {when} (after the intervention, "
         f"before surgery), intention to treat, estimated by {_model_kind(model, settings)} "
         f"(`{model.formula}`, {df_name} df): {_ci(row)}, "
-        f"p = {row['p_value']:.3g}; {int(row['n_control'])} {model.arms[0]} and "
+        f"{p_text(row['p_value'])}; {int(row['n_control'])} {model.arms[0]} and "
         f"{int(row['n_intervention'])} {model.arms[1]} patients observed at {when}."
     )
     if not check.empty:

@@ -1,0 +1,53 @@
+"""The published report keeps the small-cell rule: checked on a second simulated draw.
+
+The same checks run on the example data in ``test_workflow.py`` (its finished
+run); here the checker itself is tested on reports with planted leaks, and a
+whole workflow runs on data simulated with another seed.
+"""
+
+import pandas as pd
+import pytest
+
+from tests.workflow.project import copy_project, snakemake
+from tests.workflow.publication import suppression_problems
+from trialanalysis.cli.simulate import simulate_to_folder
+from trialanalysis.reporting.markup import table_html
+from trialanalysis.reporting.tables import format_table
+
+
+def page(*tables, text=""):
+    return "<p>" + text + "</p>" + "".join(table_html(t) for t in tables)
+
+
+def test_the_checker_finds_planted_leaks():
+    counts = pd.DataFrame({"group": ["a", "b"], "n": [3, 50]})
+    assert suppression_problems(page(format_table(counts, caption="ok"))) == []
+    leaked = format_table(counts, caption="leak")
+    leaked.cells.loc[0, "n"] = "3"  # as if the rule had not been applied
+    assert suppression_problems(page(leaked)) == ["leak: count 3 shown"]
+    unmarked = format_table(counts, caption="unmarked")
+    unmarked.counts = None  # a renderer that forgot to mark its counts
+    assert "column 'n' counts but is not marked" in suppression_problems(page(unmarked))[0]
+    assert suppression_problems(page(text="Of 200 patients, 3 patients withdrew.")) == [
+        "text: '3 patients'"
+    ]
+    clinics = pd.DataFrame({"sequence": ["A"], "n_clinics": [3], "mean": [2.0]})
+    assert suppression_problems(page(format_table(clinics, caption="clinics"))) == []
+
+
+@pytest.mark.slow
+def test_a_second_simulated_draw_keeps_the_rule(tmp_path):
+    workdir = copy_project(tmp_path / "project")
+    data = workdir / "data" / "example"
+    simulate_to_folder(data, workdir / "config" / "simulation.yaml",
+                       workdir / "config" / "instruments", seed=7)  # fmt: skip
+    run = snakemake(workdir)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = workdir / "results"
+    html = (results / "report" / "report.html").read_text("utf-8")
+    assert suppression_problems(html) == []
+    for trial in ("betterback", "prepare"):
+        harms = pd.read_csv(results / trial / "harms" / "harms.csv")
+        assert harms.loc[harms["row"] == "events"].filter(like="_n").sum(axis=1).iloc[0] > 0
+        assert f"{'BetterBack' if trial == 'betterback' else 'PREPARE'}: adverse events" in html
+    assert "Harms (adverse events)" in html
