@@ -16,6 +16,7 @@ CASES = {
     "cigarettes_just": ("cigarettes.csv", "lpacks", ["lprice"], ["tdiff"], []),
     "trial": ("trial.csv", "y", ["received"], ["arm"], ["baseline"]),
     "trial_wald": ("trial.csv", "y", ["received"], ["arm"], []),
+    "example": ("cace_example_frame.csv", "y", ["received"], ["arm"], ["baseline"]),
 }
 
 
