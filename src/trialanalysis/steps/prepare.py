@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from trialanalysis.analyses.prepare import text as fragments
+from trialanalysis.analyses.prepare.cace import cace_table
 from trialanalysis.analyses.prepare.data import PrepareData, analysis_data
 from trialanalysis.analyses.prepare.effect_sizes import effect_size_table
 from trialanalysis.analyses.prepare.figures import forest_figure, path_diagram, trajectory_figure
@@ -226,4 +227,23 @@ def missing_data_step(
     write_csv(diagnostics, outputs["diagnostics"])
     write_fragment(
         outputs["fragment"], fragments.missing_data_sections(outputs, settings, config["seed"])
+    )
+
+
+def cace_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Complier-average causal effect beside ITT and the per-protocol dose comparison.
+
+    Outputs: ``table`` (CSV) and ``fragment``.
+    """
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    cace, level = settings["cace"], settings["conf_level"]
+    dose = dose_table(
+        data, cace["outcomes"], cace["timepoints"], settings["dose"]["threshold"], level
+    )
+    table = cace_table(
+        data, cace["outcomes"], cace["timepoints"], cace["threshold"], dose, cace["vcov"], level
+    )
+    write_csv(table, outputs["table"])
+    write_fragment(
+        outputs["fragment"], fragments.cace_sections(outputs, table, settings, data.arms)
     )

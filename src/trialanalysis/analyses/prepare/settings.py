@@ -37,7 +37,8 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
     -------
     dict
         A copy with ``dose.outcomes``, ``responders.timepoints``,
-        ``multiple_imputation.outcomes`` and ``table1.baseline_scores`` filled in.
+        ``multiple_imputation.outcomes``, ``cace`` (threshold, outcomes, time
+        points) and ``table1.baseline_scores`` filled in.
 
     Raises
     ------
@@ -131,6 +132,13 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
         )
     need_scores("multiple_imputation.auxiliary", imputation["auxiliary"])
     need_patient("multiple_imputation.predictors", imputation["predictors"])
+
+    cace = s["cace"]
+    cace["threshold"] = dose["threshold"] if cace["threshold"] is None else cace["threshold"]
+    cace["outcomes"] = cace["outcomes"] or [s["primary_outcome"]]
+    cace["timepoints"] = cace["timepoints"] or [s["primary_timepoint"]]
+    need_scores("cace.outcomes", cace["outcomes"])
+    need_times("cace.timepoints", cace["timepoints"], follow)
 
     table1 = s["table1"]
     if table1["baseline_scores"] is None:
