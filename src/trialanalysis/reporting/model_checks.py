@@ -55,7 +55,8 @@ def residual_figure(
             ):
                 sd = part["estimate"].std(ddof=1)
                 points = qq_points(part["estimate"] / sd if sd > 0 else part["estimate"])
-                _qq(row[1], points, "random effects / SD", ARM_COLOURS[k % 4], f"{group}: {term}")
+                label = f"{group}: {term}" + ("" if sd > 0 else " (variance estimated at 0)")
+                _qq(row[1], points, "random effects / SD", ARM_COLOURS[k % 4], label)
             row[1].legend(fontsize=6, frameon=False)
         row[2].scatter(mine["fitted"], mine["standardized"], s=6, alpha=0.6, color=ARM_COLOURS[0])
         row[2].axhline(0, color="grey", lw=0.8)

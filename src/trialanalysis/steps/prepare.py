@@ -29,6 +29,7 @@ from trialanalysis.analyses.prepare.models import (
     fit_outcome_model,
     least_squares_row,
     model_diagnostics,
+    secondary_model_inputs,
 )
 from trialanalysis.analyses.prepare.responders import dose_table, responder_table
 from trialanalysis.analyses.prepare.settings import resolve_settings
@@ -95,8 +96,16 @@ def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[st
     level, covariates = settings["conf_level"], settings["covariates"]
     primary, when = settings["primary_outcome"], settings["primary_timepoint"]
     means, differences, coefficients, checks, diagnostics, models = [], [], [], [], [], []
+    baseline_notes: list[str] = []
     for outcome in settings["outcomes"]:
-        model = fit_outcome_model(data, outcome, settings["mixed_model"], covariates, level)
+        mixed, long, note = settings["mixed_model"], None, ""
+        if outcome != primary:
+            mixed, long, note = secondary_model_inputs(
+                data, outcome, mixed, settings["missing_baseline"]
+            )
+        model = fit_outcome_model(data, outcome, mixed, covariates, level, long)
+        if note:
+            baseline_notes.append(f"{outcome}: {note}")
         means.append(cell_means(model, data))
         difference = arm_differences(model)
         differences.append(difference)
@@ -150,7 +159,14 @@ def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[st
     write_fragment(
         outputs["fragment"],
         fragments.effects_sections(
-            outputs, png, results, primary_model, settings, config["privacy"]["min_cell_size"]
+            outputs,
+            png,
+            results,
+            primary_model,
+            settings,
+            config["privacy"]["min_cell_size"],
+            len(data.patients),
+            baseline_notes,
         ),
         models,
     )

@@ -109,7 +109,23 @@ def table1_sections(csv: str, caption: str, arms: Sequence[str], suppression: Ma
     return [{"section": "table1", "title": "PREPARE", "blocks": [{"text": text}, block]}]
 
 
-def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settings) -> str:
+def itt_label(model, n_randomised: int) -> str:
+    """Who the "intention to treat" analysis includes, and how missing follow-ups are handled."""
+    who = (
+        "a baseline value and at least one follow-up value"
+        if model.design == "covariate"
+        else "at least one value"
+    )
+    n = model.used["patient_id"].nunique()
+    return (
+        f"intention to treat: all randomised patients with {who} of {model.outcome} "
+        f"({n} of {n_randomised}), missing follow-ups handled by the likelihood under MAR"
+    )
+
+
+def _primary_text(
+    differences: pd.DataFrame, ancova: pd.DataFrame, model, settings, n_randomised: int
+) -> str:
     primary, when = settings["primary_outcome"], settings["primary_timepoint"]
     row = differences[
         (differences["outcome"] == primary) & (differences["timepoint"] == when)
@@ -120,7 +136,8 @@ def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settin
     text = (
         f"PREPARE primary estimand: the difference in mean {primary} between {model.arms[1]} "
         f"and {model.arms[0]} ({model.contrast_label}) at {when} (after the intervention, "
-        f"before surgery), intention to treat, estimated by {_model_kind(model, settings)} "
+        f"before surgery), {itt_label(model, n_randomised)}; estimated by "
+        f"{_model_kind(model, settings)} "
         f"(`{model.formula}`, {df_name} df): {_ci(row)}, "
         f"p = {row['p_value']:.3g}; {int(row['n_control'])} {model.arms[0]} and "
         f"{int(row['n_intervention'])} {model.arms[1]} patients observed at {when}."
@@ -168,8 +185,21 @@ def _counts(columns: Sequence[str], min_cell_size: int) -> dict:
             "dependent_columns": []}  # fmt: skip
 
 
-def effects_sections(outputs, png, results, model, settings, min_cell_size: int) -> list:
-    """Summary, results, sensitivity and diagnostics entries of the mixed models."""
+def effects_sections(
+    outputs,
+    png,
+    results,
+    model,
+    settings,
+    min_cell_size: int,
+    n_randomised: int,
+    baseline_notes: Sequence[str] = (),
+) -> list:
+    """Summary, results, sensitivity and diagnostics entries of the mixed models.
+
+    ``baseline_notes`` say how secondary outcomes' patients without a
+    baseline value were handled (``missing_baseline``).
+    """
     mixed = settings["mixed_model"]
     design = DESIGN_TEXT[mixed["baseline"]].format(
         by_time=" with a separate slope per follow-up" if mixed["baseline_by_time"] else "",
@@ -182,6 +212,13 @@ def effects_sections(outputs, png, results, model, settings, min_cell_size: int)
         f"and differences {model.contrast_label} with {mixed['df_method']} degrees of freedom "
         f"and {settings['conf_level']:.0%} CIs; p-values are not adjusted for multiplicity."
     )
+    if baseline_notes:
+        text += (
+            f" Secondary outcomes with patients lacking a baseline value (config "
+            f"`{KEY}.missing_baseline`: {settings['missing_baseline']}): "
+            + "; ".join(baseline_notes)
+            + "."
+        )
     results_blocks = [
         {"text": text},
         {"table": outputs["differences"], "caption": "PREPARE: between-arm differences "
@@ -225,7 +262,7 @@ def effects_sections(outputs, png, results, model, settings, min_cell_size: int)
     return [
         {"section": "summary", "title": "PREPARE: primary estimand",
          "blocks": [{"text": _primary_text(results["differences"], results["ancova"], model,
-                                           settings)}]},
+                                           settings, n_randomised)}]},
         {"section": "results", "title": "PREPARE: repeated-measures mixed models",
          "blocks": results_blocks},
         {"section": "results", "title": "PREPARE: effect sizes", "blocks": size_blocks},
