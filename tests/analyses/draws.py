@@ -1,4 +1,4 @@
-"""Validated and scored data of the example and of another simulated draw, as the workflow has them."""
+"""Validated and scored data of the example and of other simulated draws, as the rules get them."""
 
 import functools
 import tempfile

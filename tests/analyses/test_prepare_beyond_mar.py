@@ -136,7 +136,7 @@ def test_cace_step(tmp_path, seed):
     itt, iv, per_protocol = table.to_dict("records")
     assert itt["analysis"].startswith("ITT") and iv["analysis"].startswith("CACE")
     assert per_protocol["analysis"].startswith("per protocol: non-randomised")
-    data, settings = load_analysis(config, **prepare_inputs(seed))
+    data, _ = load_analysis(config, **prepare_inputs(seed))
     ancova = ancova_check(data, "odi_total", "post_intervention", [], 0.95)
     assert itt["estimate"] == pytest.approx(ancova["estimate"], rel=1e-10)
     assert itt["std_error"] == pytest.approx(ancova["std_error"], rel=1e-10)
