@@ -130,14 +130,26 @@ def betterback_missing_data_step(
         png = str(save_figure(fig, outputs["figure"])[1])
     else:
         save_figure(tipping_point_figure(grid, points, {}, note), outputs["figure"])
-    _betterback_fragment(config, outputs, specs, labels, points, png, delta, imputation)
+    analysed = likelihood[likelihood["timepoint"] == primary].set_index("outcome")["n_obs"]
+    population = (
+        f"Primary analysis population at {primary}: all enrolled patients with the outcome at "
+        f"baseline and at {primary} ("
+        + ", ".join(f"{labels[s]}: {int(analysed[s])}" for s in specs if s in analysed.index)
+        + f" of {len(design)} enrolled); the likelihood analysis assumes MAR given the "
+        "baseline value, period and clinic. "
+    )
+    _betterback_fragment(
+        config, outputs, specs, labels, points, png, delta, imputation, population
+    )
 
 
-def _betterback_fragment(config, outputs, specs, labels, points, png, delta, imputation):
+def _betterback_fragment(
+    config, outputs, specs, labels, points, png, delta, imputation, population
+):
     primary = config["betterback"]["analyses"]["patients"]["primary_timepoint"]
     m = imputation["m"]
     key = "betterback.analyses.sensitivity"
-    method = (
+    method = population + (
         f"Multiple imputation (config `{key}.multiple_imputation`: m = {m}, "
         f"{imputation['iterations']} iterations, {imputation['donors']} donors; seed "
         f"{config['seed']}): every enrolled patient's primary outcomes at baseline and at every "
