@@ -26,7 +26,7 @@ from trialanalysis.analyses.prepare.models import (
 from trialanalysis.analyses.prepare.tipping import delta_adjusted_analysis
 from trialanalysis.steps.missing_data import prepare_tipping_point_step
 from trialanalysis.steps.model_checks import prepare_model_checks_step
-from trialanalysis.steps.prepare import cace_step, load_analysis
+from trialanalysis.steps.prepare import load_analysis, prepare_cace_step
 
 SEEDS = [None, 5]  # the shipped example, another draw
 
@@ -131,7 +131,7 @@ def test_cace_step(tmp_path, seed):
     config = small_config()
     config["prepare"]["analyses"]["cace"]["vcov"] = "classical"
     outputs = outputs_in(tmp_path, ["table"], figure=False)
-    cace_step(config, prepare_inputs(seed), outputs)
+    prepare_cace_step(config, prepare_inputs(seed), outputs)
     table = pd.read_csv(outputs["table"])
     itt, iv, per_protocol = table.to_dict("records")
     assert itt["analysis"].startswith("ITT") and iv["analysis"].startswith("CACE")

@@ -1,7 +1,7 @@
 from trialanalysis.steps.io import logged
-from trialanalysis.steps.prepare import cace_step
+from trialanalysis.steps.prepare import prepare_cace_step
 
 with logged(snakemake.log[0]):
-    inputs = {k: v for k, v in snakemake.input.items() if k != "instruments"}
-    outputs = {k: v for k, v in snakemake.output.items() if k != "png"}
-    cace_step(snakemake.params.config, inputs, outputs)
+    prepare_cace_step(
+        snakemake.params.config, dict(snakemake.input.items()), dict(snakemake.output.items())
+    )

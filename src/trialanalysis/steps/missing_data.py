@@ -21,12 +21,11 @@ from trialanalysis.analyses.betterback.data import baseline_covariates
 from trialanalysis.analyses.betterback.missing import delta_adjusted, impute, mi_effects
 from trialanalysis.analyses.common.completers import completer_suppression, completers_table
 from trialanalysis.analyses.prepare.tipping import LABEL, delta_adjusted_analysis
-from trialanalysis.errors import ConfigError
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.model_checks import tipping_point_figure
 from trialanalysis.steps.betterback import _patient_results
-from trialanalysis.steps.io import write_csv
+from trialanalysis.steps.io import declare, write_csv
 from trialanalysis.steps.prepare import load_analysis, score_labels
 
 ARMS_TEXT = {
@@ -61,12 +60,12 @@ def tipping_text(points: pd.DataFrame, labels: Mapping[str, str], grid_sd: Seque
     return "\n".join(lines)
 
 
-def _check_m(m: int, key: str) -> None:
-    if m == 1:
-        raise ConfigError(f"{key}.m is 1: pooling needs at least 2 imputations (or 0 for none)")
-
-
 # ------------------------------------------------------------------ BetterBack
+@declare(
+    inputs=("patients", "clinics", "patient_scores", "instruments"),
+    outputs=("imputation", "delta_grid", "tipping", "completers", "figure", "png", "fragment"),
+    folders=("instruments",),
+)
 def betterback_missing_data_step(
     config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:
@@ -75,12 +74,13 @@ def betterback_missing_data_step(
     Outputs: ``imputation``, ``delta_grid``, ``tipping``, ``completers``
     (CSV), ``figure`` (SVG, PNG beside) and ``fragment``.
     """
-    settings, timepoints, tables, results = _patient_results(config, inputs)
+    settings, timepoints, tables, results = _patient_results(
+        config, inputs, betterback_missing_data_step.files
+    )
     analyses = config["betterback"]["analyses"]
     sensitivity = analyses["sensitivity"]
     imputation, delta = sensitivity["multiple_imputation"], sensitivity["delta_adjustment"]
     key = "betterback.analyses.sensitivity"
-    _check_m(imputation["m"], f"{key}.multiple_imputation")
     specs = {s: spec for s, spec in results.specs.items() if spec.outcome.primary}
     labels = {s: spec.outcome.label for s, spec in results.specs.items()}
     scores = tables["patient_scores"]
@@ -220,6 +220,11 @@ def _completers_block(config: Mapping, path: str, groups: Sequence[str], caption
 
 
 # ------------------------------------------------------------------- PREPARE
+@declare(
+    inputs=("patients", "outcomes", "instruments"),
+    outputs=("tipping", "delta_grid", "completers", "figure", "png", "fragment"),
+    folders=("instruments",),
+)
 def prepare_tipping_point_step(
     config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:

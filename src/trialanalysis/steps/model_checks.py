@@ -24,7 +24,7 @@ from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.model_checks import residual_figure
 from trialanalysis.steps.betterback import _patient_results
-from trialanalysis.steps.io import write_csv
+from trialanalysis.steps.io import declare, write_csv
 from trialanalysis.steps.prepare import load_analysis, score_labels
 
 RESIDUAL_TEXT = (
@@ -90,11 +90,18 @@ def _blocks(text: str, outputs, png: str, caption: str) -> list[dict]:
     ]  # fmt: skip
 
 
+@declare(
+    inputs=("patients", "clinics", "patient_scores", "instruments"),
+    outputs=("residuals", "random_effects", "floor_ceiling", "figure", "png", "fragment"),
+    folders=("instruments",),
+)
 def betterback_model_checks_step(
     config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:
     """Residuals, clinic effects and floor/ceiling of the BetterBack primary models."""
-    settings, timepoints, tables, results = _patient_results(config, inputs)
+    settings, timepoints, tables, results = _patient_results(
+        config, inputs, betterback_model_checks_step.files
+    )
     residuals, blups, titles = [], [], {}
     for score, spec in results.specs.items():
         fit = primary_fit(results, settings, score) if spec.outcome.primary else None
@@ -120,6 +127,11 @@ def betterback_model_checks_step(
     )
 
 
+@declare(
+    inputs=("patients", "outcomes", "instruments"),
+    outputs=("residuals", "random_effects", "floor_ceiling", "figure", "png", "fragment"),
+    folders=("instruments",),
+)
 def prepare_model_checks_step(
     config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:
