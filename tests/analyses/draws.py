@@ -4,8 +4,8 @@ import functools
 import tempfile
 from pathlib import Path
 
+from trialanalysis.cli.simulate import simulate_to_folder
 from trialanalysis.config import load_config
-from trialanalysis.simulation import simulate_to_folder
 from trialanalysis.steps.shared import score_step, validate_step
 
 ROOT = Path(__file__).resolve().parents[2]
