@@ -114,7 +114,8 @@ def impute(design, scores, outcomes, timepoints, covariates, settings, seed):
 def _effects(design, wide, spec, settings, outcomes, timepoints, baseline) -> pd.DataFrame:
     long_scores = completed_scores(wide, outcomes, timepoints)
     data = outcome_data(design, long_scores, spec.outcome.score, settings["timepoints"], baseline)
-    _, effects, diagnostics, _ = fit_outcome(data, spec, settings)
+    fitted = fit_outcome(data, spec, settings)
+    effects, diagnostics = fitted.effects, fitted.diagnostics
     if not effects:
         reasons = "; ".join(str(d.get("warnings", "")) for d in diagnostics)
         raise ModelSpecificationError(
