@@ -106,3 +106,17 @@ def test_an_outcome_without_events_in_a_condition_is_reported_not_estimated(data
     assert row["note"] == "odds ratio not estimable: no events among intervention patients"
     assert "odds_ratio" not in row
     assert diagnostics["warnings"].startswith("not fitted: odds ratio not estimable")
+
+
+def test_responders_with_baseline_zero_are_counted_not_dropped_silently(data):
+    scores = read("patient_outcomes_scores")
+    frame, labels = responder_columns(data, scores, SETTINGS["responders"], "baseline", {})
+    wide = scores.pivot(index="patient_id", columns="timepoint", values="odi_total")
+    expected = int(((wide["baseline"] == 0) & wide["3m"].notna()).sum())
+    assert expected > 0  # the example has patients at the floor at baseline
+    effects = binary_outcomes(frame, {**SETTINGS, "outcomes": []}, labels, {}).effects
+    row = effects.iloc[0]
+    assert row["n_unclassified"] == expected
+    assert row["note"].startswith(f"{expected} patient(s) with a baseline value of 0")
+    classified = frame["odi_total_responder_3m"].notna().sum()
+    assert row["n_control"] + row["n_intervention"] == classified

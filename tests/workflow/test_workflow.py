@@ -265,3 +265,29 @@ def test_snakemake_power_simulates_in_chunks_that_rerun_identically(finished_run
     rerun = snakemake(workdir, "power")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (results / "simulation.csv").read_bytes() == first
+
+
+def test_beyond_mar_cace_and_model_checks_reach_the_report(finished_run):
+    results = finished_run / "results"
+    tipping = pd.read_csv(results / "betterback" / "missing_data" / "tipping.csv")
+    assert set(tipping["outcome"]) == {"nrs_back", "nrs_leg", "odi_total"}
+    imputation = pd.read_csv(results / "betterback" / "missing_data" / "imputation.csv")
+    assert set(imputation["timepoint"]) == {"3m", "6m", "12m"}
+    assert len(pd.read_csv(results / "prepare" / "missing_data" / "tipping.csv")) == 1
+    cace = pd.read_csv(results / "prepare" / "cace.csv")
+    assert [a.split(":")[0] for a in cace["analysis"]] == ["ITT", "CACE", "per protocol"]
+    for name in ("betterback_tipping_point", "prepare_tipping_point", "betterback_residuals",
+                 "prepare_residuals"):  # fmt: skip
+        assert (results / "figures" / f"{name}.png").stat().st_size > 1000, name
+    floor = pd.read_csv(results / "betterback" / "model_checks" / "floor_ceiling.csv")
+    assert (floor["note"].fillna("") != "").any()
+    report = (results / "report" / "report.html").read_text("utf-8")
+    for title in (
+        "BetterBack: missing data beyond MAR",
+        "PREPARE: missing data beyond MAR",
+        "PREPARE: adherence-adjusted effect (CACE)",
+        "BetterBack: model checks",
+        "PREPARE: model checks",
+    ):
+        assert title in report, title
+    assert "intention to treat: all randomised patients with" in report

@@ -257,3 +257,76 @@ rule betterback_forest:
         config=BB_CONFIG,
     script:
         "../scripts/betterback_forest.py"
+
+
+rule betterback_missing_data:
+    """Multiple imputation with earlier follow-ups, delta adjustment, completers."""
+    input:
+        patients=f"{BB_DATA}/patients.csv",
+        clinics=f"{BB_DATA}/clinics.csv",
+        patient_scores=f"{BB_SCORES}/patient_outcomes.csv",
+        instruments=config["instruments_dir"],
+    output:
+        imputation=report(
+            f"{BB}/missing_data/imputation.csv",
+            caption="../report/betterback_missing_data.rst",
+            category="BetterBack",
+        ),
+        delta_grid=f"{BB}/missing_data/delta_grid.csv",
+        tipping=f"{BB}/missing_data/tipping.csv",
+        completers=f"{BB}/missing_data/completers.csv",
+        figure=report(
+            "results/figures/betterback_tipping_point.svg",
+            caption="../report/betterback_tipping_point.rst",
+            category="BetterBack",
+        ),
+        png="results/figures/betterback_tipping_point.png",
+        fragment="results/report/fragments/betterback_missing_data.yaml",
+    log:
+        "results/logs/betterback_missing_data.log",
+    conda:
+        "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1500, 300),
+        runtime=runtime_min(30, 20),
+    params:
+        config=BB_CONFIG,
+    script:
+        "../scripts/betterback_missing_data.py"
+
+
+rule betterback_model_checks:
+    """Residual and random-effect QQ plots, residuals vs fitted, floor and ceiling."""
+    input:
+        patients=f"{BB_DATA}/patients.csv",
+        clinics=f"{BB_DATA}/clinics.csv",
+        patient_scores=f"{BB_SCORES}/patient_outcomes.csv",
+        instruments=config["instruments_dir"],
+    output:
+        residuals=f"{BB}/model_checks/residuals.csv",
+        random_effects=f"{BB}/model_checks/random_effects.csv",
+        floor_ceiling=report(
+            f"{BB}/model_checks/floor_ceiling.csv",
+            caption="../report/betterback_floor_ceiling.rst",
+            category="BetterBack",
+        ),
+        figure=report(
+            "results/figures/betterback_residuals.svg",
+            caption="../report/betterback_residuals.rst",
+            category="BetterBack",
+        ),
+        png="results/figures/betterback_residuals.png",
+        fragment="results/report/fragments/betterback_model_checks.yaml",
+    log:
+        "results/logs/betterback_model_checks.log",
+    conda:
+        "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 200),
+        runtime=runtime_min(10, 5),
+    params:
+        config=BB_CONFIG,
+    script:
+        "../scripts/betterback_model_checks.py"

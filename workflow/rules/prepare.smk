@@ -176,3 +176,89 @@ rule prepare_missing_data:
         config=PREPARE_CONFIG,
     script:
         "../scripts/prepare_missing_data.py"
+
+
+rule prepare_tipping_point:
+    """PREPARE beyond MAR: delta-adjusted MI, tipping point, completers."""
+    input:
+        **PREPARE_DATA,
+        instruments=config["instruments_dir"],
+    output:
+        tipping=report(
+            "results/prepare/missing_data/tipping.csv",
+            caption="../report/prepare_tipping_point.rst",
+            category="PREPARE",
+        ),
+        delta_grid="results/prepare/missing_data/delta_grid.csv",
+        completers="results/prepare/missing_data/completers.csv",
+        figure="results/figures/prepare_tipping_point.svg",
+        png="results/figures/prepare_tipping_point.png",
+        fragment="results/report/fragments/prepare_tipping_point.yaml",
+    log:
+        "results/logs/prepare_tipping_point.log",
+    conda:
+        "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 100),
+        runtime=runtime_min(10, 5),
+    params:
+        config=PREPARE_CONFIG,
+    script:
+        "../scripts/prepare_tipping_point.py"
+
+
+rule prepare_model_checks:
+    """PREPARE primary model: residual QQ plot, residuals vs fitted, floor and ceiling."""
+    input:
+        **PREPARE_DATA,
+        instruments=config["instruments_dir"],
+    output:
+        residuals="results/prepare/model_checks/residuals.csv",
+        random_effects="results/prepare/model_checks/random_effects.csv",
+        floor_ceiling=report(
+            "results/prepare/model_checks/floor_ceiling.csv",
+            caption="../report/prepare_floor_ceiling.rst",
+            category="PREPARE",
+        ),
+        figure="results/figures/prepare_residuals.svg",
+        png="results/figures/prepare_residuals.png",
+        fragment="results/report/fragments/prepare_model_checks.yaml",
+    log:
+        "results/logs/prepare_model_checks.log",
+    conda:
+        "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 100),
+        runtime=runtime_min(10, 5),
+    params:
+        config=PREPARE_CONFIG,
+    script:
+        "../scripts/prepare_model_checks.py"
+
+
+rule prepare_cace:
+    """PREPARE adherence-adjusted effect (CACE, 2SLS) beside ITT and per protocol."""
+    input:
+        **PREPARE_DATA,
+        instruments=config["instruments_dir"],
+    output:
+        table=report(
+            "results/prepare/cace.csv",
+            caption="../report/prepare_cace.rst",
+            category="PREPARE",
+        ),
+        fragment="results/report/fragments/prepare_cace.yaml",
+    log:
+        "results/logs/prepare_cace.log",
+    conda:
+        "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 100),
+        runtime=runtime_min(10, 2),
+    params:
+        config=PREPARE_CONFIG,
+    script:
+        "../scripts/prepare_cace.py"

@@ -428,6 +428,7 @@ BINARY_LABELS = {
     "risk_difference": "Risk difference",
     "rd_conf_low": "RD 95% CI lower",
     "rd_conf_high": "RD 95% CI upper",
+    "n_unclassified": "Not classifiable (baseline 0)",
 }
 
 
@@ -644,7 +645,7 @@ def betterback_binary_step(
                  "columns": ["label", "n_control", "events_control", "n_intervention",
                              "events_intervention", "odds_ratio", "or_conf_low",
                              "or_conf_high", "or_p_value", "risk_difference", "rd_conf_low",
-                             "rd_conf_high", "df", "note"],
+                             "rd_conf_high", "df", "n_unclassified", "note"],
                  "labels": BINARY_LABELS}),
     ]  # fmt: skip
     sections = [

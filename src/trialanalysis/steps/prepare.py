@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from trialanalysis.analyses.prepare import text as fragments
+from trialanalysis.analyses.prepare.cace import cace_table
 from trialanalysis.analyses.prepare.data import PrepareData, analysis_data
 from trialanalysis.analyses.prepare.effect_sizes import effect_size_table
 from trialanalysis.analyses.prepare.figures import forest_figure, path_diagram, trajectory_figure
@@ -28,6 +29,7 @@ from trialanalysis.analyses.prepare.models import (
     fit_outcome_model,
     least_squares_row,
     model_diagnostics,
+    secondary_model_inputs,
 )
 from trialanalysis.analyses.prepare.responders import dose_table, responder_table
 from trialanalysis.analyses.prepare.settings import resolve_prepare, resolve_settings
@@ -127,8 +129,16 @@ def prepare_effects_step(
     level, covariates = settings["conf_level"], settings["covariates"]
     primary, when = settings["primary_outcome"], settings["primary_timepoint"]
     means, differences, coefficients, checks, diagnostics, models = [], [], [], [], [], []
+    baseline_notes: list[str] = []
     for outcome in settings["outcomes"]:
-        model = fit_outcome_model(data, outcome, settings["mixed_model"], covariates, level)
+        mixed, long, note = settings["mixed_model"], None, ""
+        if outcome != primary:
+            mixed, long, note = secondary_model_inputs(
+                data, outcome, mixed, settings["missing_baseline"]
+            )
+        model = fit_outcome_model(data, outcome, mixed, covariates, level, long)
+        if note:
+            baseline_notes.append(f"{outcome}: {note}")
         means.append(cell_means(model, data))
         difference = arm_differences(model)
         differences.append(difference)
@@ -182,7 +192,14 @@ def prepare_effects_step(
     write_fragment(
         outputs["fragment"],
         fragments.effects_sections(
-            outputs, png, results, primary_model, settings, config["privacy"]["min_cell_size"]
+            outputs,
+            png,
+            results,
+            primary_model,
+            settings,
+            config["privacy"]["min_cell_size"],
+            len(data.patients),
+            baseline_notes,
         ),
         models,
     )
@@ -269,4 +286,30 @@ def prepare_missing_data_step(
     write_csv(results.diagnostics, outputs["diagnostics"])
     write_fragment(
         outputs["fragment"], fragments.missing_data_sections(outputs, settings, config["seed"])
+    )
+
+
+@declare(
+    inputs=("patients", "outcomes", "instruments"),
+    outputs=("table", "fragment"),
+    folders=("instruments",),
+)
+def prepare_cace_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Complier-average causal effect beside ITT and the per-protocol dose comparison.
+
+    Outputs: ``table`` (CSV) and ``fragment``.
+    """
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    cace, level = settings["cace"], settings["conf_level"]
+    dose = dose_table(
+        data, cace["outcomes"], cace["timepoints"], settings["dose"]["threshold"], level
+    )
+    table = cace_table(
+        data, cace["outcomes"], cace["timepoints"], cace["threshold"], dose, cace["vcov"], level
+    )
+    write_csv(table, outputs["table"])
+    write_fragment(
+        outputs["fragment"], fragments.cace_sections(outputs, table, settings, data.arms)
     )

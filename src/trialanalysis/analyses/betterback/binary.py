@@ -10,7 +10,9 @@ over the analysed patients (every patient predicted treated and untreated).
 
 A responder improved by at least ``improvement_percent`` % of the baseline
 value at the follow-up (missing when the baseline is 0 or either value is
-missing).
+missing). Patients observed at both times with a baseline of 0 cannot be
+classified; they are counted (``n_unclassified``) and named in the note
+instead of being dropped silently.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationE
 from trialanalysis.models.gee import fit_gee
 
 TRIAL = "betterback"
+UNCLASSIFIED = "_unclassified"
 COLUMNS = [
     "outcome",
     "label",
@@ -47,6 +50,7 @@ COLUMNS = [
     "rd_conf_high",
     "rd_p_value",
     "df",
+    "n_unclassified",
     "note",
     "formula",
 ]
@@ -64,7 +68,10 @@ def responder_columns(
     Returns
     -------
     (DataFrame, dict)
-        The design with ``<score>_responder_<timepoint>`` columns, and their labels.
+        The design with ``<score>_responder_<timepoint>`` columns (and
+        ``<column>_unclassified``: 1 for patients observed at both times whose
+        baseline is 0, so that no relative improvement is defined), and
+        their labels.
     """
     frame, names = design.copy(), {}
     for spec in responders:
@@ -91,6 +98,7 @@ def responder_columns(
             spec["improvement_percent"],
             spec["direction"],
         )
+        frame[f"{column}{UNCLASSIFIED}"] = (after.notna() & (before == 0)).astype(int)
         names[column] = (
             f"Responder, {score}: {spec['direction']} of at least "
             f"{spec['improvement_percent']:g}% from {baseline} to {timepoint}"
@@ -225,8 +233,18 @@ def binary_outcomes(
         fit = fit_binary(
             data, outcome, label, kind, settings["covariates"], settings["correlation"]
         )
+        row = fit.row
+        if f"{outcome}{UNCLASSIFIED}" in data.columns:
+            n = int(data[f"{outcome}{UNCLASSIFIED}"].sum())
+            row["n_unclassified"] = n
+            if n:
+                reason = (
+                    f"{n} patient(s) with a baseline value of 0 cannot be classified (no "
+                    "relative improvement) and are not in the model"
+                )
+                row["note"] = "; ".join(filter(None, [row.get("note", ""), reason]))
         diagnostics.append(fit.diagnostics)
-        rows.append(fit.row)
+        rows.append(row)
         if fit.coefficients is not None:
             coefficients.append(fit.coefficients)
     coefficient_table = pd.concat(coefficients, ignore_index=True) if coefficients else None

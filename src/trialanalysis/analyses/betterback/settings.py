@@ -170,6 +170,11 @@ def resolve_betterback(
         "sensitivity.outcomes", sensitivity["outcomes"], outcomes,
         f"outcomes of {KEY}.patients.outcomes",
     )  # fmt: skip
+    if sensitivity["multiple_imputation"]["m"] == 1:
+        problems.append(
+            f"{KEY}.sensitivity.multiple_imputation.m is 1: pooling needs at least 2 "
+            "imputations (0 = no imputation analyses)"
+        )
 
     if problems:
         raise ConfigError("the BetterBack analysis config has problems:\n" + "\n".join(problems))

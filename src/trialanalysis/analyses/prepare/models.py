@@ -361,6 +361,66 @@ def coefficient_table(model: OutcomeModel) -> pd.DataFrame:
     return table
 
 
+MISSING_BASELINE_TEXT = {
+    "clda": "modelled with the baseline as a response (cLDA, common baseline mean), so "
+    "patients without a baseline value are kept",
+    "impute": "the missing baseline covariate replaced by the mean of the observed baselines "
+    "(White & Thompson 2005), so patients without a baseline value are kept",
+    "exclude": "patients without a baseline value left out",
+}
+
+
+def without_baseline(data: PrepareData, outcome: str) -> list[str]:
+    """Patients with a follow-up value of ``outcome`` but none at baseline."""
+    observed = data.long[data.long[outcome].notna()]
+    at_baseline = set(observed.loc[observed["timepoint"] == data.baseline, "patient_id"])
+    followed = observed.loc[observed["timepoint"] != data.baseline, "patient_id"]
+    return sorted(set(followed) - at_baseline)
+
+
+def secondary_model_inputs(
+    data: PrepareData, outcome: str, mixed: Mapping, how: str
+) -> tuple[dict, pd.DataFrame | None, str]:
+    """Model settings and data of a secondary outcome under ``missing_baseline``.
+
+    Only when the baseline is a covariate and some patients lack it does
+    ``how`` change anything: ``clda`` fits the outcome with the baseline as a
+    response, ``impute`` fills the missing baseline with the observed mean
+    (White & Thompson 2005), ``exclude`` leaves such patients out.
+
+    Returns
+    -------
+    (dict, DataFrame or None, str)
+        The mixed-model settings, the long data to fit (None = ``data.long``)
+        and a note for the report ("" when nothing changed).
+    """
+    lacking = without_baseline(data, outcome)
+    if mixed["baseline"] != "covariate" or not lacking:
+        return dict(mixed), None, ""
+    note = f"{len(lacking)} patient(s) without a baseline value: {MISSING_BASELINE_TEXT[how]}"
+    if how == "clda":
+        return {**mixed, "baseline": "response"}, None, note
+    if how == "exclude":
+        return dict(mixed), None, note
+    mean = float(data.long.loc[data.long["timepoint"] == data.baseline, outcome].mean())
+    long = data.long.copy()
+    at_baseline = long["timepoint"] == data.baseline
+    fill = at_baseline & long[outcome].isna()
+    long.loc[fill, outcome] = mean
+    present = set(long.loc[at_baseline, "patient_id"])
+    absent = [p for p in lacking if p not in present]
+    if absent:
+        rows = data.patients[data.patients["patient_id"].isin(absent)].assign(
+            timepoint=data.baseline, **{outcome: mean}
+        )
+        long = pd.concat([long, rows[[c for c in long.columns if c in rows.columns]]])
+        long["timepoint"] = pd.Categorical(
+            long["timepoint"].astype(str), categories=data.timepoints
+        )
+        long = long.sort_values(["patient_id", "timepoint"]).reset_index(drop=True)
+    return dict(mixed), long, note
+
+
 def ancova_check(
     data: PrepareData,
     outcome: str,

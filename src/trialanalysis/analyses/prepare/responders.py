@@ -104,8 +104,9 @@ def responder_table(
     -------
     DataFrame
         ``definition, outcome, timepoint``, per arm ``<arm>_n``,
-        ``<arm>_responders``, ``<arm>_percent``, then ``n_undefined`` and
-        the comparison columns of :func:`compare_proportions`.
+        ``<arm>_responders``, ``<arm>_percent``, then ``n_undefined``
+        (patients observed at both times who cannot be classified),
+        ``undefined_reason`` and the comparison columns of :func:`compare_proportions`.
     """
     rows = []
     for definition in definitions:
@@ -127,6 +128,11 @@ def responder_table(
                 counts.append(r)
                 totals.append(n)
             row["n_undefined"] = int((~defined).sum())
+            row["undefined_reason"] = (
+                f"baseline {definition['outcome']} = 0: improvement in % of baseline undefined"
+                if row["n_undefined"]
+                else ""
+            )
             rows.append(row | compare_proportions(counts, totals, level))
     return pd.DataFrame(rows)
 

@@ -120,6 +120,8 @@ def resolve_prepare(config: Mapping, instruments: Mapping[str, Instrument]) -> P
         )
     need_scores("multiple_imputation.auxiliary", imputation["auxiliary"])
     need_scores("table1.baseline_scores", s["table1"]["baseline_scores"])
+    need_scores("cace.outcomes", s["cace"]["outcomes"])
+    need_times("cace.timepoints", s["cace"]["timepoints"], follow)
     if problems:
         raise ConfigError("the PREPARE analysis config has problems:\n" + "\n".join(problems))
     return PrepareSettings(tuple(timepoints), tuple(trial["arms"]), freeze(s))
@@ -145,7 +147,8 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
     -------
     dict
         A copy with ``dose.outcomes``, ``responders.timepoints``,
-        ``multiple_imputation.outcomes`` and ``table1.baseline_scores`` filled in.
+        ``multiple_imputation.outcomes``, ``cace`` (threshold, outcomes, time
+        points) and ``table1.baseline_scores`` filled in.
 
     Raises
     ------
@@ -216,6 +219,12 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
     need_scores("multiple_imputation.outcomes", imputation["outcomes"])
     need_scores("multiple_imputation.auxiliary", imputation["auxiliary"])
     need_patient("multiple_imputation.predictors", imputation["predictors"])
+
+    cace = s["cace"]
+    cace["threshold"] = dose["threshold"] if cace["threshold"] is None else cace["threshold"]
+    cace["outcomes"] = cace["outcomes"] or [s["primary_outcome"]]
+    cace["timepoints"] = cace["timepoints"] or [s["primary_timepoint"]]
+    need_scores("cace.outcomes", cace["outcomes"])
 
     table1 = s["table1"]
     if table1["baseline_scores"] is None:

@@ -110,7 +110,23 @@ def table1_sections(csv: str, caption: str, arms: Sequence[str], suppression: Ma
     return [{"section": "table1", "title": "PREPARE", "blocks": [{"text": text}, block]}]
 
 
-def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settings) -> str:
+def itt_label(model, n_randomised: int) -> str:
+    """Who the "intention to treat" analysis includes, and how missing follow-ups are handled."""
+    who = (
+        "a baseline value and at least one follow-up value"
+        if model.design == "covariate"
+        else "at least one value"
+    )
+    n = model.used["patient_id"].nunique()
+    return (
+        f"intention to treat: all randomised patients with {who} of {model.outcome} "
+        f"({n} of {n_randomised}), missing follow-ups handled by the likelihood under MAR"
+    )
+
+
+def _primary_text(
+    differences: pd.DataFrame, ancova: pd.DataFrame, model, settings, n_randomised: int
+) -> str:
     primary, when = settings["primary_outcome"], settings["primary_timepoint"]
     row = differences[
         (differences["outcome"] == primary) & (differences["timepoint"] == when)
@@ -121,7 +137,8 @@ def _primary_text(differences: pd.DataFrame, ancova: pd.DataFrame, model, settin
     text = (
         f"PREPARE primary estimand: the difference in mean {primary} between {model.arms[1]} "
         f"and {model.arms[0]} ({model.contrast_label}) at {when} (after the intervention, "
-        f"before surgery), intention to treat, estimated by {_model_kind(model, settings)} "
+        f"before surgery), {itt_label(model, n_randomised)}; estimated by "
+        f"{_model_kind(model, settings)} "
         f"(`{model.formula}`, {df_name} df): {_ci(row)}, "
         f"{p_text(row['p_value'])}; {int(row['n_control'])} {model.arms[0]} and "
         f"{int(row['n_intervention'])} {model.arms[1]} patients observed at {when}."
@@ -169,8 +186,21 @@ def _counts(columns: Sequence[str], min_cell_size: int) -> dict:
             "dependent_columns": []}  # fmt: skip
 
 
-def effects_sections(outputs, png, results, model, settings, min_cell_size: int) -> list:
-    """Summary, results, sensitivity and diagnostics entries of the mixed models."""
+def effects_sections(
+    outputs,
+    png,
+    results,
+    model,
+    settings,
+    min_cell_size: int,
+    n_randomised: int,
+    baseline_notes: Sequence[str] = (),
+) -> list:
+    """Summary, results, sensitivity and diagnostics entries of the mixed models.
+
+    ``baseline_notes`` say how secondary outcomes' patients without a
+    baseline value were handled (``missing_baseline``).
+    """
     mixed = settings["mixed_model"]
     design = DESIGN_TEXT[mixed["baseline"]].format(
         by_time=" with a separate slope per follow-up" if mixed["baseline_by_time"] else "",
@@ -183,6 +213,13 @@ def effects_sections(outputs, png, results, model, settings, min_cell_size: int)
         f"and differences {model.contrast_label} with {mixed['df_method']} degrees of freedom "
         f"and {settings['conf_level']:.0%} CIs; p-values are not adjusted for multiplicity."
     )
+    if baseline_notes:
+        text += (
+            f" Secondary outcomes with patients lacking a baseline value (config "
+            f"`{KEY}.missing_baseline`: {settings['missing_baseline']}): "
+            + "; ".join(baseline_notes)
+            + "."
+        )
     results_blocks = [
         {"text": text},
         {"table": outputs["differences"], "caption": "PREPARE: between-arm differences "
@@ -226,7 +263,7 @@ def effects_sections(outputs, png, results, model, settings, min_cell_size: int)
     return [
         {"section": "summary", "title": "PREPARE: primary estimand",
          "blocks": [{"text": _primary_text(results["differences"], results["ancova"], model,
-                                           settings)}]},
+                                           settings, n_randomised)}]},
         {"section": "results", "title": "PREPARE: repeated-measures mixed models",
          "blocks": results_blocks},
         {"section": "results", "title": "PREPARE: effect sizes", "blocks": size_blocks},
@@ -250,13 +287,15 @@ def responder_sections(outputs, arms, settings, min_cell_size: int, messages=())
         "Responders: improvement from baseline at least the threshold (points, or % of the "
         "baseline value), among patients observed at both times (complete cases). Risk "
         "difference (intervention - control) with Newcombe's hybrid score CI; odds ratio with "
-        "the Woolf (logit) CI."
+        "the Woolf (logit) CI. Patients whose improvement cannot be classified are not dropped "
+        "silently: `n_undefined` counts them and `undefined_reason` says why (a percent "
+        "improvement is undefined for a baseline value of 0)."
     )
     columns = ["definition", "timepoint"] + [
         f"{a}_{s}" for a in arms for s in ("n", "responders", "percent")
     ]
-    columns += ["risk_difference", "rd_conf_low", "rd_conf_high", "odds_ratio", "or_conf_low",
-                "or_conf_high"]  # fmt: skip
+    columns += ["n_undefined", "undefined_reason", "risk_difference", "rd_conf_low",
+                "rd_conf_high", "odds_ratio", "or_conf_low", "or_conf_high"]  # fmt: skip
     dose = settings["dose"]
     dose_text = (
         f"{_first_upper(DOSE_LABEL)}: patients of the {arms[1]} arm who attended at least "
@@ -349,4 +388,44 @@ def missing_data_sections(outputs, settings, seed: int) -> list:
         {"section": "diagnostics", "title": "PREPARE: missing-data models", "blocks": [
             {"table": outputs["diagnostics"], "caption": "PREPARE: diagnostics of the "
              "missing-data analyses", "suppression": {}}]},
+    ]  # fmt: skip
+
+
+def cace_sections(outputs, table: pd.DataFrame, settings: Mapping, arms: Sequence[str]) -> list:
+    """CACE beside ITT and the per-protocol dose comparison, each labelled by what it estimates."""
+    cace = settings["cace"]
+    vcov = {"HC1": "HC1 sandwich", "HC0": "HC0 sandwich", "classical": "classical"}[cace["vcov"]]
+    text = (
+        f"Adherence-adjusted effect (config `{KEY}.cace`): the complier-average causal effect "
+        "(CACE), estimated by two-stage least squares with the randomised arm as the instrument "
+        f"of receipt (receipt: at least {cace['threshold']} sessions attended in the "
+        f"{arms[1]} arm; nobody in the {arms[0]} arm can receive it), both stages adjusted "
+        "for the baseline value; "
+        f"{vcov} standard errors, t intervals on n - k df. It is the effect among patients "
+        "who would attend the threshold if offered the intervention, and rests on the "
+        "instrumental-variable assumptions (randomisation acts on the outcome only through "
+        "receipt; no one attends more because of being offered less). Beside it: the ITT "
+        "estimate on the same patients (observed at baseline and at the time point) and the "
+        "per-protocol dose comparison, which is not randomised."
+    )
+    lines = []
+    for (outcome, timepoint), part in table.groupby(["outcome", "timepoint"], sort=False):
+        rows = {r["analysis"].split(":")[0]: r for r in part.to_dict("records")}
+        itt, iv = rows.get("ITT"), rows.get("CACE")
+        per_protocol = rows.get("per protocol")
+        line = f"- {outcome} at {timepoint}: ITT {_ci(itt)}; CACE {_ci(iv)}"
+        line += (
+            f" (compliance {100 * iv['compliance']:.0f}%, first-stage F {iv['first_stage_f']:.1f})"
+        )
+        if per_protocol is not None:
+            line += f"; per protocol (non-randomised) {_ci(per_protocol)}"
+        lines.append(line + ".")
+    columns = ["outcome", "timepoint", "analysis", "estimate", "conf_low", "conf_high",
+               "p_value", "n", "n_received", "compliance", "first_stage_f"]  # fmt: skip
+    return [
+        {"section": "results", "title": "PREPARE: adherence-adjusted effect (CACE)",
+         "blocks": [{"text": text + "\n\n" + "\n".join(lines)},
+                    {"table": outputs["table"], "caption": "PREPARE: ITT, CACE (2SLS) and "
+                     "the per-protocol dose comparison (NON-RANDOMISED)", "columns": columns,
+                     "suppression": {}, "max_rows": 100}]},
     ]  # fmt: skip

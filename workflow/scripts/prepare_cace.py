@@ -1,0 +1,7 @@
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.prepare import prepare_cace_step
+
+with logged(snakemake.log[0]):
+    prepare_cace_step(
+        snakemake.params.config, dict(snakemake.input.items()), dict(snakemake.output.items())
+    )
