@@ -9,8 +9,8 @@ Usage (from the repository root):
   PYTHONPATH=src python tests/analyses/golden/make_betterback_inference_data.py
 """
 
-from pathlib import Path
 import sys
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
@@ -28,6 +28,10 @@ for score in ("nrs_back", "nrs_leg", "odi_total"):
     keep = ["patient_id", "clinic_id", "cluster_id", "therapist_id", "period", "treatment"]
     frames.append(data.set_index(keep)[[f"{score}_change", f"{score}_baseline"]])
 out = frames[0].join(frames[1:], how="outer").reset_index()
-out.to_csv(Path(__file__).with_name("betterback_inference_data.csv"), index=False,
-           lineterminator="\n", float_format="%.10g")
+out.to_csv(
+    Path(__file__).with_name("betterback_inference_data.csv"),
+    index=False,
+    lineterminator="\n",
+    float_format="%.10g",
+)
 print(out.shape)
