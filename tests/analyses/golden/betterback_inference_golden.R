@@ -6,7 +6,7 @@
 # structures on lme4's grouseticks (location / brood, year as period) as a
 # second, independent data set.
 # Usage (from this folder): Rscript betterback_inference_golden.R
-suppressPackageStartupMessages({library(lme4); library(lmerTest); library(pbkrtest)})
+suppressPackageStartupMessages({library(lme4); library(lmerTest); library(pbkrtest); library(emmeans)})
 d <- read.csv("betterback_inference_data.csv", stringsAsFactors = FALSE)
 d$period <- factor(d$period)
 out <- list()
@@ -31,6 +31,14 @@ for (y in c("nrs_back", "nrs_leg", "odi_total")) {
           s[["Pr(>|t|)"]], nrow(data))
     }
     if (a == "primary") {
+      # adjusted means per period and condition (the secular trend), Kenward-Roger
+      em <- as.data.frame(summary(emmeans(fit, ~ period * treatment,
+                                          at = list(treatment = c(0, 1)),
+                                          lmer.df = "kenward-roger")))
+      for (i in seq_len(nrow(em))) {
+        add("example", y, sprintf("emm:%s:%d", em$period[i], em$treatment[i]), "kenward-roger",
+            em$emmean[i], em$SE[i], em$df[i], NA, nrow(data))
+      }
       # cluster-level df: K clinics minus the columns constant within clinic-periods
       X <- getME(fit, "X")
       cell <- interaction(data$clinic_id, data$period, drop = TRUE)
