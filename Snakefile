@@ -7,7 +7,7 @@ from pathlib import Path
 
 from trialanalysis.config import validate_config
 from trialanalysis.instruments.definitions import instruments_path
-from trialanalysis.pipeline import input_files, table_keys
+from trialanalysis.steps.io import input_files, table_keys
 from trialanalysis.resources import memory_mb, runtime_min
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 
 sys.exit(main())

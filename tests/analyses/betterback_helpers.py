@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from trialanalysis.config import load_config
-from trialanalysis.pipeline import read_table_csv, score_step, validate_step
+from trialanalysis.steps.io import read_table_csv
+from trialanalysis.steps.shared import score_step, validate_step
 
 ROOT = Path(__file__).resolve().parents[2]
 TRUTH = pd.read_csv(ROOT / "data" / "example" / "truth.csv")

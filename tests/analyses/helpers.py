@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trialanalysis.analyses.prepare_data import analysis_data
+from trialanalysis.analyses.prepare.data import analysis_data
 
 GOLDEN = Path(__file__).parent / "golden"
 ARMS = ["control", "treated"]

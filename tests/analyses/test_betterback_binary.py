@@ -5,12 +5,8 @@ import pandas as pd
 import pytest
 
 from tests.analyses.betterback_helpers import read
-from trialanalysis.analyses.betterback_binary import (
-    binary_outcomes,
-    fit_binary,
-    responder_columns,
-)
-from trialanalysis.analyses.betterback_data import patient_design, responder_status
+from trialanalysis.analyses.betterback.binary import binary_outcomes, fit_binary, responder_columns
+from trialanalysis.analyses.betterback.data import patient_design, responder_status
 from trialanalysis.errors import ConfigError
 from trialanalysis.models.gee import fit_gee
 

@@ -9,9 +9,9 @@ import pytest
 import statsmodels.formula.api as smf
 
 from tests.analyses.betterback_helpers import TRUTH, example_config, read
-from trialanalysis.analyses.betterback_clusters import clinic_effects, icc_table
-from trialanalysis.analyses.betterback_data import patient_design
-from trialanalysis.analyses.betterback_patients import (
+from trialanalysis.analyses.betterback.clusters import clinic_effects, icc_table
+from trialanalysis.analyses.betterback.data import patient_design
+from trialanalysis.analyses.betterback.patients import (
     analysed_patients,
     hussey_hughes,
     primary_fit,

@@ -8,9 +8,9 @@ import pytest
 import statsmodels.formula.api as smf
 
 from tests.analyses.betterback_helpers import example_config, read
-from trialanalysis.analyses.betterback_data import patient_design
-from trialanalysis.analyses.betterback_patients import hussey_hughes
-from trialanalysis.analyses.betterback_sensitivity import sensitivity_analyses
+from trialanalysis.analyses.betterback.data import patient_design
+from trialanalysis.analyses.betterback.patients import hussey_hughes
+from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
 from trialanalysis.errors import ConfigError
 from trialanalysis.models.cluster_level import cluster_level_analysis
 

@@ -8,14 +8,16 @@ import pytest
 import yaml
 
 from tests.analyses.betterback_helpers import ROOT, inputs_for
-from trialanalysis.analyses.betterback_patient_steps import (
-    binary_step,
-    patients_step,
-    sensitivity_step,
-)
-from trialanalysis.analyses.betterback_steps import forest_step, table1_step, therapists_step
 from trialanalysis.config import load_config
 from trialanalysis.reporting.assemble import read_fragments
+from trialanalysis.steps.betterback import (
+    binary_step,
+    forest_step,
+    patients_step,
+    sensitivity_step,
+    table1_step,
+    therapists_step,
+)
 
 PATIENT_INPUTS = ("patients", "clinics", "patient_scores")
 PATIENT_OUTPUTS = (

@@ -4,14 +4,14 @@ import pandas as pd
 import pytest
 
 from tests.analyses.betterback_helpers import example_config, read
-from trialanalysis.analyses.betterback_data import patient_design
-from trialanalysis.analyses.betterback_table1 import (
+from trialanalysis.analyses.betterback.data import patient_design
+from trialanalysis.analyses.betterback.table1 import (
     clinic_table,
     dependents,
     patient_table,
     therapist_table,
 )
-from trialanalysis.analyses.common import count_suppression
+from trialanalysis.analyses.common.tables import count_suppression
 from trialanalysis.errors import ConfigError
 from trialanalysis.reporting.tables import format_table
 

@@ -6,14 +6,14 @@ import pytest
 import scipy.stats
 from statsmodels.stats.multitest import multipletests
 
-from trialanalysis.analyses.betterback_therapists import (
+from trialanalysis.analyses.betterback.therapists import (
     associations,
     mixed_analysis,
     paired_comparisons,
     published_analysis,
     rm_anova,
 )
-from trialanalysis.analyses.common import adjust_p
+from trialanalysis.analyses.common.fits import adjust_p
 
 TIMEPOINTS = ["baseline", "post_training", "3m", "12m"]
 SETTINGS = {

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.analyses.helpers import as_data
-from trialanalysis.analyses.prepare_effect_sizes import (
+from trialanalysis.analyses.prepare.effect_sizes import (
     BETWEEN_STANDARDISER,
     WITHIN_STANDARDISER,
     between_arm_g,

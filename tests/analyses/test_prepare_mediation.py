@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.analyses.helpers import as_data, simulated_trial
-from trialanalysis.analyses.prepare_mediation import MODEL_4, MODEL_7, run_mediation
+from trialanalysis.analyses.prepare.mediation import MODEL_4, MODEL_7, run_mediation
 
 SETTINGS = {
     "mediators": ["ses_total", "hads_depression"],

@@ -8,13 +8,13 @@ import pytest
 from scipy import stats
 
 from tests.analyses.helpers import as_data, simulated_trial
-from trialanalysis.analyses.prepare_missing import (
+from trialanalysis.analyses.prepare.missing import (
     COMPLETE_CASES,
     LIKELIHOOD,
     completed_long_tables,
     missing_data_analyses,
 )
-from trialanalysis.analyses.prepare_models import arm_differences, fit_outcome_model
+from trialanalysis.analyses.prepare.models import arm_differences, fit_outcome_model
 
 ANALYSES = {
     "primary_outcome": "odi_total",

@@ -6,7 +6,7 @@ import pytest
 import statsmodels.api as sm
 
 from tests.analyses.helpers import GOLDEN, as_data, golden_data, simulated_trial
-from trialanalysis.analyses.prepare_models import (
+from trialanalysis.analyses.prepare.models import (
     ancova_check,
     arm_differences,
     cell_means,
@@ -157,7 +157,7 @@ def test_unstructured_mmrm_matches_nlme_gls(data, design):
 
 
 def _difference_weights(model, timepoint):
-    from trialanalysis.analyses.prepare_models import _cell_weights
+    from trialanalysis.analyses.prepare.models import _cell_weights
 
     return _cell_weights(model, 1, timepoint) - _cell_weights(model, 0, timepoint)
 

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from tests.analyses.helpers import as_data, simulated_trial
-from trialanalysis.analyses.prepare_responders import (
+from trialanalysis.analyses.prepare.responders import (
     compare_proportions,
     definition_label,
     dose_table,

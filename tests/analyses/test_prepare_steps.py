@@ -7,15 +7,15 @@ import pytest
 import yaml
 
 from tests.analyses.helpers import simulated_trial
-from trialanalysis.analyses.prepare_steps import (
+from trialanalysis.config import load_config
+from trialanalysis.errors import ConfigError
+from trialanalysis.steps.prepare import (
     effects_step,
     mediation_step,
     missing_data_step,
     responders_step,
     table1_step,
 )
-from trialanalysis.config import load_config
-from trialanalysis.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 EFFECT_OUTPUTS = ["means", "differences", "coefficients", "ancova", "effect_sizes",

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from tests.analyses.helpers import as_data
-from trialanalysis.analyses.prepare_table1 import table1, table1_suppression
+from trialanalysis.analyses.prepare.table1 import table1, table1_suppression
 from trialanalysis.reporting.tables import format_table
 
 

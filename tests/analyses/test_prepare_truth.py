@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from trialanalysis.analyses.prepare_data import analysis_data
-from trialanalysis.analyses.prepare_mediation import MODEL_4, run_mediation
-from trialanalysis.analyses.prepare_models import arm_differences, fit_outcome_model
-from trialanalysis.analyses.prepare_settings import resolve_settings
+from trialanalysis.analyses.prepare.data import analysis_data
+from trialanalysis.analyses.prepare.mediation import MODEL_4, run_mediation
+from trialanalysis.analyses.prepare.models import arm_differences, fit_outcome_model
+from trialanalysis.analyses.prepare.settings import resolve_settings
 from trialanalysis.config import load_config
 from trialanalysis.ingest import validate_all
 from trialanalysis.instruments import load_instruments

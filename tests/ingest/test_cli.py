@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.ingest.helpers import INSTRUMENTS_DIR, valid_tables, write_csv
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 
 
 def _config_file(tmp_path, data_dir):

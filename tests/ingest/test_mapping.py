@@ -22,7 +22,7 @@ from tests.ingest.helpers import INSTRUMENTS_DIR, valid_tables, write_csv
 from trialanalysis.config import deep_merge
 from trialanalysis.errors import ConfigError, DataValidationError, PrivacyError
 from trialanalysis.ingest import validate_all, validate_sources
-from trialanalysis.pipeline import validate_step
+from trialanalysis.steps.shared import validate_step
 
 BB, PR = "betterback", "prepare"
 PATIENTS_XLSX = "betterback/Patienter.xlsx"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.ingest.helpers import valid_tables, write_csv
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 from trialanalysis.errors import PrivacyError
 from trialanalysis.ingest import validate_all, validate_trial
 from trialanalysis.ingest.parse import show

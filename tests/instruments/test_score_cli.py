@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from tests.instruments.helpers import CONFIG_DIR
-from trialanalysis.cli import build_parser, main
+from trialanalysis.cli.main import build_parser, main
+from trialanalysis.cli.score import parse_options, read_table
 from trialanalysis.errors import DataValidationError, ScoringError
-from trialanalysis.instruments.files import parse_options, read_table
 
 EQ5D_CSV = (
     "patient_id,timepoint,eq5d_1,eq5d_2,eq5d_3,eq5d_4,eq5d_5,note\n"

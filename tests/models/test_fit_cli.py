@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from trialanalysis import fit_mixed
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 
 DATA = Path(__file__).parent / "golden" / "data" / "stepped_wedge.csv"
 FORMULA = (

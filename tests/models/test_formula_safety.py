@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from trialanalysis import fit_mixed
-from trialanalysis.analyses.common import random_groups
-from trialanalysis.cli import main
+from trialanalysis.analyses.common.fits import random_groups
+from trialanalysis.cli.main import main
 from trialanalysis.errors import ConfigError, ModelSpecificationError
 from trialanalysis.models.formula_syntax import design_matrices, safe_formula
 from trialanalysis.models.gee import fit_gee

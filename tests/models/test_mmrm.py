@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from trialanalysis import fit_mixed
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 from trialanalysis.errors import ModelSpecificationError
 from trialanalysis.models.covariance import (
     STRUCTURES,

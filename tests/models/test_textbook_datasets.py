@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from trialanalysis import fit_mixed
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 from trialanalysis.errors import ModelSpecificationError
 
 TEXTBOOK = Path(__file__).parent / "golden" / "textbook"

@@ -10,7 +10,7 @@ import pytest
 import scipy.stats
 
 from trialanalysis import fit_mixed
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 from trialanalysis.errors import ModelSpecificationError
 from trialanalysis.models.variance import VarianceProfile
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 from trialanalysis.errors import ConfigError
 from trialanalysis.power.spec import load_power_spec
 

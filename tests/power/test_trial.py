@@ -13,7 +13,8 @@ from trialanalysis.config import validate_config
 from trialanalysis.errors import ConfigError
 from trialanalysis.power.analytic import gls_variance
 from trialanalysis.power.spec import load_power_spec
-from trialanalysis.power.steps import (
+from trialanalysis.power.trial import observed_design, scenario_grid
+from trialanalysis.steps.power import (
     n_chunks,
     power_aggregate_step,
     power_analytic_step,
@@ -23,7 +24,6 @@ from trialanalysis.power.steps import (
     resolve_settings,
     scenario_ids,
 )
-from trialanalysis.power.trial import observed_design, scenario_grid
 
 CONFIG = validate_config(
     {

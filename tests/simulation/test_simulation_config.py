@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trialanalysis.cli import main
+from trialanalysis.cli.main import main
 from trialanalysis.errors import ConfigError
 from trialanalysis.simulation import load_simulation_config, simulate
 from trialanalysis.simulation.checks import check_simulation_config

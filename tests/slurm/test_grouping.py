@@ -12,7 +12,7 @@ import yaml
 
 from tests.workflow.project import copy_project, snakemake, update_config
 from trialanalysis.config import validate_config
-from trialanalysis.power.steps import n_chunks, resolve_settings, scenario_ids
+from trialanalysis.steps.power import n_chunks, resolve_settings, scenario_ids
 
 pytestmark = pytest.mark.slow
 

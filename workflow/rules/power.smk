@@ -2,7 +2,7 @@
 # The analytic grid runs in every run and feeds the report's "Design and
 # power" section; the simulation grid (one job per scenario and chunk) runs
 # with `snakemake power`, and in the default run when power.simulate is true.
-from trialanalysis.power.steps import n_chunks, resolve_settings, scenario_ids
+from trialanalysis.steps.power import n_chunks, resolve_settings, scenario_ids
 
 POWER = resolve_settings(config)
 POWER_SCENARIOS = scenario_ids(POWER)

@@ -1,4 +1,5 @@
-from trialanalysis.pipeline import design_figure_step, logged
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.shared import design_figure_step
 
 with logged(snakemake.log[0]):
     design_figure_step(

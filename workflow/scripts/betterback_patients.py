@@ -1,5 +1,5 @@
-from trialanalysis.analyses.betterback_patient_steps import patients_step
-from trialanalysis.pipeline import logged
+from trialanalysis.steps.betterback import patients_step
+from trialanalysis.steps.io import logged
 
 with logged(snakemake.log[0]):
     inputs = {k: v for k, v in snakemake.input.items() if k != "instruments"}

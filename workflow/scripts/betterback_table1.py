@@ -1,5 +1,5 @@
-from trialanalysis.analyses.betterback_steps import table1_step
-from trialanalysis.pipeline import logged
+from trialanalysis.steps.betterback import table1_step
+from trialanalysis.steps.io import logged
 
 with logged(snakemake.log[0]):
     inputs = {k: v for k, v in snakemake.input.items() if k != "instruments"}

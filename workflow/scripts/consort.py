@@ -1,4 +1,5 @@
-from trialanalysis.pipeline import consort_step, logged
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.shared import consort_step
 
 with logged(snakemake.log[0]):
     sources = dict(

@@ -1,5 +1,5 @@
-from trialanalysis.pipeline import logged
-from trialanalysis.power.steps import power_chunk_step
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.power import power_chunk_step
 
 with logged(snakemake.log[0]):
     power_chunk_step(

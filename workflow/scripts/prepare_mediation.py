@@ -1,5 +1,5 @@
-from trialanalysis.analyses.prepare_steps import mediation_step
-from trialanalysis.pipeline import logged
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.prepare import mediation_step
 
 with logged(snakemake.log[0]):
     inputs = {"patients": snakemake.input.patients, "outcomes": snakemake.input.outcomes}

@@ -1,4 +1,5 @@
-from trialanalysis.pipeline import logged, psychometrics_step
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.shared import psychometrics_step
 
 with logged(snakemake.log[0]):
     sources = dict(

@@ -1,4 +1,5 @@
-from trialanalysis.pipeline import logged, report_step
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.shared import report_step
 
 with logged(snakemake.log[0]):
     report_step(

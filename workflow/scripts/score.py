@@ -1,4 +1,5 @@
-from trialanalysis.pipeline import logged, score_step
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.shared import score_step
 
 with logged(snakemake.log[0]):
     score_step(

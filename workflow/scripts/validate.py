@@ -1,4 +1,5 @@
-from trialanalysis.pipeline import logged, validate_step
+from trialanalysis.steps.io import logged
+from trialanalysis.steps.shared import validate_step
 
 with logged(snakemake.log[0]):
     outputs = dict(

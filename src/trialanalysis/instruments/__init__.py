@@ -3,7 +3,6 @@
 - :mod:`~trialanalysis.instruments.definitions`: YAML definitions -> :class:`Instrument`
 - :mod:`~trialanalysis.instruments.scoring`: :func:`score_instrument`, :func:`score_table`
 - :mod:`~trialanalysis.instruments.psychometrics`: reliability and item tables
-- :mod:`~trialanalysis.instruments.files`: the ``trialanalysis score`` command
 """
 
 from trialanalysis.instruments.definitions import (

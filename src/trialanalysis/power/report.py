@@ -71,10 +71,10 @@ def write_power_report(
     outputs: Mapping[str, str],
 ) -> None:
     """Write the power table, the power curves and the report fragment."""
-    from trialanalysis.analyses.common import publish_table
-    from trialanalysis.pipeline import write_csv
+    from trialanalysis.analyses.common.tables import publish_table
     from trialanalysis.reporting.assemble import write_fragment
     from trialanalysis.reporting.figures import save_figure
+    from trialanalysis.steps.io import write_csv
 
     table = table.assign(order=table["method"].map(METHOD_ORDER))
     table = table.sort_values(["scenario", "effect", "order"], ascending=[True, False, True])

@@ -1,0 +1,222 @@
+"""BetterBack binary outcomes: referrals, CPQI indicators and responders, by GEE.
+
+Each outcome is modelled as ``logit P(y = 1) ~ C(period) + treatment
+[+ covariates]`` with an exchangeable working correlation within clinics,
+the Mancl-DeRouen bias-reduced sandwich covariance and t reference
+distributions with K - p degrees of freedom (K clinics, p parameters), as
+:func:`~trialanalysis.models.gee.fit_gee` implements. The odds ratio is the
+exponentiated treatment coefficient; the risk difference is standardised
+over the analysed patients (every patient predicted treated and untreated).
+
+A responder improved by at least ``improvement_percent`` % of the baseline
+value at the follow-up (missing when the baseline is 0 or either value is
+missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from trialanalysis.analyses.betterback.data import check_columns, responder_status
+from trialanalysis.analyses.common.fits import gee_diagnostics, not_fitted_row
+from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
+from trialanalysis.models.gee import fit_gee
+
+TRIAL = "betterback"
+COLUMNS = [
+    "outcome",
+    "label",
+    "kind",
+    "n_obs",
+    "n_clinics",
+    "n_control",
+    "events_control",
+    "n_intervention",
+    "events_intervention",
+    "odds_ratio",
+    "or_conf_low",
+    "or_conf_high",
+    "or_p_value",
+    "risk_control",
+    "risk_intervention",
+    "risk_difference",
+    "rd_conf_low",
+    "rd_conf_high",
+    "rd_p_value",
+    "df",
+    "note",
+    "formula",
+]
+
+
+def responder_columns(
+    design: pd.DataFrame,
+    scores: pd.DataFrame,
+    responders: Sequence[Mapping],
+    baseline: str,
+    labels: Mapping[str, str],
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Add one 0/1 responder column per configured responder definition.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The design with ``<score>_responder_<timepoint>`` columns, and their labels.
+    """
+    frame, names = design.copy(), {}
+    for spec in responders:
+        score, timepoint = spec["score"], spec["timepoint"]
+        if score not in scores.columns:
+            raise ConfigError(
+                f"betterback.analyses.binary.responders: {score!r} is not a patient score"
+            )
+        known = set(scores["timepoint"].astype(str))
+        if timepoint not in known:
+            raise ConfigError(
+                f"betterback.analyses.binary.responders: time point {timepoint!r} of {score} "
+                f"is not in the data ({', '.join(sorted(known))})"
+            )
+        wide = scores.pivot(index="patient_id", columns="timepoint", values=score)
+        column = f"{score}_responder_{timepoint}"
+        before = frame["patient_id"].map(wide[baseline]) if baseline in wide else None
+        if before is None:
+            raise ConfigError(f"responders: {score} has no baseline ({baseline}) values")
+        after = frame["patient_id"].map(wide[timepoint])
+        frame[column] = responder_status(
+            before.astype(float),
+            after.astype(float),
+            spec["improvement_percent"],
+            spec["direction"],
+        )
+        names[column] = (
+            f"Responder, {score}: {spec['direction']} of at least "
+            f"{spec['improvement_percent']:g}% from {baseline} to {timepoint}"
+        )
+    return frame, names
+
+
+def _counts(data: pd.DataFrame, outcome: str) -> dict:
+    used = data[data[outcome].notna()]
+    counts = {}
+    for value, name in ((0, "control"), (1, "intervention")):
+        part = used.loc[used["treatment"] == value, outcome]
+        counts[f"n_{name}"] = len(part)
+        counts[f"events_{name}"] = int(part.sum())
+    return counts
+
+
+def fit_binary(
+    data: pd.DataFrame,
+    outcome: str,
+    label: str,
+    kind: str,
+    covariates: Sequence[str],
+    correlation: str,
+) -> tuple[dict | None, pd.DataFrame | None, dict]:
+    """Fit one binary outcome; return its effect row, coefficients and diagnostics row.
+
+    An outcome without events (or with only events) in a condition has no
+    finite odds ratio; its row then holds the counts and a note, and no model
+    is fitted. Coefficients are None when no estimate is reported.
+    """
+    formula = " + ".join([f"{outcome} ~ C(period)", "treatment", *covariates])
+    names = {"trial": TRIAL, "analysis": "gee", "outcome": outcome, "model": "GEE (logit)"}
+    counts = _counts(data.loc[data["clinic_id"].notna()], outcome)
+    empty = [
+        f"{'no' if counts[f'events_{c}'] == 0 else 'only'} events among {c} patients"
+        for c in ("control", "intervention")
+        if counts[f"events_{c}"] in (0, counts[f"n_{c}"])
+    ]
+    if empty:
+        reason = "odds ratio not estimable: " + "; ".join(empty)
+        row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": reason}
+        return row, None, not_fitted_row(reason, **names)
+    try:
+        result = fit_gee(data, formula, "clinic_id", correlation=correlation)
+    except (ModelSpecificationError, ModelFitError) as exc:
+        row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": str(exc)}
+        return row, None, not_fitted_row(str(exc), **names)
+    if not result.diagnostics["converged"]:
+        reason = "GEE did not converge; no estimate shown"
+        row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": reason}
+        return row, None, gee_diagnostics(result, **names)
+    odds = result.odds_ratios().set_index("term").loc["treatment"]
+    difference = result.risk_difference("treatment").iloc[0]
+    row = {
+        "outcome": outcome,
+        "label": label,
+        "kind": kind,
+        "n_obs": result.diagnostics["n_obs"],
+        "n_clinics": result.diagnostics["n_clusters"],
+        **counts,
+        "odds_ratio": odds["odds_ratio"],
+        "or_conf_low": odds["conf_low"],
+        "or_conf_high": odds["conf_high"],
+        "or_p_value": odds["p_value"],
+        "risk_control": difference["risk_untreated"],
+        "risk_intervention": difference["risk_treated"],
+        "risk_difference": difference["estimate"],
+        "rd_conf_low": difference["conf_low"],
+        "rd_conf_high": difference["conf_high"],
+        "rd_p_value": difference["p_value"],
+        "df": result.df,
+        "note": "",
+        "formula": formula,
+    }
+    coefficients = result.coefficients.assign(outcome=outcome, formula=formula)
+    return row, coefficients, gee_diagnostics(result, **names)
+
+
+def binary_outcomes(
+    data: pd.DataFrame,
+    settings: Mapping,
+    responder_labels: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Fit every configured binary outcome and responder definition.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per patient: design columns, care columns, CPQI indicators
+        and responder columns.
+    settings : mapping
+        ``betterback.analyses.binary``.
+    responder_labels : mapping
+        Responder column -> label (from :func:`responder_columns`).
+    labels : mapping
+        Column -> label for the care outcomes.
+
+    Returns
+    -------
+    effects, coefficients, diagnostics : DataFrame
+    """
+    check_columns(
+        settings["outcomes"], data.columns, "betterback.analyses.binary.outcomes", "care"
+    )
+    check_columns(
+        settings["covariates"], data.columns, "betterback.analyses.binary.covariates", "patients"
+    )
+    wanted = [(o, labels.get(o, o), "care process") for o in settings["outcomes"]]
+    wanted += [(c, text, "responder") for c, text in responder_labels.items()]
+    rows, coefficients, diagnostics = [], [], []
+    for outcome, label, kind in wanted:
+        row, coefs, diag = fit_binary(
+            data, outcome, label, kind, settings["covariates"], settings["correlation"]
+        )
+        diagnostics.append(diag)
+        rows.append(row)
+        if coefs is not None:
+            coefficients.append(coefs)
+    coefficient_table = pd.concat(coefficients, ignore_index=True) if coefficients else None
+    if coefficient_table is not None:
+        coefficient_table = coefficient_table[
+            ["outcome"] + [c for c in coefficient_table.columns if c != "outcome"]
+        ]
+    return (
+        pd.DataFrame(rows, columns=COLUMNS),
+        coefficient_table if coefficient_table is not None else pd.DataFrame(),
+        pd.DataFrame(diagnostics),
+    )

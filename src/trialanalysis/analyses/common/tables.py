@@ -1,0 +1,89 @@
+"""Table helpers shared by the trial analyses: labels, suppression and manuscript tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from trialanalysis.reporting.tables import write_table
+
+
+def column_labels(instruments: Mapping) -> dict[str, str]:
+    """Column -> label for every score, classification and mapped item column."""
+    labels = {}
+    for instrument in instruments.values():
+        for number, column in instrument.item_columns.items():
+            if number in instrument.item_labels:
+                labels[column] = instrument.item_labels[number]
+        for score in instrument.scores.values():
+            labels[score.column] = score.label
+        for classification in instrument.classifications.values():
+            labels[classification.column] = classification.label
+    return labels
+
+
+def table_settings(config: Mapping) -> dict:
+    """Return the rendering settings of manuscript tables from the validated config."""
+    tables = config["reporting"]["tables"]
+    return {
+        "rules": tables["rounding"],
+        "formats": tables["formats"],
+        "missing": tables["missing"],
+    }
+
+
+def count_suppression(
+    config: Mapping,
+    count_columns: Sequence[str],
+    dependent_columns: Mapping | Sequence | None = None,
+    complementary_groups: Sequence[str] | None = None,
+) -> dict:
+    """Suppression settings (``privacy.min_cell_size``) for tables that count individuals."""
+    settings = config["reporting"]["tables"]["suppression"]
+    suppression = {
+        "count_columns": list(count_columns),
+        "min_cell_size": int(config["privacy"]["min_cell_size"]),
+        "dependent_columns": dependent_columns,
+        "suppress_zero": bool(settings["suppress_zero"]),
+        "marker": settings["marker"],
+    }
+    if complementary_groups:
+        suppression["complementary_groups"] = list(complementary_groups)
+    return suppression
+
+
+def publish_table(
+    table: pd.DataFrame, folder: str | Path, name: str, config: Mapping, block: dict
+) -> dict:
+    """Write a manuscript table rendered as its report block shows it; return the block.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The tidy table (its CSV copy is written unrounded).
+    folder, name : path, str
+        Output folder and file name without suffix; one file per configured format.
+    config : mapping
+        Validated config (``reporting.tables`` formats, rounding and missing text).
+    block : dict
+        A report table block (``table`` path, ``caption``, optional ``columns``,
+        ``labels``, ``rounding``, ``suppression``, ``notes``): the same settings
+        render the manuscript table, so manuscript and report agree.
+    """
+    settings = table_settings(config)
+    write_table(
+        table,
+        Path(folder) / name,
+        caption=block["caption"],
+        source=str(block["table"]),
+        rules=block.get("rounding") or settings["rules"],
+        suppression=block.get("suppression") or None,
+        labels=block.get("labels"),
+        columns=block.get("columns"),
+        notes=block.get("notes", ()),
+        formats=settings["formats"],
+        missing=settings["missing"],
+    )
+    return block

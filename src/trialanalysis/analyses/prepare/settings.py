@@ -1,0 +1,146 @@
+"""The ``prepare.analyses`` config, resolved and checked against the data.
+
+The config schema fills in defaults; what it cannot know is whether the
+columns and time points it names exist in the data. :func:`resolve_settings`
+replaces the ``null`` choices (e.g. "the outcomes of the mixed models") by
+their values and collects every mismatch into one error.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+import pandas as pd
+
+from trialanalysis.analyses.prepare.data import PrepareData
+from trialanalysis.errors import ConfigError
+
+KEY = "prepare.analyses"
+
+
+def _numeric(frame: pd.DataFrame, column: str) -> bool:
+    return column in frame.columns and pd.api.types.is_numeric_dtype(frame[column])
+
+
+def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
+    """Fill the ``null`` choices of ``prepare.analyses`` and check every name against the data.
+
+    Parameters
+    ----------
+    analyses : mapping
+        The validated ``prepare.analyses`` config (defaults filled in).
+    data : PrepareData
+        The analysis data.
+
+    Returns
+    -------
+    dict
+        A copy with ``dose.outcomes``, ``responders.timepoints``,
+        ``multiple_imputation.outcomes`` and ``table1.baseline_scores`` filled in.
+
+    Raises
+    ------
+    ConfigError
+        Listing every column or time point that the data lack.
+    """
+    s = copy.deepcopy(dict(analyses))
+    scores, patients = data.long, data.patients
+    follow = data.follow_ups
+    problems: list[str] = []
+
+    def need_scores(key: str, columns) -> None:
+        for column in columns:
+            if not _numeric(scores, column):
+                what = "is not numeric" if column in scores.columns else "is not a score column"
+                problems.append(
+                    f"{KEY}.{key}: {column!r} {what} of the outcome table; numeric score columns: "
+                    f"{', '.join(c for c in scores.columns if _numeric(scores, c))}"
+                )
+
+    def need_patient(key: str, columns) -> None:
+        for column in columns:
+            if column not in patients.columns or column in ("patient_id", "arm", "treatment"):
+                problems.append(
+                    f"{KEY}.{key}: {column!r} is not a usable column of the patients table "
+                    f"(columns: {', '.join(patients.columns)})"
+                )
+
+    def need_times(key: str, values, allowed) -> None:
+        for value in values:
+            if value not in allowed:
+                problems.append(f"{KEY}.{key}: time point {value!r} is not one of {allowed}")
+
+    need_scores("outcomes", s["outcomes"])
+    if s["primary_outcome"] not in s["outcomes"]:
+        problems.append(
+            f"{KEY}.primary_outcome {s['primary_outcome']!r} must also be listed in {KEY}.outcomes"
+        )
+    need_times("primary_timepoint", [s["primary_timepoint"]], follow)
+    need_patient("covariates", s["covariates"])
+    mixed = s["mixed_model"]
+    residual = [c for c in [mixed["covariance"], *mixed["sensitivity"]] if c != "random_intercept"]
+    if mixed["df_method"] == "between-within" and residual:
+        problems.append(
+            f"{KEY}.mixed_model.df_method between-within is defined for random_intercept models "
+            f"only, not for {', '.join(residual)}; use kenward-roger or satterthwaite"
+        )
+
+    responders = s["responders"]
+    if responders["timepoints"] is None:
+        responders["timepoints"] = list(follow)
+    need_times("responders.timepoints", responders["timepoints"], follow)
+    need_scores("responders.definitions", [d["outcome"] for d in responders["definitions"]])
+
+    dose = s["dose"]
+    if dose["outcomes"] is None:
+        dose["outcomes"] = list(s["outcomes"])
+    need_scores("dose.outcomes", dose["outcomes"])
+    need_times("dose.timepoints", dose["timepoints"], follow)
+    need_patient("dose (sessions_attended)", ["sessions_attended"])
+    if "sessions_attended" in patients.columns and not _numeric(patients, "sessions_attended"):
+        problems.append(f"{KEY}.dose: sessions_attended must be numeric")
+
+    mediation = s["mediation"]
+    need_scores("mediation.mediators", mediation["mediators"])
+    need_scores("mediation.outcomes", mediation["outcomes"])
+    overlap = sorted(set(mediation["mediators"]) & set(mediation["outcomes"]))
+    if overlap:
+        problems.append(f"{KEY}.mediation: {overlap} cannot be both mediator and outcome")
+    need_times("mediation.from_timepoint", [mediation["from_timepoint"]], data.timepoints)
+    need_times("mediation.to_timepoint", [mediation["to_timepoint"]], data.timepoints)
+    ends = (mediation["from_timepoint"], mediation["to_timepoint"])
+    if set(ends) <= set(data.timepoints):
+        if data.timepoints.index(ends[1]) <= data.timepoints.index(ends[0]):
+            problems.append(f"{KEY}.mediation: to_timepoint must come after from_timepoint")
+    if mediation["moderator"] is not None:
+        need_patient("mediation.moderator", [mediation["moderator"]])
+        if mediation["moderator"] in patients.columns and not _numeric(
+            patients, mediation["moderator"]
+        ):
+            problems.append(f"{KEY}.mediation.moderator must be a numeric patient column")
+
+    imputation = s["multiple_imputation"]
+    if imputation["outcomes"] is None:
+        imputation["outcomes"] = [s["primary_outcome"]]
+    need_scores("multiple_imputation.outcomes", imputation["outcomes"])
+    missing_models = [o for o in imputation["outcomes"] if o not in s["outcomes"]]
+    if missing_models:
+        problems.append(
+            f"{KEY}.multiple_imputation.outcomes {missing_models} must also be in {KEY}.outcomes"
+        )
+    need_scores("multiple_imputation.auxiliary", imputation["auxiliary"])
+    need_patient("multiple_imputation.predictors", imputation["predictors"])
+
+    table1 = s["table1"]
+    if table1["baseline_scores"] is None:
+        table1["baseline_scores"] = list(s["outcomes"])
+    need_patient("table1.variables", table1["variables"])
+    for column in table1["baseline_scores"]:
+        if column not in scores.columns:
+            problems.append(f"{KEY}.table1.baseline_scores: {column!r} is not a score column")
+    if problems:
+        raise ConfigError(
+            "the PREPARE analysis config does not fit the data:\n" + "\n".join(problems)
+        )
+    return s

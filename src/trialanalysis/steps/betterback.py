@@ -1,0 +1,596 @@
+"""Workflow steps of the BetterBack analyses (see ``workflow/rules/betterback.smk``).
+
+Design, table 1 and therapist analyses; the patient trial's Hussey & Hughes
+models with ICCs and clinic effects, binary outcomes by GEE, and sensitivity
+analyses. Each step takes the validated config (a plain dict with the keys
+``betterback``, ``reporting``, ``privacy``, ``seed`` and ``instruments_dir``),
+input paths and output paths; it writes tidy CSV tables, manuscript tables
+(into the ``tables`` folder), figures and a report fragment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from trialanalysis.analyses.betterback import text
+from trialanalysis.analyses.betterback.binary import binary_outcomes, responder_columns
+from trialanalysis.analyses.betterback.clusters import (
+    clinic_effects,
+    icc_table,
+    variance_components,
+)
+from trialanalysis.analyses.betterback.data import (
+    check_columns,
+    patient_design,
+    read_tables,
+    therapist_long,
+)
+from trialanalysis.analyses.betterback.figures import (
+    caterpillar_figure,
+    domain_profile_figure,
+    forest_figure,
+    therapist_trajectory_figure,
+    trajectory_figure,
+)
+from trialanalysis.analyses.betterback.patients import (
+    analysed_patients,
+    hussey_hughes,
+    primary_fit,
+)
+from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
+from trialanalysis.analyses.betterback.table1 import (
+    clinic_table,
+    dependents,
+    patient_table,
+    therapist_table,
+)
+from trialanalysis.analyses.betterback.therapists import (
+    associations,
+    mixed_analysis,
+    published_analysis,
+)
+from trialanalysis.analyses.betterback.trajectories import condition_trajectories
+from trialanalysis.analyses.common.fits import DIAGNOSTICS_COLUMNS
+from trialanalysis.analyses.common.tables import column_labels, count_suppression, publish_table
+from trialanalysis.errors import ConfigError
+from trialanalysis.instruments import load_instruments
+from trialanalysis.reporting.assemble import write_fragment
+from trialanalysis.reporting.figures import save_figure
+from trialanalysis.steps.io import write_csv
+
+MISSING_COUNTS = {"columns": ".*_missing", "style": "integer"}
+
+
+def instruments_and_labels(config: Mapping):
+    """Return the instrument definitions and the column labels they give."""
+    instruments = load_instruments(config["instruments_dir"])
+    return instruments, column_labels(instruments)
+
+
+def rounding_rules(config: Mapping, *extra: Mapping) -> list[dict]:
+    """Return extra rounding rules followed by the configured ones."""
+    return [*extra, *config["reporting"]["tables"]["rounding"]]
+
+
+def diagnostics_table(*frames) -> pd.DataFrame:
+    """Concatenate diagnostics rows into one table with the standard columns."""
+    parts = [pd.DataFrame(f) for f in frames if f is not None and len(f)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return table.reindex(columns=DIAGNOSTICS_COLUMNS)
+
+
+def diagnostics_block(path: str, caption: str) -> dict:
+    """Report block of a diagnostics table."""
+    return {
+        "table": path,
+        "caption": caption,
+        "suppression": {},
+        "max_rows": 200,
+        "notes": ["One row per fitted model; warnings and boundary fits are never dropped."],
+    }
+
+
+def design_tables(inputs: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    """Read the inputs; add ``design`` (patients with cluster and treatment)."""
+    tables = read_tables(inputs)
+    if "patients" in tables and "clinics" in tables:
+        tables["design"] = patient_design(tables["patients"], tables["clinics"])
+    return tables
+
+
+# ---------------------------------------------------------------- table 1
+def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Baseline characteristics at clinic, therapist and patient level by condition."""
+    settings = config["betterback"]["analyses"]["table1"]
+    timepoints = config["betterback"]["timepoints"]
+    instruments, labels = instruments_and_labels(config)
+    orders = {
+        c.column: list(c.labels) for i in instruments.values() for c in i.classifications.values()
+    }
+    tables = design_tables(inputs)
+    patient_scores = tables["patient_scores"]
+    therapist_scores = tables["therapist_scores"]
+    built = {
+        "clinics": clinic_table(tables["design"]),
+        "therapists": therapist_table(
+            tables["design"],
+            tables["therapists"],
+            therapist_scores[therapist_scores["timepoint"] == timepoints["therapist"][0]],
+            settings["therapist_characteristics"],
+            settings["therapist_baseline_scores"],
+            labels,
+        ),
+        "patients": patient_table(
+            tables["design"],
+            patient_scores[patient_scores["timepoint"] == timepoints["patient"][0]],
+            settings["patient_characteristics"],
+            settings["patient_baseline_scores"],
+            labels,
+            orders,
+        ),
+    }
+    suppression = count_suppression(
+        config, list(dependents()), dependents(), ["level", "characteristic"]
+    )
+    captions = {
+        "clinics": "BetterBack: clinics and cluster sizes by condition",
+        "therapists": "BetterBack: therapists by condition in which they treated patients",
+        "patients": "BetterBack: patient characteristics at baseline by condition",
+    }
+    blocks = [
+        {
+            "text": "Counts, n (%) for categories and mean (SD) for numbers; no significance "
+            "tests (CONSORT). Clinics and therapists appear under every condition in which "
+            "they enrolled or treated patients."
+        }
+    ]
+    for name, table in built.items():
+        write_csv(table, outputs[name])
+        block = {
+            "table": outputs[name],
+            "caption": captions[name],
+            "columns": [c for c in table.columns if c != "level"],
+            "suppression": suppression if name != "clinics" else {},
+            "rounding": rounding_rules(config, MISSING_COUNTS),
+            "max_rows": 200,
+        }
+        blocks.append(publish_table(table, outputs["tables"], f"table1_{name}", config, block))
+    write_fragment(
+        outputs["fragment"],
+        [
+            {
+                "section": "table1",
+                "title": "BetterBack: clinics, therapists, patients",
+                "blocks": blocks,
+            }
+        ],
+    )
+
+
+# ---------------------------------------------------------- therapist cohort
+def therapists_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Therapist cohort: published RM-ANOVA, mixed models, associations, figures."""
+    settings = config["betterback"]["analyses"]["therapists"]
+    timepoints = list(config["betterback"]["timepoints"]["therapist"])
+    instruments, labels = instruments_and_labels(config)
+    tables = read_tables(inputs)
+    long = therapist_long(tables["therapists"], tables["therapist_scores"], timepoints)
+    domains = []
+    if settings["domains_instrument"]:
+        name = settings["domains_instrument"]
+        if name not in instruments:
+            raise ConfigError(
+                f"betterback.analyses.therapists.domains_instrument: no instrument {name!r} "
+                f"({', '.join(sorted(instruments))})"
+            )
+        domains = [s.column for s in instruments[name].scores.values()]
+    where = "betterback.analyses.therapists"
+    check_columns(settings["scores"] + domains, long.columns, where, "therapist scores")
+    check_columns(settings["associations"]["outcomes"], long.columns, where, "therapist scores")
+    if settings["associations"]["timepoint"] not in timepoints:
+        raise ConfigError(
+            f"{where}.associations.timepoint {settings['associations']['timepoint']!r} is not "
+            f"a therapist time point ({', '.join(timepoints)})"
+        )
+    scores = list(settings["scores"])
+    anova, pairwise = published_analysis(
+        long, scores + domains, timepoints, settings["anova_p_adjust"], labels
+    )
+    emmeans, contrasts, diagnostics = mixed_analysis(
+        long, scores, domains, timepoints, settings, labels
+    )
+    assoc, assoc_diagnostics = associations(
+        long,
+        domains,
+        settings["associations"],
+        labels,
+        settings["df_method"],
+        settings["p_adjust"],
+    )
+    results = {
+        "anova": anova,
+        "pairwise": pairwise,
+        "emmeans": emmeans,
+        "contrasts": contrasts,
+        "associations": assoc,
+        "diagnostics": diagnostics_table(diagnostics, assoc_diagnostics),
+    }
+    for name, table in results.items():
+        write_csv(table, outputs[name])
+    figures = {
+        "trajectories_figure": therapist_trajectory_figure(emmeans, scores, timepoints),
+        "profile_figure": domain_profile_figure(emmeans, domains, timepoints),
+    }
+    png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
+    fragment_therapists(config, settings, outputs, results, png, scores, domains, timepoints)
+
+
+def fragment_therapists(config, settings, outputs, results, png, scores, domains, timepoints):
+    """Write the therapist cohort's manuscript tables and report fragment."""
+    contrasts = results["contrasts"]
+    captions = {
+        "anova": "Therapists, published analysis: repeated-measures ANOVA on complete cases",
+        "pairwise": f"Therapists, published analysis: paired comparisons with {timepoints[0]}",
+        "contrasts": f"Therapists, mixed model: change from {timepoints[0]} (EMM contrasts)",
+        "associations": f"Therapists at {settings['associations']['timepoint']}: domain "
+        f"scores (per {settings['associations']['per']:g} points) and outcomes",
+    }
+    rounding = rounding_rules(
+        config, {"columns": "partial_eta_sq|gg_epsilon", "style": "fixed", "digits": 3}
+    )
+    formula = " + ".join(["score ~ timepoint", *settings["random_effects"]])
+    results_blocks = [
+        {
+            "text": f"Published analysis: repeated-measures ANOVA over {', '.join(timepoints)} "
+            "on therapists with every questionnaire (complete cases), partial eta squared "
+            "and Greenhouse-Geisser epsilon. Recommended analysis: a linear mixed model "
+            f"per score, `{formula}`, on all available questionnaires (MAR), with "
+            f"estimated marginal means and {settings['df_method']} degrees of freedom. "
+            + text.multiplicity_text(settings)
+        },
+        {"table": outputs["anova"], "caption": captions["anova"], "rounding": rounding,
+         "columns": ["label", "n_complete", "f_value", "df_effect", "df_error", "p_value",
+                     "partial_eta_sq", "gg_epsilon", "gg_p_value"],
+         "labels": {"partial_eta_sq": "Partial eta²", "gg_epsilon": "GG epsilon",
+                    "gg_p_value": "p (GG)", "f_value": "F"}},
+        {"table": outputs["pairwise"], "caption": captions["pairwise"], "max_rows": 100,
+         "columns": ["label", "contrast", "estimate", "conf_low", "conf_high", "p_value",
+                     "p_adjusted", "n_complete"]},
+        {"table": outputs["contrasts"], "caption": captions["contrasts"], "max_rows": 100,
+         "columns": ["label", "family", "contrast", "estimate", "conf_low", "conf_high", "df",
+                     "p_value", "p_adjusted"]},
+        {"figure": png["trajectories_figure"], "caption": "Therapist scores over time "
+         "(mixed-model means, 95% CI)", "data": [outputs["emmeans"]]},
+        {"figure": png["profile_figure"], "caption": "DIBQ domain profile over time "
+         "(mixed-model means, 95% CI)", "data": [outputs["emmeans"]]},
+        {"table": outputs["associations"], "caption": captions["associations"],
+         "max_rows": 100, "columns": ["outcome_label", "domain_label", "estimate", "conf_low",
+                                      "conf_high", "df", "p_value", "p_adjusted", "n_obs"]},
+    ]  # fmt: skip
+    models = [
+        {"trial": "betterback", "name": f"therapists_{score}", "outcome": score,
+         "formula": " + ".join([f"{score} ~ timepoint", *settings["random_effects"]]),
+         "df_method": settings["df_method"], "config_key": "betterback.analyses.therapists",
+         "missing_data": "all available questionnaires (MAR)"}
+        for score in scores
+    ]  # fmt: skip
+    if domains:
+        models.append(
+            {"trial": "betterback", "name": "therapists_domains",
+             "outcome": f"each of {len(domains)} domains ({settings['domains_instrument']})",
+             "formula": " + ".join(["<domain> ~ timepoint", *settings["random_effects"]]),
+             "df_method": settings["df_method"], "config_key": "betterback.analyses.therapists",
+             "missing_data": "all available questionnaires (MAR)"}
+        )  # fmt: skip
+    assoc = settings["associations"]
+    for outcome in assoc["outcomes"]:
+        models.append(
+            {"trial": "betterback", "name": f"therapists_association_{outcome}",
+             "outcome": outcome,
+             "formula": " + ".join([f"{outcome} ~ <domain>", *assoc["random_effects"]]),
+             "df_method": settings["df_method"],
+             "config_key": "betterback.analyses.therapists.associations",
+             "missing_data": f"one model per domain; therapists answering at {assoc['timepoint']}"}
+        )  # fmt: skip
+    for block in results_blocks:
+        name = next((k for k in captions if block.get("table") == outputs[k]), None)
+        if name:
+            publish_table(results[name], outputs["tables"], f"therapists_{name}", config, block)
+    sections = [
+        {"section": "summary", "title": "BetterBack: therapists",
+         "blocks": [{"text": text.therapist_summary(contrasts, scores)}]},
+        {"section": "results", "title": "BetterBack: therapist cohort", "blocks": results_blocks},
+        {"section": "diagnostics", "title": "BetterBack: therapist models",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "Therapist models")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections, models)
+
+
+# --------------------------------------------------------------- forest plot
+def forest_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Forest plot of every patient outcome (continuous and binary)."""
+    effects = pd.read_csv(inputs["effects"])
+    binary = pd.read_csv(inputs["binary"])
+    continuous = effects.rename(columns={"outcome_sd": "sd"})
+    figure = forest_figure(continuous, binary)
+    png = save_figure(figure, outputs["figure"])[1]
+    block = {
+        "figure": str(png),
+        "caption": "Forest plot of all patient outcomes: continuous outcomes as standardised "
+        "differences (effect / SD of the outcome at that time point; raw effect and 95% CI "
+        "at right), binary outcomes as odds ratios",
+        "data": [inputs["effects"], inputs["binary"]],
+    }
+    write_fragment(
+        outputs["fragment"],
+        [{"section": "results", "title": "BetterBack: all patient outcomes", "blocks": [block]}],
+    )
+
+
+EFFECT_COLUMNS = [
+    "label",
+    "timepoint",
+    "role",
+    "estimate",
+    "conf_low",
+    "conf_high",
+    "df",
+    "p_value",
+    "n_obs",
+    "n_clinics",
+]
+MISSING_DATA = (
+    "all patients with the outcome at the follow-up{baseline}; valid when missingness "
+    "depends only on the variables in the model (MAR)"
+)
+ICC_LABELS = {
+    "icc": "ICC",
+    "design_effect_low": "Design effect 95% CI lower",
+    "design_effect_high": "Design effect 95% CI upper",
+    "n_clusters": "Clinics",
+    "n_patients": "Patients",
+    "size_mean": "Patients per clinic (mean)",
+    "size_cv": "Cluster size CV",
+}
+BINARY_LABELS = {
+    "n_control": "Control n",
+    "events_control": "Control events",
+    "n_intervention": "Intervention n",
+    "events_intervention": "Intervention events",
+    "odds_ratio": "OR",
+    "or_conf_low": "OR 95% CI lower",
+    "or_conf_high": "OR 95% CI upper",
+    "or_p_value": "p (OR)",
+    "risk_difference": "Risk difference",
+    "rd_conf_low": "RD 95% CI lower",
+    "rd_conf_high": "RD 95% CI upper",
+}
+
+
+# -------------------------------------------------------------- patient trial
+def _patient_results(config: Mapping, inputs: Mapping[str, str]):
+    settings = config["betterback"]["analyses"]["patients"]
+    timepoints = list(config["betterback"]["timepoints"]["patient"])
+    _, labels = instruments_and_labels(config)
+    tables = design_tables(inputs)
+    results = hussey_hughes(
+        tables["design"], tables["patient_scores"], settings, timepoints, labels
+    )
+    return settings, timepoints, tables, results
+
+
+def patients_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Hussey & Hughes models, ICCs, clinic effects, trajectories and the analysed patients."""
+    settings, timepoints, tables, results = _patient_results(config, inputs)
+    effects = results.effects.copy()
+    sds = {
+        (score, t): frame.loc[frame["timepoint"] == t, score].std(ddof=1)
+        for score, frame in results.data.items()
+        for t in settings["timepoints"]
+    }
+    keys = zip(effects["outcome"], effects["timepoint"], strict=True)
+    effects["outcome_sd"] = [sds[key] for key in keys]
+    iccs, icc_diagnostics = icc_table(results, settings, settings["df_method"])
+    outcomes = [spec.outcome for spec in results.specs.values()]
+    trajectories, trajectory_diagnostics = condition_trajectories(
+        tables["design"], tables["patient_scores"], outcomes, timepoints, settings["df_method"]
+    )
+    primary_rows = effects[effects["role"] == "primary"]
+    written = {
+        "effects": effects,
+        "coefficients": results.coefficients,
+        "icc": iccs,
+        "variance_components": variance_components(results, settings),
+        "clinic_effects": clinic_effects(results, settings),
+        "trajectories": trajectories,
+        "diagnostics": diagnostics_table(
+            results.diagnostics, icc_diagnostics, trajectory_diagnostics
+        ),
+        "analysed": analysed_patients(results, settings),
+    }
+    for name, table in written.items():
+        write_csv(table, outputs[name])
+    _primary_files(results, settings, primary_rows, outputs)
+    figures = {
+        "trajectories_figure": trajectory_figure(trajectories, timepoints),
+        "caterpillar_figure": caterpillar_figure(written["clinic_effects"]),
+    }
+    png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
+    fragment_patients(config, settings, results, written, outputs, png)
+
+
+def _primary_files(results, settings, primary_rows, outputs) -> None:
+    """Write the primary models' coefficients and data, for the exploration notebook."""
+    coefficients, frames = [], []
+    for score in dict.fromkeys(primary_rows["outcome"]):
+        fit = primary_fit(results, settings, score)
+        spec = results.specs[score]
+        coefficients.append(
+            fit.coefficients.assign(model=f"{score}_{settings['primary_timepoint']}",
+                                    formula=spec.formula)
+        )  # fmt: skip
+        data = results.data[score]
+        if settings["model"] == "per_timepoint":
+            data = data[data["timepoint"] == settings["primary_timepoint"]]
+        frames.append(data.set_index(["patient_id", "timepoint"]))
+    coefficient_table = pd.concat(coefficients, ignore_index=True) if coefficients else None
+    write_csv(
+        coefficient_table if coefficient_table is not None else pd.DataFrame(),
+        outputs["primary_coefficients"],
+    )
+    if frames:
+        data = frames[0]
+        for frame in frames[1:]:
+            data = data.combine_first(frame)
+        data = data.reset_index().drop(columns=["enrolment_date"], errors="ignore")
+    else:
+        data = pd.DataFrame()
+    write_csv(data, outputs["primary_data"])
+
+
+def fragment_patients(config, settings, results, written, outputs, png) -> None:
+    """Write the patient trial's manuscript tables and report fragment."""
+    effects = written["effects"]
+    formulas = "\n".join(f"{s}: {spec.formula}" for s, spec in results.specs.items())
+    model_text = (
+        "Hussey & Hughes model per outcome"
+        + (" and follow-up" if settings["model"] == "per_timepoint" else " over all follow-ups")
+        + f", fitted by REML with {settings['df_method']} degrees of freedom. Response: "
+        f"{settings['response']} (`response` in the config); the treatment effect is the "
+        "adjusted difference between intervention and routine care. An outcome without a "
+        "baseline measurement is analysed as its follow-up value.\n\n" + text.design_note()
+    )
+    icc_rounding = rounding_rules(
+        config, {"columns": "icc|conf_.*", "style": "fixed", "digits": 3}
+    )
+    results_blocks = [
+        {"text": model_text},
+        {"code": formulas, "caption": "Models (lme4 notation)"},
+        publish_table(effects, outputs["tables"], "patient_effects", config,
+                {"table": outputs["effects"], "max_rows": 200,
+                 "caption": "BetterBack: treatment effects (intervention - control)",
+                 "columns": ["outcome", *EFFECT_COLUMNS],
+                 "notes": ["Primary: the outcomes marked primary at the primary time point."]}),
+        {"figure": png["trajectories_figure"], "caption": "Mean outcomes by condition (95% CI; "
+         "mixed model over all time points, not adjusted for period)",
+         "data": [outputs["trajectories"]]},
+    ]  # fmt: skip
+    icc_blocks = [
+        {"text": "ICC of each primary outcome (CONSORT cluster extension, item 17a): from "
+         "the primary model and from the outcome alone; design effect "
+         "1 + ((CV² + 1) m − 1) ICC for the patients per clinic analysed (Eldridge 2006); "
+         "profile-likelihood 95% CIs."},
+        publish_table(written["icc"], outputs["tables"], "patient_icc", config,
+                {"table": outputs["icc"], "caption": "BetterBack: ICC and design effect",
+                 "rounding": icc_rounding, "labels": ICC_LABELS,
+                 "columns": ["label", "timepoint", "model", "group", "icc", "conf_low",
+                             "conf_high", "design_effect", "design_effect_low",
+                             "design_effect_high", "n_clusters", "n_patients", "size_mean",
+                             "size_cv"]}),
+        {"table": outputs["variance_components"], "caption": "Variance components of the "
+         "primary models", "rounding": icc_rounding},
+        {"figure": png["caterpillar_figure"], "caption": "Clinic effects of the primary "
+         "models (conditional modes ± 1.96 conditional SD)", "data": [outputs["clinic_effects"]]},
+    ]  # fmt: skip
+    models = [
+        {"trial": "betterback", "name": f"patients_{score}", "outcome": score,
+         "formula": spec.formula, "df_method": settings["df_method"],
+         "config_key": "betterback.analyses.patients",
+         "missing_data": MISSING_DATA.format(
+             baseline=" and at baseline" if spec.outcome.baseline else "")}
+        for score, spec in results.specs.items()
+    ]  # fmt: skip
+    sections = [
+        {"section": "summary", "title": "BetterBack: primary outcomes",
+         "blocks": [{"text": text.primary_summary(effects, settings)}]},
+        {"section": "results", "title": "BetterBack: patient outcomes", "blocks": results_blocks},
+        {"section": "icc", "title": "BetterBack: ICC, design effect", "blocks": icc_blocks},
+        {"section": "diagnostics", "title": "BetterBack: patient models",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "Patient models")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections, models)
+
+
+# ----------------------------------------------------------- binary outcomes
+def binary_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """GEE for referrals, CPQI indicators and responders."""
+    settings = config["betterback"]["analyses"]["binary"]
+    baseline = config["betterback"]["timepoints"]["patient"][0]
+    _, labels = instruments_and_labels(config)
+    tables = design_tables(inputs)
+    data = tables["design"].merge(tables["care"], on="patient_id", how="left")
+    data = data.merge(tables["care_scores"], on="patient_id", how="left", suffixes=("", "_score"))
+    data, responder_labels = responder_columns(
+        data, tables["patient_scores"], settings["responders"], baseline, labels
+    )
+    effects, coefficients, diagnostics = binary_outcomes(data, settings, responder_labels, labels)
+    write_csv(effects, outputs["effects"])
+    write_csv(coefficients, outputs["coefficients"])
+    write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
+    counts = ["events_control", "n_control", "events_intervention", "n_intervention"]
+    suppression = count_suppression(config, counts)
+    rounding = rounding_rules(
+        config, {"columns": "risk_.*|rd_conf_.*", "style": "fixed", "digits": 3}
+    )
+    blocks = [
+        {"text": "Logistic GEE per outcome, `outcome ~ C(period) + treatment"
+         + "".join(f" + {c}" for c in settings["covariates"])
+         + f"`, {settings['correlation']} working correlation within clinics, "
+         "Mancl-DeRouen bias-reduced sandwich and t with K - p df. Odds ratios are "
+         "population-averaged; risks and risk differences are standardised over the "
+         "analysed patients. Referral outcomes and the first two CPQI indicators are "
+         "complements (odds ratios reciprocal)."},
+        publish_table(effects, outputs["tables"], "binary_effects", config,
+                {"table": outputs["effects"], "rounding": rounding, "suppression": suppression,
+                 "caption": "BetterBack: binary outcomes, GEE odds ratios and risk differences",
+                 "columns": ["label", "n_control", "events_control", "n_intervention",
+                             "events_intervention", "odds_ratio", "or_conf_low",
+                             "or_conf_high", "or_p_value", "risk_difference", "rd_conf_low",
+                             "rd_conf_high", "df", "note"],
+                 "labels": BINARY_LABELS}),
+    ]  # fmt: skip
+    sections = [
+        {"section": "results", "title": "BetterBack: binary outcomes", "blocks": blocks},
+        {"section": "diagnostics", "title": "BetterBack: binary outcomes (GEE)",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "GEE fits")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections)
+
+
+# ------------------------------------------------------ sensitivity analyses
+def sensitivity_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Cluster-level analysis, randomization test, missing data and boundary refits."""
+    settings, timepoints, tables, results = _patient_results(config, inputs)
+    sensitivity = config["betterback"]["analyses"]["sensitivity"]
+    table, randomization, diagnostics = sensitivity_analyses(
+        results, settings, sensitivity, tables["schedule"], timepoints, int(config["seed"])
+    )
+    write_csv(table, outputs["table"])
+    write_csv(randomization, outputs["randomization"])
+    write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
+    caption = f"BetterBack: sensitivity analyses at {settings['primary_timepoint']}"
+    blocks = [
+        {"text": "Each outcome's primary estimate beside: the cluster-level analysis (clinic "
+         "means of covariate-adjusted residuals compared within periods); the randomization "
+         "test over the schedule's sequences (statistic: the primary model's treatment "
+         "estimate); complete cases; all available follow-ups in one model; and, when a "
+         "variance is estimated at zero, the model without it.\n\n" + text.design_note()},
+        publish_table(table, outputs["tables"], "sensitivity", config,
+                {"table": outputs["table"], "caption": caption, "max_rows": 200,
+                 "columns": ["label", "analysis", "estimate", "conf_low", "conf_high", "df",
+                             "p_value", "n_obs", "n_clinics", "note"]}),
+        {"table": outputs["randomization"], "caption": "Randomization tests as computed",
+         "suppression": {}},
+    ]  # fmt: skip
+    sections = [
+        {"section": "sensitivity", "title": "BetterBack: sensitivity analyses", "blocks": blocks},
+        {"section": "diagnostics", "title": "BetterBack: sensitivity models",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "Sensitivity models")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections)

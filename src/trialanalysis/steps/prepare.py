@@ -1,0 +1,229 @@
+"""Workflow steps of the PREPARE analyses: read the tables, analyse, write results and fragments.
+
+Each ``*_step`` takes the config (a plain dict with ``prepare``, ``seed``,
+``privacy``, ``reporting`` and ``instruments_dir``) and explicit paths, so a
+Snakemake script of a few lines calls it and a test can call it directly.
+The report entries are built in :mod:`trialanalysis.analyses.prepare.text`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from trialanalysis.analyses.prepare import text as fragments
+from trialanalysis.analyses.prepare.data import PrepareData, analysis_data
+from trialanalysis.analyses.prepare.effect_sizes import effect_size_table
+from trialanalysis.analyses.prepare.figures import forest_figure, path_diagram, trajectory_figure
+from trialanalysis.analyses.prepare.mediation import run_mediation
+from trialanalysis.analyses.prepare.missing import missing_data_analyses
+from trialanalysis.analyses.prepare.models import (
+    ancova_check,
+    arm_differences,
+    cell_means,
+    coefficient_table,
+    fit_outcome_model,
+    least_squares_row,
+    model_diagnostics,
+)
+from trialanalysis.analyses.prepare.responders import dose_table, responder_table
+from trialanalysis.analyses.prepare.settings import resolve_settings
+from trialanalysis.analyses.prepare.table1 import table1, table1_labels, table1_suppression
+from trialanalysis.errors import ConfigError
+from trialanalysis.instruments import load_instruments
+from trialanalysis.reporting.assemble import write_fragment
+from trialanalysis.reporting.figures import save_figure
+from trialanalysis.reporting.tables import write_table
+from trialanalysis.steps.io import read_table_csv, write_csv
+
+
+def load_analysis(config: Mapping, patients: str, outcomes: str) -> tuple[PrepareData, dict]:
+    """Read the validated patients and scored outcomes; resolve the analysis settings."""
+    prepare = config["prepare"]
+    data = analysis_data(
+        read_table_csv(patients), read_table_csv(outcomes), prepare["arms"], prepare["timepoints"]
+    )
+    return data, resolve_settings(prepare["analyses"], data)
+
+
+def score_labels(instruments_dir: str | Path) -> dict[str, str]:
+    """Score column -> label from the instrument definitions (for tables and figures)."""
+    labels = {}
+    for instrument in load_instruments(instruments_dir).values():
+        labels |= {s.column: s.label for s in instrument.scores.values()}
+        labels |= {c.column: c.label for c in instrument.classifications.values()}
+    return labels
+
+
+def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Write Table 1 by arm (``table``: CSV and rendered formats) and its ``fragment``."""
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    labels = score_labels(config["instruments_dir"])
+    table = table1(
+        data, settings["table1"]["variables"], settings["table1"]["baseline_scores"], labels
+    )
+    tables = config["reporting"]["tables"]
+    suppression = table1_suppression(
+        data.arms, config["privacy"]["min_cell_size"], tables["suppression"]["marker"]
+    )
+    caption = "PREPARE: baseline characteristics by arm (no significance tests)"
+    write_table(
+        table, Path(outputs["table"]), caption=caption, source=str(outputs["table"]),
+        rules=tables["rounding"], formats=sorted(set(tables["formats"]) | {"csv"}),
+        suppression=suppression, labels=table1_labels(data.arms),
+        columns=[c for c in table.columns if c != "variable"], missing=tables["missing"],
+    )  # fmt: skip
+    csv = str(Path(outputs["table"]).with_suffix(".csv"))
+    write_fragment(
+        outputs["fragment"], fragments.table1_sections(csv, caption, data.arms, suppression)
+    )
+
+
+def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Mixed models of every outcome, EMMs, differences, ANCOVA check, effect sizes, figures.
+
+    Outputs: ``means, differences, coefficients, ancova, effect_sizes,
+    diagnostics, analysed`` (CSV), ``trajectories`` and ``forest`` (SVG, PNG
+    beside) and ``fragment``.
+    """
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    labels = score_labels(config["instruments_dir"])
+    level, covariates = settings["conf_level"], settings["covariates"]
+    primary, when = settings["primary_outcome"], settings["primary_timepoint"]
+    means, differences, coefficients, checks, diagnostics, models = [], [], [], [], [], []
+    for outcome in settings["outcomes"]:
+        model = fit_outcome_model(data, outcome, settings["mixed_model"], covariates, level)
+        means.append(cell_means(model, data))
+        difference = arm_differences(model)
+        differences.append(difference)
+        coefficients.append(coefficient_table(model))
+        analysis = "primary" if outcome == primary else "secondary"
+        diagnostics.append(model_diagnostics(model, f"{analysis} mixed model"))
+        models.append(fragments.model_entry(model, settings, analysis))
+        if when in model.follow_ups:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                check = ancova_check(data, outcome, when, covariates, level)
+            checks += fragments.ancova_rows(difference, check, when)
+            for covariance in settings["mixed_model"]["sensitivity"]:
+                if covariance == model.covariance:
+                    continue
+                mixed = settings["mixed_model"]
+                alt = fit_outcome_model(data, outcome, mixed, covariates, level, None, covariance)
+                checks.append(fragments.model_row(arm_differences(alt), when, "sensitivity"))
+                diagnostics.append(model_diagnostics(alt, f"sensitivity ({covariance})"))
+            n_dropped = len(data.patients) - check["n"]
+            diagnostics.append(
+                least_squares_row(
+                    f"ANCOVA check at {when}", outcome, check["n"], n_dropped, caught
+                )
+            )
+        if outcome == primary:
+            if when not in model.follow_ups:
+                raise ConfigError(
+                    f"the primary outcome {primary} has no observed value at the primary time "
+                    f"point {when}; check prepare.analyses.primary_timepoint and the data"
+                )
+            write_csv(analysed_patients(model, data), outputs["analysed"])
+            primary_model = model
+    results = {
+        "means": pd.concat(means, ignore_index=True),
+        "differences": pd.concat(differences, ignore_index=True),
+        "coefficients": pd.concat(coefficients, ignore_index=True),
+        "ancova": pd.DataFrame(checks),
+        "diagnostics": pd.DataFrame(diagnostics),
+    }
+    results["effect_sizes"] = effect_size_table(data, results["differences"], level)
+    for key, frame in results.items():
+        write_csv(frame, outputs[key])
+    figures = {
+        "trajectories": trajectory_figure(results["means"], data.arms, data.timepoints, labels),
+        "forest": forest_figure(
+            results["effect_sizes"], results["differences"], data.follow_ups, labels
+        ),
+    }
+    png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
+    write_fragment(
+        outputs["fragment"],
+        fragments.effects_sections(
+            outputs, png, results, primary_model, settings, config["privacy"]["min_cell_size"]
+        ),
+        models,
+    )
+
+
+def analysed_patients(model, data: PrepareData) -> pd.DataFrame:
+    """``patient_id, timepoint`` of the rows in the primary analysis (and their baselines).
+
+    With the baseline as covariate, the baseline visit of every patient with
+    a follow-up in the model is counted as analysed too.
+    """
+    used = model.used[["patient_id", "timepoint"]]
+    if model.design == "covariate":
+        baseline = pd.DataFrame(
+            {"patient_id": used["patient_id"].unique(), "timepoint": data.baseline}
+        )
+        used = pd.concat([baseline, used], ignore_index=True)
+    order = {t: i for i, t in enumerate(data.timepoints)}
+    used = used.assign(_order=used["timepoint"].map(order))
+    used = used.sort_values(["patient_id", "_order"]).drop(columns="_order")
+    return used.drop_duplicates().reset_index(drop=True)
+
+
+def responders_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Write responders by arm and the per-protocol dose comparison (``responders``, ``dose``)."""
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    level = settings["conf_level"]
+    responders, dose = settings["responders"], settings["dose"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = responder_table(data, responders["definitions"], responders["timepoints"], level)
+        doses = dose_table(data, dose["outcomes"], dose["timepoints"], dose["threshold"], level)
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    write_csv(table, outputs["responders"])
+    write_csv(doses, outputs["dose"])
+    write_fragment(
+        outputs["fragment"],
+        fragments.responder_sections(
+            outputs, data.arms, settings, config["privacy"]["min_cell_size"], messages
+        ),
+    )
+
+
+def mediation_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Mediation analyses (``effects``, ``paths``, ``diagnostics``, ``diagram`` SVG + PNG)."""
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    labels = score_labels(config["instruments_dir"])
+    mediation = settings["mediation"]
+    diagnostics: list[dict] = []
+    effects, paths = run_mediation(
+        data, mediation, config["seed"], settings["conf_level"], diagnostics
+    )
+    write_csv(effects, outputs["effects"])
+    write_csv(paths, outputs["paths"])
+    write_csv(pd.DataFrame(diagnostics), outputs["diagnostics"])
+    exposure = f"{data.arms[1]}\nvs {data.arms[0]}".replace("_", " ")
+    png = save_figure(path_diagram(effects, paths, exposure, labels), outputs["diagram"])[1]
+    write_fragment(outputs["fragment"], fragments.mediation_sections(outputs, str(png), mediation))
+
+
+def missing_data_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Likelihood-based, multiple-imputation and complete-case analyses side by side.
+
+    Outputs: ``comparison``, ``imputations``, ``diagnostics`` (CSV) and ``fragment``.
+    """
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    comparison, imputations, diagnostics = missing_data_analyses(data, settings, config["seed"])
+    write_csv(comparison, outputs["comparison"])
+    write_csv(imputations, outputs["imputations"])
+    write_csv(diagnostics, outputs["diagnostics"])
+    write_fragment(
+        outputs["fragment"], fragments.missing_data_sections(outputs, settings, config["seed"])
+    )

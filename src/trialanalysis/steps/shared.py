@@ -1,0 +1,233 @@
+"""Workflow steps shared by both trials: validate, score, psychometrics, CONSORT, report.
+
+Each step takes the (validated) config as a plain dict and explicit file
+paths, reads its inputs, calls the package functions that do the work and
+writes tidy CSV files (with :mod:`trialanalysis.steps.io`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from trialanalysis.ingest import validate_sources
+from trialanalysis.instruments import load_instruments
+from trialanalysis.instruments.psychometrics import (
+    item_statistics,
+    psychometrics_table,
+    unverified_settings_table,
+)
+from trialanalysis.instruments.scoring import score_table
+from trialanalysis.reporting.assemble import assemble_report, write_fragment
+from trialanalysis.reporting.consort import (
+    betterback_flow,
+    cluster_sizes,
+    flow_summary,
+    prepare_flow,
+)
+from trialanalysis.reporting.figures import design_schematic, save_figure
+from trialanalysis.reporting.flowchart import (
+    betterback_diagram,
+    prepare_diagram,
+    therapist_diagram,
+)
+from trialanalysis.reporting.provenance import run_stamp
+from trialanalysis.steps.io import read_table_csv, write_csv
+
+
+def validate_step(
+    config: Mapping,
+    outputs: Mapping[tuple[str, str], str],
+    summary: str,
+    mapping: str | None = None,
+) -> None:
+    """Validate all raw data; write analysis-ready tables, the summary and the mapping applied.
+
+    Raises (and writes nothing) when any problem is found.
+    """
+    tables, validation, applied = validate_sources(dict(config))
+    for (trial, table), path in outputs.items():
+        write_csv(tables[trial][table], path)
+    write_csv(validation, summary)
+    if mapping is not None:
+        write_csv(applied, mapping)
+
+
+def score_step(
+    config: Mapping,
+    trial: str,
+    table: str,
+    source: str,
+    destination: str,
+    keep_items: bool = False,
+) -> None:
+    """Score the instruments of one validated table; keep IDs, dates and scores."""
+    instruments = load_instruments(config["instruments_dir"])
+    names = config[trial]["instruments"].get(table, [])
+    frame = read_table_csv(source)
+    options = {k: v for k, v in config["scoring"]["options"].items() if k in names}
+    scored = score_table(frame, {n: instruments[n] for n in names}, options=options)
+    if not keep_items:
+        items = {c for n in names for c in instruments[n].item_columns.values()}
+        scored = scored.drop(columns=[c for c in scored.columns if c in items])
+    write_csv(scored, destination)
+
+
+def psychometrics_step(
+    config: Mapping, sources: Mapping[tuple[str, str], str], outputs: Mapping[str, str]
+) -> None:
+    """Tabulate reliability, floor/ceiling and item statistics, and unverified settings.
+
+    Parameters
+    ----------
+    config : mapping
+        Validated workflow config.
+    sources : mapping
+        (trial, table) -> validated table with items, for tables with instruments.
+    outputs : mapping
+        ``scales``, ``items`` and ``unverified`` -> CSV paths.
+    """
+    instruments = load_instruments(config["instruments_dir"])
+    scales, items, used = [], [], {}
+    for (trial, table), path in sources.items():
+        names = config[trial]["instruments"].get(table, [])
+        chosen = {n: instruments[n] for n in names}
+        options = {k: v for k, v in config["scoring"]["options"].items() if k in names}
+        used.update(chosen)
+        frame = read_table_csv(path)
+        by = "timepoint" if "timepoint" in frame.columns else None
+        head = {"trial": trial, "table": table}
+        scales.append(psychometrics_table(frame, chosen, by=by, options=options).assign(**head))
+        items.append(item_statistics(frame, chosen, by=by, options=options).assign(**head))
+    first = ["trial", "table"]
+    for rows, key in ((scales, "scales"), (items, "items")):
+        table = pd.concat(rows, ignore_index=True)
+        write_csv(table[first + [c for c in table.columns if c not in first]], outputs[key])
+    ordered = dict(sorted(used.items()))
+    options = {k: v for k, v in config["scoring"]["options"].items() if k in ordered}
+    write_csv(unverified_settings_table(ordered, options), outputs["unverified"])
+    columns = [
+        "trial", "instrument", "column", "timepoint", "n_complete", "cronbach_alpha",
+        "alpha_conf_low", "alpha_conf_high", "omega_total", "item_total_r_min",
+        "floor_pct", "ceiling_pct", "missing_items_pct",
+    ]  # fmt: skip
+    text = (
+        "Cronbach's alpha with Feldt 95% CI and McDonald's omega (one-factor maximum "
+        "likelihood) on complete cases; floor and ceiling: % of respondents at the lowest "
+        "and highest possible score; item statistics in the file named below the table."
+    )
+    blocks = [
+        {"text": text},
+        {"table": outputs["scales"], "caption": "Reliability, floor and ceiling effects",
+         "columns": columns, "suppression": {}, "max_rows": 400},
+        {"table": outputs["unverified"], "caption": "Scoring settings not confirmed by "
+         "public sources: check them against the trial's own forms", "suppression": {}},
+    ]  # fmt: skip
+    write_fragment(
+        outputs["fragment"],
+        [{"section": "psychometrics", "title": "Instruments", "blocks": blocks}],
+    )
+
+
+def design_figure_step(schedule: str, clinics: str, output: str, fragment: str) -> None:
+    """Draw the BetterBack cluster x period schematic (SVG and PNG) and its report entry."""
+    figure = design_schematic(read_table_csv(schedule), read_table_csv(clinics))
+    written = save_figure(figure, output)
+    block = {
+        "figure": str(written[0]),
+        "caption": "BetterBack: condition of each allocation cluster per period "
+        "(blank: cluster not observed)",
+        "data": [schedule, clinics],
+    }
+    write_fragment(fragment, [{"section": "design", "title": "BetterBack", "blocks": [block]}])
+
+
+def consort_step(
+    config: Mapping,
+    sources: Mapping[tuple[str, str], str],
+    outputs: Mapping[str, str],
+    analysed: Mapping[str, str] | None = None,
+) -> None:
+    """Count the CONSORT flow of both trials from the validated data; draw the diagrams.
+
+    Parameters
+    ----------
+    config : mapping
+        Validated workflow config (time points, arms).
+    sources : mapping
+        (trial, table) -> validated table.
+    outputs : mapping
+        ``betterback``, ``prepare``, ``cluster_sizes`` (CSV), ``betterback_figure``,
+        ``therapist_figure``, ``prepare_figure`` (SVG; PNG written beside) and
+        ``fragment``.
+    analysed : mapping, optional
+        Trial -> CSV of the patients (``patient_id``, ``timepoint``) in its
+        primary analysis.
+    """
+    tables = {key: read_table_csv(path) for key, path in sources.items()}
+    betterback = {t: frame for (trial, t), frame in tables.items() if trial == "betterback"}
+    prepare = {t: frame for (trial, t), frame in tables.items() if trial == "prepare"}
+    timepoints = config["betterback"]["timepoints"]
+    used = {trial: read_table_csv(path) for trial, path in (analysed or {}).items()}
+    flow_bb = betterback_flow(
+        betterback, timepoints["patient"], timepoints["therapist"], used.get("betterback")
+    )
+    flow_pr = prepare_flow(
+        prepare, config["prepare"]["timepoints"], config["prepare"]["arms"], used.get("prepare")
+    )
+    sizes = cluster_sizes(betterback["patients"])
+    write_csv(flow_bb, outputs["betterback"])
+    write_csv(flow_pr, outputs["prepare"])
+    write_csv(sizes, outputs["cluster_sizes"])
+    figures = {
+        "betterback_figure": betterback_diagram(flow_bb, sizes),
+        "therapist_figure": therapist_diagram(flow_bb),
+        "prepare_figure": prepare_diagram(flow_pr),
+    }
+    png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
+    summary = [{"text": f"{flow_summary(flow_bb)}\n\n{flow_summary(flow_pr)}"}]
+    flow_blocks = [
+        {"figure": png["betterback_figure"], "caption": "BetterBack: flow of clusters, "
+         "clinics and patients (CONSORT cluster extension)", "data": [outputs["betterback"]]},
+        {"figure": png["therapist_figure"], "caption": "BetterBack: therapist cohort",
+         "data": [outputs["betterback"]]},
+        {"table": outputs["cluster_sizes"], "caption": "BetterBack: patients per clinic by "
+         "condition", "suppression": {}},
+        {"figure": png["prepare_figure"], "caption": "PREPARE: flow of patients",
+         "data": [outputs["prepare"]]},
+        {"table": outputs["prepare"], "caption": "PREPARE: flow counts", "suppression": {}},
+    ]  # fmt: skip
+    write_fragment(
+        outputs["fragment"],
+        [
+            {"section": "summary", "title": "Participants", "blocks": summary},
+            {"section": "consort", "title": "Both trials", "blocks": flow_blocks},
+        ],
+    )
+
+
+def report_step(
+    config: Mapping,
+    fragments: list[str],
+    input_files: list[str],
+    validation_summary: str,
+    output: str,
+    started_file: str | None = None,
+    mapping: str | None = None,
+) -> None:
+    """Write the HTML report; the run start is read from ``started_file`` if it exists."""
+    started = None
+    if started_file and Path(started_file).exists():
+        started = Path(started_file).read_text("utf-8").strip() or None
+    assemble_report(
+        config,
+        fragments,
+        input_files=input_files,
+        validation_summary=validation_summary,
+        output=output,
+        started=started,
+        finished=run_stamp(),
+        mapping=mapping,
+    )
