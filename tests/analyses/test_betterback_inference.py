@@ -13,13 +13,13 @@ import pytest
 
 from tests.analyses.betterback_helpers import example_config, read
 from trialanalysis import fit_mixed
+from trialanalysis.analyses.betterback.data import patient_design
 from trialanalysis.analyses.betterback.inference import (
     ANALYSES,
     both_condition_periods,
     inference_set,
 )
-from trialanalysis.analyses.betterback_data import patient_design
-from trialanalysis.analyses.betterback_patients import hussey_hughes
+from trialanalysis.analyses.betterback.patients import hussey_hughes
 from trialanalysis.errors import ConfigError
 
 GOLDEN_DIR = Path(__file__).parent / "golden"

@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 
 from tests.analyses.betterback_helpers import example_config, read
+from trialanalysis.analyses.betterback.data import patient_design
+from trialanalysis.analyses.betterback.patients import analysed_patients, hussey_hughes
 from trialanalysis.analyses.betterback.periods import (
     VIA_CLINIC,
     WITHIN,
     cluster_period_table,
     period_means,
 )
-from trialanalysis.analyses.betterback_data import patient_design
-from trialanalysis.analyses.betterback_patients import analysed_patients, hussey_hughes
 
 GOLDEN = pd.read_csv(Path(__file__).parent / "golden" / "betterback_inference_golden.csv")
 TIMEPOINTS = ["baseline", "3m", "6m", "12m"]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from tests.analyses.betterback_helpers import example_config, inputs_for  # noqa: E402
-from trialanalysis.analyses.betterback_patient_steps import _patient_results  # noqa: E402
+from trialanalysis.steps.betterback import _patient_results  # noqa: E402
 
 config = example_config()
 inputs = inputs_for("patients", "clinics", "patient_scores")

@@ -36,8 +36,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from trialanalysis.analyses.betterback_patients import PatientResults, primary_fit, treatment_term
-from trialanalysis.analyses.common import (
+from trialanalysis.analyses.betterback.patients import PatientResults, primary_fit, treatment_term
+from trialanalysis.analyses.common.fits import (
     fit_mixed_recorded,
     mixed_diagnostics,
     mixed_formula,

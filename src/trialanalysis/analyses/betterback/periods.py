@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from trialanalysis.analyses.betterback_patients import PatientResults, primary_fit
+from trialanalysis.analyses.betterback.patients import PatientResults, primary_fit
 
 CELL_COLUMNS = [
     "cluster_id",
@@ -53,7 +53,7 @@ def cluster_period_table(
         therapist_id, period``.
     analysed : DataFrame
         ``patient_id, timepoint, outcome`` of the primary models
-        (:func:`~trialanalysis.analyses.betterback_patients.analysed_patients`).
+        (:func:`~trialanalysis.analyses.betterback.patients.analysed_patients`).
     timepoint : str
         The primary time point: a patient counts as analysed when in at least
         one primary outcome's model there.
