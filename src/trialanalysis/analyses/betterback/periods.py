@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from trialanalysis.analyses.betterback.patients import PatientResults, primary_fit
+from trialanalysis.models.design_effect import stepped_design_effect
 
 CELL_COLUMNS = [
     "cluster_id",
@@ -155,3 +156,58 @@ def period_means(
     if not tables:
         return pd.DataFrame(columns=MEAN_COLUMNS)
     return pd.concat(tables, ignore_index=True)[MEAN_COLUMNS]
+
+
+DESIGN_EFFECT_COLUMNS = [
+    "outcome",
+    "label",
+    "icc",
+    "cac",
+    "design_effect_stepped",
+    "design_effect_parallel",
+    "n_clinics",
+    "n_periods",
+    "n_patients",
+]
+
+
+def stepped_design_effects(results: PatientResults, settings: Mapping) -> pd.DataFrame:
+    """Design effect of the design as run, for each primary outcome.
+
+    The stepped-design design effect (Hooper et al. 2016;
+    :func:`~trialanalysis.models.design_effect.stepped_design_effect`) uses
+    the realised clinic x period treatment pattern and the patients analysed
+    per clinic-period, with the clinic ICC of the primary model and a cluster
+    autocorrelation of 1 (the primary model's clinic effect is constant over
+    periods). Beside it, Eldridge's parallel-trial design effect for the same
+    clinics (``1 + ((CV² + 1) m − 1) ICC``), which ignores the design.
+    """
+    rows = []
+    for score, spec in results.specs.items():
+        fit = primary_fit(results, settings, score) if spec.outcome.primary else None
+        if fit is None or settings["model"] != "per_timepoint":
+            continue
+        iccs = fit.icc().set_index("group")
+        if "clinic_id" not in iccs.index:
+            continue
+        icc = float(iccs.loc["clinic_id", "icc"])
+        frame = fit.model.frame
+        sizes = frame.groupby(["clinic_id", "period"]).size().unstack(fill_value=0)
+        treatment = frame.groupby(["clinic_id", "period"])["treatment"].first().unstack()
+        treatment = treatment.reindex_like(sizes)
+        stepped = stepped_design_effect(treatment.to_numpy(float), sizes.to_numpy(float), icc)
+        parallel = fit.design_effect(group="clinic_id", unit="patient_id").iloc[0]
+        rows.append(
+            {
+                "outcome": score,
+                "label": spec.outcome.label,
+                "icc": icc,
+                "cac": 1.0,
+                "design_effect_stepped": stepped["design_effect"],
+                "design_effect_parallel": float(parallel["design_effect"]),
+                "n_clinics": stepped["n_clusters"],
+                "n_periods": stepped["n_periods"],
+                "n_patients": stepped["n_total"],
+            }
+        )
+    return pd.DataFrame(rows, columns=DESIGN_EFFECT_COLUMNS)

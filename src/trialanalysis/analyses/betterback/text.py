@@ -76,3 +76,42 @@ def multiplicity_text(settings: Mapping) -> str:
         "are not adjusted. The published analysis's paired comparisons use the "
         f"{P_ADJUST_TEXT[settings['anova_p_adjust']]} method within each score."
     )
+
+
+def inference_note(n_units: int, n_clinics: int, periods_both: list, min_p: float | None) -> str:
+    """What the BetterBack treatment effect rests on: model-based inference and its assumptions."""
+    floor = (
+        f"its smallest attainable p-value is {min_p:.3g}"
+        if min_p is not None and min_p == min_p
+        else "it cannot give a small p-value"
+    )
+    both = ", ".join(str(p) for p in periods_both) or "none"
+    return (
+        f"The inference on the treatment effect is model-based, not design-based. The "
+        f"{n_units} allocation units are one per sequence, so the randomization test over the "
+        f"sequences has too few allocations to be informative ({floor}). The effect is "
+        f"identified by comparing clinics within the periods that hold both conditions "
+        f"(periods {both}); the other periods contribute only through the clinic random "
+        "effect. The model assumes (1) a secular trend common to all clinics (period fixed "
+        "effects), (2) no confounding of the condition by allocation unit (clinics of one "
+        "unit as exchangeable as clinics of different units), and (3) a clinic effect that is "
+        f"constant over periods. The sensitivity set relaxes each in turn: a clinic-by-period "
+        "random effect (3), an allocation-unit random effect above clinic (2), the periods "
+        f"with both conditions only (1), a therapist random effect, and t on cluster-level df "
+        f"(K - p with K = {n_clinics} clinics; with {n_units} allocation units K - p would be "
+        "negative, so no analysis can rest on the allocation units alone)."
+    )
+
+
+def design_effect_note() -> str:
+    """How the stepped-design design effect is defined, beside Eldridge's parallel one."""
+    return (
+        "Stepped-design design effect (Hooper et al. 2016; Woertman et al. 2013): the "
+        "variance of the treatment effect under the primary model's variance components, "
+        "for the clinic x period pattern and the patients analysed per clinic-period as run, "
+        "relative to an individually randomised 1:1 trial of the same number of patients "
+        "(GLS on the cluster-period means, cluster autocorrelation 1 as in the primary "
+        "model). It replaces the parallel-trial design effect 1 + ((CV² + 1) m − 1) ICC "
+        "(Eldridge 2006), shown beside it for comparison, which ignores the periods and the "
+        "within-clinic comparison."
+    )
