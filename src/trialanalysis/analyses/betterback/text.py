@@ -79,7 +79,7 @@ def multiplicity_text(settings: Mapping) -> str:
 
 
 def inference_note(n_units: int, n_clinics: int, periods_both: list, min_p: float | None) -> str:
-    """What the BetterBack treatment effect rests on: model-based inference and its assumptions."""
+    """Say what the BetterBack treatment effect rests on: model-based inference, assumptions."""
     floor = (
         f"its smallest attainable p-value is {min_p:.3g}"
         if min_p is not None and min_p == min_p
