@@ -38,7 +38,15 @@ BB_SCORES = "results/scores/betterback"
 BB = "results/betterback"
 REPORT_FRAGMENTS.extend(
     f"results/report/fragments/betterback_{name}.yaml"
-    for name in ("table1", "therapists", "patients", "binary", "sensitivity", "forest")
+    for name in (
+        "table1",
+        "therapists",
+        "patients",
+        "binary",
+        "sensitivity",
+        "inference",
+        "forest",
+    )
 )
 ANALYSED["betterback"] = f"{BB}/analysed_patients.csv"
 
@@ -238,6 +246,50 @@ rule betterback_sensitivity:
         config=BB_CONFIG,
     script:
         "../scripts/betterback_sensitivity.py"
+
+
+rule betterback_inference:
+    """What the effect rests on: cluster-period table, secular trend, design effect, sensitivity set."""
+    input:
+        patients=f"{BB_DATA}/patients.csv",
+        clinics=f"{BB_DATA}/clinics.csv",
+        schedule=f"{BB_DATA}/schedule.csv",
+        patient_scores=f"{BB_SCORES}/patient_outcomes.csv",
+        instruments=config["instruments_dir"],
+    output:
+        inference=report(
+            f"{BB}/inference/inference.csv",
+            caption="../report/betterback_inference.rst",
+            category="BetterBack",
+        ),
+        cluster_periods=report(
+            f"{BB}/inference/cluster_periods.csv",
+            caption="../report/betterback_cluster_periods.rst",
+            category="BetterBack",
+        ),
+        period_means=f"{BB}/inference/period_means.csv",
+        design_effects=f"{BB}/inference/design_effects.csv",
+        diagnostics=f"{BB}/inference/diagnostics.csv",
+        period_figure=report(
+            "results/figures/betterback_periods.svg",
+            caption="../report/betterback_periods.rst",
+            category="BetterBack",
+        ),
+        period_png="results/figures/betterback_periods.png",
+        tables=directory(f"{BB}/tables/inference"),
+        fragment="results/report/fragments/betterback_inference.yaml",
+    log:
+        "results/logs/betterback_inference.log",
+    conda:
+        "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 200),
+        runtime=runtime_min(10, 3),
+    params:
+        config=BB_CONFIG,
+    script:
+        "../scripts/betterback_inference.py"
 
 
 rule betterback_forest:

@@ -31,13 +31,24 @@ from trialanalysis.analyses.betterback.figures import (
     caterpillar_figure,
     domain_profile_figure,
     forest_figure,
+    period_figure,
     therapist_trajectory_figure,
     trajectory_figure,
+)
+from trialanalysis.analyses.betterback.inference import (
+    both_condition_periods,
+    inference_set,
+    min_attainable_p,
 )
 from trialanalysis.analyses.betterback.patients import (
     analysed_patients,
     hussey_hughes,
     primary_fit,
+)
+from trialanalysis.analyses.betterback.periods import (
+    cluster_period_table,
+    period_means,
+    stepped_design_effects,
 )
 from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
 from trialanalysis.analyses.betterback.table1 import (
@@ -322,7 +333,9 @@ def forest_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
         "figure": str(png),
         "caption": "Forest plot of all patient outcomes: continuous outcomes as standardised "
         "differences (effect / SD of the outcome at that time point; raw effect and 95% CI "
-        "at right), binary outcomes as odds ratios",
+        "at right, with the multiplicity-adjusted p of the primary family, "
+        f"{config['betterback']['analyses']['patients']['multiplicity']['method']}), binary "
+        "outcomes as odds ratios",
         "data": [inputs["effects"], inputs["binary"]],
     }
     write_fragment(
@@ -340,6 +353,7 @@ EFFECT_COLUMNS = [
     "conf_high",
     "df",
     "p_value",
+    "p_adjusted",
     "n_obs",
     "n_clinics",
 ]
@@ -473,8 +487,11 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
         publish_table(effects, outputs["tables"], "patient_effects", config,
                 {"table": outputs["effects"], "max_rows": 200,
                  "caption": "BetterBack: treatment effects (intervention - control)",
-                 "columns": ["outcome", *EFFECT_COLUMNS],
-                 "notes": ["Primary: the outcomes marked primary at the primary time point."]}),
+                 "columns": ["outcome", *EFFECT_COLUMNS], "labels": {"p_adjusted": "P adjusted"},
+                 "notes": ["Primary: the outcomes marked primary at the primary time point.",
+                           "P adjusted: the primary family, "
+                           f"{settings['multiplicity']['method']} "
+                           "(betterback.analyses.patients.multiplicity)."]}),
         {"figure": png["trajectories_figure"], "caption": "Mean outcomes by condition (95% CI; "
          "mixed model over all time points, not adjusted for period)",
          "data": [outputs["trajectories"]]},
@@ -592,5 +609,83 @@ def sensitivity_step(
         {"section": "sensitivity", "title": "BetterBack: sensitivity analyses", "blocks": blocks},
         {"section": "diagnostics", "title": "BetterBack: sensitivity models",
          "blocks": [diagnostics_block(outputs["diagnostics"], "Sensitivity models")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections)
+
+
+# -------------------------------------------- what the inference rests on
+CELL_LABELS = {
+    "cluster_id": "Allocation unit",
+    "n_clinics": "Clinics",
+    "n_therapists": "Therapists",
+    "patients_recruited": "Patients recruited",
+    "patients_analysed": "Patients analysed",
+    "contributes": "Treatment contrast",
+}
+DESIGN_EFFECT_LABELS = {
+    "design_effect_stepped": "Design effect, stepped (Hooper 2016)",
+    "design_effect_parallel": "Design effect, parallel (Eldridge 2006)",
+    "cac": "Cluster autocorrelation",
+}
+
+
+def inference_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+    """Cluster-period table, secular trend, stepped design effect and the inference set."""
+    settings, _, tables, results = _patient_results(config, inputs)
+    sensitivity = config["betterback"]["analyses"]["sensitivity"]
+    schedule = tables["schedule"]
+    timepoint = settings["primary_timepoint"]
+    table, diagnostics = inference_set(
+        results, settings, sensitivity["inference"], sensitivity["outcomes"], schedule
+    )
+    written = {
+        "inference": table,
+        "cluster_periods": cluster_period_table(
+            schedule, tables["design"], analysed_patients(results, settings), timepoint
+        ),
+        "period_means": period_means(results, settings, schedule),
+        "design_effects": stepped_design_effects(results, settings),
+        "diagnostics": diagnostics_table(diagnostics),
+    }
+    for name, frame in written.items():
+        write_csv(frame, outputs[name])
+    png = str(save_figure(period_figure(written["period_means"]), outputs["period_figure"])[1])
+    note = text.inference_note(
+        int(schedule["cluster_id"].nunique()),
+        int(tables["design"]["clinic_id"].nunique()),
+        both_condition_periods(schedule),
+        min_attainable_p(tables["design"], schedule),
+    )
+    counts = ["n_clinics", "n_therapists", "patients_recruited", "patients_analysed"]
+    blocks = [
+        {"text": note},
+        publish_table(written["cluster_periods"], outputs["tables"], "cluster_periods", config,
+                {"table": outputs["cluster_periods"], "labels": CELL_LABELS,
+                 "suppression": count_suppression(config, counts[2:]),
+                 "caption": "BetterBack: clinics, therapists and patients per allocation unit "
+                 f"and period (analysed: in a primary model at {timepoint}; CONSORT-SW)"}),
+        publish_table(table, outputs["tables"], "inference", config,
+                {"table": outputs["inference"], "max_rows": 200,
+                 "caption": f"BetterBack: what the treatment effect rests on, at {timepoint} "
+                 "(betterback.analyses.sensitivity.inference)",
+                 "columns": ["label", "description", "estimate", "std_error", "conf_low",
+                             "conf_high", "df", "df_method", "p_value", "n_obs", "n_clinics",
+                             "periods", "note"]}),
+        {"figure": png, "data": [outputs["period_means"]],
+         "caption": "Adjusted mean change per period and condition from each primary model "
+         "(the secular trend the period effects remove; cells the schedule has)"},
+        {"table": outputs["period_means"], "caption": "Adjusted means per period and "
+         "condition, with the period coefficients (scheduled = the schedule has the cell; "
+         "the others are model extrapolations)"},
+        {"text": text.design_effect_note()},
+        publish_table(written["design_effects"], outputs["tables"], "design_effects", config,
+                {"table": outputs["design_effects"], "labels": DESIGN_EFFECT_LABELS,
+                 "caption": "BetterBack: design effect of the design as run"}),
+    ]  # fmt: skip
+    sections = [
+        {"section": "sensitivity", "title": "BetterBack: what the inference rests on",
+         "blocks": blocks},
+        {"section": "diagnostics", "title": "BetterBack: inference sensitivity models",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "Inference sensitivity models")]},
     ]  # fmt: skip
     write_fragment(outputs["fragment"], sections)

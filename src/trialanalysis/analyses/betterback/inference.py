@@ -46,6 +46,7 @@ from trialanalysis.analyses.common.fits import (
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
 from trialanalysis.models.gee import t_interval
 from trialanalysis.models.inference import cluster_level_df
+from trialanalysis.models.randomization import randomization_test
 
 ANALYSES = ("clinic_period", "allocation_unit", "cluster_df", "both_conditions", "therapist")
 #: Row label of each analysis in tables and text.
@@ -222,3 +223,20 @@ def inference_set(
             )
             rows.append(_fit_row(refit, spec, settings, timepoint, analysis, formula))
     return pd.DataFrame(rows, columns=COLUMNS), diagnostics
+
+
+def min_attainable_p(design: pd.DataFrame, schedule: pd.DataFrame) -> float:
+    """Smallest p-value the randomization test over the schedule's sequences can give.
+
+    One over the number of allocations of sequences to allocation units under
+    which every observed unit-period keeps a condition (the statistic does not
+    matter for this count).
+    """
+    test = randomization_test(
+        design[["cluster_id", "period", "treatment"]],
+        schedule,
+        lambda frame: float(frame["treatment"].mean()),
+        unit="cluster_id",
+        max_permutations=10000,
+    )
+    return float(test["min_attainable_p"].iloc[0])

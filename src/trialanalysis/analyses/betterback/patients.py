@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from trialanalysis.analyses.betterback.data import baseline_covariates, has_baseline, outcome_data
@@ -37,6 +38,7 @@ from trialanalysis.analyses.common.fits import (
 )
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
 from trialanalysis.models.mixed import MixedModelResult
+from trialanalysis.models.multiplicity import adjust
 
 TRIAL = "betterback"
 EFFECT_COLUMNS = [
@@ -56,6 +58,7 @@ EFFECT_COLUMNS = [
     "n_obs",
     "n_clinics",
     "formula",
+    "p_adjusted",
 ]
 
 
@@ -292,6 +295,7 @@ def hussey_hughes(
     order = {t: i for i, t in enumerate(settings["timepoints"])}
     effect_table = pd.DataFrame(effects, columns=EFFECT_COLUMNS)
     effect_table = _ordered(effect_table, [o.score for o in outcomes], order)
+    effect_table["p_adjusted"] = primary_family_p(effect_table, settings)
     coefficient_table = pd.concat(coefficients, ignore_index=True) if coefficients else None
     if coefficient_table is not None:
         first = ["outcome", "timepoint"]
@@ -306,6 +310,34 @@ def hussey_hughes(
         data=data,
         specs=specs,
     )
+
+
+def primary_family_p(effects: pd.DataFrame, settings: Mapping) -> np.ndarray:
+    """Multiplicity-adjusted p-values of the primary family (NaN for other rows).
+
+    The family is the primary outcomes at the primary time point
+    (``role == "primary"``); the strategy is ``settings["multiplicity"]``
+    (:func:`~trialanalysis.models.multiplicity.adjust`; ``none`` keeps the raw
+    p-values).
+    """
+    strategy = settings.get("multiplicity") or {"method": "none", "order": []}
+    primary = (effects["role"] == "primary").to_numpy()
+    adjusted = np.full(len(effects), np.nan)
+    if primary.any():
+        names = effects.loc[primary, "outcome"].tolist()
+        unknown = [o for o in strategy.get("order") or [] if o not in names]
+        if unknown:
+            raise ConfigError(
+                f"betterback.analyses.patients.multiplicity.order: {unknown} are not primary "
+                f"outcomes with an estimate ({', '.join(names)})"
+            )
+        adjusted[primary] = adjust(
+            effects.loc[primary, "p_value"].to_numpy(float),
+            strategy["method"],
+            names=names,
+            order=strategy.get("order") or None,
+        )
+    return adjusted
 
 
 def _ordered(table: pd.DataFrame, scores: list[str], order: Mapping[str, int]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from trialanalysis.analyses.common.text import DF_TEXT, P_ADJUST_TEXT
+from trialanalysis.models.multiplicity import METHOD_TEXT
 
 
 def estimate_text(row: Mapping, digits: int = 2) -> str:
@@ -35,12 +36,31 @@ def primary_summary(effects: pd.DataFrame, settings: Mapping) -> str:
         f"difference between intervention and routine care in the "
         f"{primary['response'].iloc[0]} at {settings['primary_timepoint']}:"
     ]
+    strategy = settings.get("multiplicity") or {"method": "none"}
+    adjusted = strategy["method"] != "none" and "p_adjusted" in primary
     items = [
-        f"- {row['label']}: {estimate_text(row)}; {row['n_obs']} patients in "
-        f"{row['n_clinics']} clinics"
+        f"- {row['label']}: {estimate_text(row)}"
+        + (f", {strategy['method']}-adjusted p = {row['p_adjusted']:.3f}" if adjusted else "")
+        + f"; {row['n_obs']} patients in {row['n_clinics']} clinics"
         for _, row in primary.iterrows()
     ]
-    return lines[0] + "\n\n" + "\n".join(items)
+    text = lines[0] + "\n\n" + "\n".join(items)
+    if len(primary) > 1:
+        text += "\n\n" + (
+            f"Multiplicity across the {len(primary)} primary outcomes: "
+            + (METHOD_TEXT[strategy["method"]] if adjusted else "none (raw p-values)")
+            + " (`betterback.analyses.patients.multiplicity`)."
+        )
+    estimand = settings.get("estimand")
+    if estimand:
+        text += (
+            f"\n\nEstimand (ICH E9(R1)): population: {estimand['population']}; variable: "
+            f"{estimand['variable']}; intercurrent events: "
+            + "; ".join(f"{e['event']} ({e['strategy']})" for e in estimand["intercurrent_events"])
+            + f"; summary: {estimand['summary']} ({estimand.get('level', 'individual')}-average "
+            "effect)."
+        )
+    return text
 
 
 def therapist_summary(contrasts: pd.DataFrame, scores) -> str:
