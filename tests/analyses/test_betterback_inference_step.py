@@ -15,7 +15,7 @@ from trialanalysis.reporting.assemble import read_fragments
 from trialanalysis.steps.betterback import inference_step
 
 INPUTS = ("patients", "clinics", "schedule", "patient_scores")
-NAMES = ("inference", "cluster_periods", "period_means", "design_effects", "diagnostics")
+NAMES = ("inference", "cluster_periods", "period_means", "diagnostics")
 
 
 def outputs(folder: Path) -> dict[str, str]:
@@ -55,8 +55,6 @@ def test_writes_every_output_and_a_fragment(run):
     ]  # fmt: skip
     cells = pd.read_csv(paths["cluster_periods"])
     assert len(cells) == 7 and cells["cluster_id"].iloc[-1] == "Total"
-    effects = pd.read_csv(paths["design_effects"])
-    assert (effects["design_effect_stepped"] > 1).all()
 
 
 def test_rerun_is_byte_identical(run, tmp_path):

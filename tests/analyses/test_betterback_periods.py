@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,6 +14,7 @@ from trialanalysis.analyses.betterback.periods import (
     WITHIN,
     cluster_period_table,
     period_means,
+    stepped_design_effects,
 )
 
 GOLDEN = pd.read_csv(Path(__file__).parent / "golden" / "betterback_inference_golden.csv")
@@ -87,3 +89,21 @@ def test_period_effects_and_scheduled_cells(example):
     assert odi["scheduled"].sum() == 6  # control in periods 1-3, intervention in 2-4
     assert not odi.loc[(1, "intervention"), "scheduled"]
     assert not odi.loc[(4, "control"), "scheduled"]
+
+
+def test_stepped_design_effect_with_icc_zero_is_the_ols_variance(example):
+    settings, _, results = example
+    table = stepped_design_effects(results, settings).set_index("outcome")
+    assert list(table.index) == ["nrs_back", "nrs_leg", "odi_total"]
+    leg = table.loc["nrs_leg"]
+    assert leg["icc"] == 0  # the clinic variance of NRS leg is estimated at 0
+    frame = results.fits[("nrs_leg", "3m")].model.frame
+    x = pd.get_dummies(frame["period"].astype(str), dtype=float)
+    x["treatment"] = frame["treatment"].to_numpy(float)
+    variance = np.linalg.inv(x.T.to_numpy() @ x.to_numpy())[-1, -1]
+    assert leg["design_effect_stepped"] == pytest.approx(len(frame) * variance / 4, rel=1e-9)
+    assert leg["design_effect_parallel"] == pytest.approx(1.0)
+    assert leg["n_patients"] == len(frame) and leg["n_clinics"] == 17
+    # with clustering the stepped design effect differs from Eldridge's
+    odi = table.loc["odi_total"]
+    assert odi["design_effect_stepped"] != pytest.approx(odi["design_effect_parallel"], rel=0.05)

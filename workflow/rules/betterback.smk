@@ -155,6 +155,7 @@ rule betterback_patients:
         primary_coefficients=f"{BB}/primary/coefficients.csv",
         primary_data=f"{BB}/primary/analysis_data.csv",
         analysed=f"{BB}/analysed_patients.csv",
+        design_effects=f"{BB}/patients/design_effects.csv",
         trajectories_figure=report(
             "results/figures/betterback_trajectories.svg",
             caption="../report/betterback_trajectories.rst",
@@ -268,7 +269,6 @@ rule betterback_inference:
             category="BetterBack",
         ),
         period_means=f"{BB}/inference/period_means.csv",
-        design_effects=f"{BB}/inference/design_effects.csv",
         diagnostics=f"{BB}/inference/diagnostics.csv",
         period_figure=report(
             "results/figures/betterback_periods.svg",

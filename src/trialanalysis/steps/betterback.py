@@ -361,8 +361,14 @@ MISSING_DATA = (
     "all patients with the outcome at the follow-up{baseline}; valid when missingness "
     "depends only on the variables in the model (MAR)"
 )
+DESIGN_EFFECT_LABELS = {
+    "design_effect_stepped": "Design effect, stepped (Hooper 2016)",
+    "design_effect_parallel": "Design effect, parallel (Eldridge 2006)",
+    "cac": "Cluster autocorrelation",
+}
 ICC_LABELS = {
     "icc": "ICC",
+    "design_effect": "Design effect, parallel (Eldridge 2006)",
     "design_effect_low": "Design effect 95% CI lower",
     "design_effect_high": "Design effect 95% CI upper",
     "n_clusters": "Clinics",
@@ -425,6 +431,7 @@ def patients_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[s
             results.diagnostics, icc_diagnostics, trajectory_diagnostics
         ),
         "analysed": analysed_patients(results, settings),
+        "design_effects": stepped_design_effects(results, settings),
     }
     for name, table in written.items():
         write_csv(table, outputs[name])
@@ -497,10 +504,17 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
          "data": [outputs["trajectories"]]},
     ]  # fmt: skip
     icc_blocks = [
+        {"text": text.design_effect_note()},
+        publish_table(written["design_effects"], outputs["tables"], "design_effects", config,
+                {"table": outputs["design_effects"], "labels": DESIGN_EFFECT_LABELS,
+                 "caption": "BetterBack: design effect of the stepped (dog-leg) design as run",
+                 "columns": ["label", "icc", "cac", "design_effect_stepped",
+                             "design_effect_parallel", "n_clinics", "n_periods",
+                             "n_patients"]}),
         {"text": "ICC of each primary outcome (CONSORT cluster extension, item 17a): from "
-         "the primary model and from the outcome alone; design effect "
-         "1 + ((CV² + 1) m − 1) ICC for the patients per clinic analysed (Eldridge 2006); "
-         "profile-likelihood 95% CIs."},
+         "the primary model and from the outcome alone, with profile-likelihood 95% CIs; "
+         "the table's design effect is the parallel-trial one, 1 + ((CV² + 1) m − 1) ICC "
+         "for the patients per clinic analysed (Eldridge 2006), for comparison only."},
         publish_table(written["icc"], outputs["tables"], "patient_icc", config,
                 {"table": outputs["icc"], "caption": "BetterBack: ICC and design effect",
                  "rounding": icc_rounding, "labels": ICC_LABELS,
@@ -622,11 +636,6 @@ CELL_LABELS = {
     "patients_analysed": "Patients analysed",
     "contributes": "Treatment contrast",
 }
-DESIGN_EFFECT_LABELS = {
-    "design_effect_stepped": "Design effect, stepped (Hooper 2016)",
-    "design_effect_parallel": "Design effect, parallel (Eldridge 2006)",
-    "cac": "Cluster autocorrelation",
-}
 
 
 def inference_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
@@ -644,7 +653,6 @@ def inference_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[
             schedule, tables["design"], analysed_patients(results, settings), timepoint
         ),
         "period_means": period_means(results, settings, schedule),
-        "design_effects": stepped_design_effects(results, settings),
         "diagnostics": diagnostics_table(diagnostics),
     }
     for name, frame in written.items():
@@ -677,10 +685,6 @@ def inference_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[
         {"table": outputs["period_means"], "caption": "Adjusted means per period and "
          "condition, with the period coefficients (scheduled = the schedule has the cell; "
          "the others are model extrapolations)"},
-        {"text": text.design_effect_note()},
-        publish_table(written["design_effects"], outputs["tables"], "design_effects", config,
-                {"table": outputs["design_effects"], "labels": DESIGN_EFFECT_LABELS,
-                 "caption": "BetterBack: design effect of the design as run"}),
     ]  # fmt: skip
     sections = [
         {"section": "sensitivity", "title": "BetterBack: what the inference rests on",
