@@ -29,6 +29,7 @@ from trialanalysis.analyses.prepare.models import (
     least_squares_row,
     model_diagnostics,
 )
+from trialanalysis.analyses.prepare.multiplicity import primary_family_p
 from trialanalysis.analyses.prepare.responders import dose_table, responder_table
 from trialanalysis.analyses.prepare.settings import resolve_settings
 from trialanalysis.analyses.prepare.table1 import table1, table1_labels, table1_suppression
@@ -136,6 +137,9 @@ def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[st
         "ancova": pd.DataFrame(checks),
         "diagnostics": pd.DataFrame(diagnostics),
     }
+    results["differences"]["p_adjusted"] = primary_family_p(
+        results["differences"], settings, data.follow_ups
+    )
     results["effect_sizes"] = effect_size_table(data, results["differences"], level)
     for key, frame in results.items():
         write_csv(frame, outputs[key])
