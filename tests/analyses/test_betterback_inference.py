@@ -5,6 +5,7 @@ example's analysis data exported by make_betterback_inference_data.py, and on
 lme4's grouseticks (location / brood, year as period).
 """
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from trialanalysis.analyses.betterback.inference import (
 )
 from trialanalysis.analyses.betterback.patients import hussey_hughes
 from trialanalysis.errors import ConfigError
+from trialanalysis.models.multiplicity import adjust
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 GOLDEN = pd.read_csv(GOLDEN_DIR / "betterback_inference_golden.csv")
@@ -110,3 +112,23 @@ def test_unknown_analysis_is_a_config_error(example):
     settings = example_config()["betterback"]["analyses"]["patients"]
     with pytest.raises(ConfigError, match="not among"):
         inference_set(None, settings, ["clinic_perod"], [], read("schedule"))
+
+
+def test_df_policy_cluster_level_puts_the_effects_table_on_k_minus_p():
+    settings = copy.deepcopy(example_config()["betterback"]["analyses"]["patients"])
+    settings.update(df_policy="cluster-level", timepoints=["3m"])
+    design = patient_design(read("patients"), read("clinics"))
+    results = hussey_hughes(design, read("patient_outcomes_scores"), settings, TIMEPOINTS, {})
+    primary = results.effects[results.effects["role"] == "primary"]
+    for _, row in primary.iterrows():
+        ref = golden_row("example", row["outcome"], "cluster_df", "cluster-level")
+        assert row["df"] == 12 and row["df_method"] == "cluster-level"
+        assert row["std_error"] == pytest.approx(ref["std_error"], rel=REL)
+        assert row["p_value"] == pytest.approx(ref["p_value"], abs=P_ABS)
+    # Holm over the three on cluster-level df
+    np.testing.assert_allclose(
+        primary["p_adjusted"], adjust(primary["p_value"].to_numpy(), "holm"), rtol=1e-12
+    )
+    settings.update(model="repeated", random_effects=["(1 | clinic_id)", "(1 | patient_id)"])
+    with pytest.raises(ConfigError, match="df_policy: cluster-level needs model: per_timepoint"):
+        hussey_hughes(design, read("patient_outcomes_scores"), settings, TIMEPOINTS, {})

@@ -252,3 +252,26 @@ def cluster_level_df(model, cluster: str, cell: Sequence[str] = ()) -> tuple[flo
             "levels for the cluster-level terms of the model"
         )
     return float(df), n_clusters, p_cluster
+
+
+def cluster_level_t(fit, term: str, cluster: str, cell: Sequence[str] = ()) -> dict:
+    """Test a fixed effect of a mixed model on cluster-level df ``K − p_c``.
+
+    The estimate and its unadjusted (model-based) standard error with t on
+    :func:`cluster_level_df` df, as a GEE with t on ``K − p`` or a two-stage
+    cluster-level analysis would use.
+
+    Returns
+    -------
+    dict
+        ``estimate, std_error, df, statistic, p_value, conf_low, conf_high,
+        df_method`` (``"cluster-level"``), ``n_clusters``, ``p_cluster``.
+    """
+    df, n_clusters, p_cluster = cluster_level_df(fit.model, cluster, cell)
+    row = fit.coefficients_for("satterthwaite").set_index("term").loc[term]
+    table = t_table(
+        [term], [row["estimate"]], [row["std_error"]], [df], "cluster-level", fit.level
+    )
+    result = table.iloc[0].drop("term").to_dict()
+    result.update({"n_clusters": n_clusters, "p_cluster": p_cluster})
+    return result

@@ -483,7 +483,10 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
         + f", fitted by REML with {settings['df_method']} degrees of freedom. Response: "
         f"{settings['response']} (`response` in the config); the treatment effect is the "
         "adjusted difference between intervention and routine care. An outcome without a "
-        "baseline measurement is analysed as its follow-up value.\n\n" + text.design_note()
+        "baseline measurement is analysed as its follow-up value.\n\n"
+        + text.df_policy_text(settings)
+        + "\n\n"
+        + text.design_note()
     )
     icc_rounding = rounding_rules(
         config, {"columns": "icc|conf_.*", "style": "fixed", "digits": 3}
@@ -571,7 +574,9 @@ def binary_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
         {"text": "Logistic GEE per outcome, `outcome ~ C(period) + treatment"
          + "".join(f" + {c}" for c in settings["covariates"])
          + f"`, {settings['correlation']} working correlation within clinics, "
-         "Mancl-DeRouen bias-reduced sandwich and t with K - p df. Odds ratios are "
+         "Mancl-DeRouen bias-reduced sandwich and t with K - p df (K = clinics; "
+         f"df policy: {config['betterback']['analyses']['patients']['df_policy']}, see the "
+         "patient models). Odds ratios are "
          "population-averaged; risks and risk differences are standardised over the "
          "analysed patients. Referral outcomes and the first two CPQI indicators are "
          "complements (odds ratios reciprocal)."},

@@ -44,8 +44,7 @@ from trialanalysis.analyses.common.fits import (
     not_fitted_row,
 )
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
-from trialanalysis.models.gee import t_interval
-from trialanalysis.models.inference import cluster_level_df
+from trialanalysis.models.inference import cluster_level_t
 from trialanalysis.models.randomization import randomization_test
 
 ANALYSES = ("clinic_period", "allocation_unit", "cluster_df", "both_conditions", "therapist")
@@ -130,23 +129,15 @@ def _fit_row(fit, spec, settings, timepoint, analysis, formula, note="") -> dict
 
 def cluster_df_row(fit, spec, settings, timepoint) -> dict:
     """Return the primary fit's treatment effect on cluster-level df (unadjusted SE)."""
-    df, clinics, p_cluster = cluster_level_df(fit.model, "clinic_id", ("period",))
-    term = treatment_term(settings, timepoint)
-    plain = fit.coefficients_for("satterthwaite").set_index("term").loc[term]
-    interval = t_interval(plain["estimate"], plain["std_error"], df)
-    values = {
-        "estimate": plain["estimate"],
-        "std_error": plain["std_error"],
-        "df": df,
-        "df_method": "cluster-level",
-        **{k: float(v) for k, v in interval.items()},
-    }
+    values = cluster_level_t(fit, treatment_term(settings, timepoint), "clinic_id", ("period",))
     row = _fit_row(fit, spec, settings, timepoint, "cluster_df", spec.formula)
-    row.update({k: values[k] for k in values})
+    row.update({k: values[k] for k in COLUMNS[5:13]})
     units = int(fit.model.frame["cluster_id"].nunique())
+    p_cluster = values["p_cluster"]
     row["note"] = (
-        f"K = {clinics} clinics, p = {p_cluster} coefficients constant within clinic-periods "
-        f"(intercept, periods, treatment); on {units} allocation units K - p = {units - p_cluster}"
+        f"K = {values['n_clusters']} clinics, p = {p_cluster} coefficients constant within "
+        f"clinic-periods (intercept, periods, treatment); on {units} allocation units "
+        f"K - p = {units - p_cluster}"
     )
     return row
 

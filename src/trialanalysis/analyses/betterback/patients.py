@@ -37,6 +37,7 @@ from trialanalysis.analyses.common.fits import (
     random_groups,
 )
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
+from trialanalysis.models.inference import cluster_level_t
 from trialanalysis.models.mixed import MixedModelResult
 from trialanalysis.models.multiplicity import adjust
 
@@ -127,6 +128,8 @@ def check_settings(settings: Mapping, patient_timepoints: Sequence[str]) -> None
         )
     if settings["model"] == "repeated" and not patient_terms:
         problems.append('model: repeated needs "(1 | patient_id)" in random_effects')
+    if settings.get("df_policy") == "cluster-level" and settings["model"] != "per_timepoint":
+        problems.append("df_policy: cluster-level needs model: per_timepoint")
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))
 
@@ -191,6 +194,8 @@ def _effect_row(fit, spec: ModelSpec, settings, timepoint: str) -> dict:
             f"{', '.join(table.index)}); treatment may be constant in the data used"
         )
     row = table.loc[term]
+    if settings.get("df_policy") == "cluster-level":
+        row = cluster_level_t(fit, term, "clinic_id", ("period",))
     used = fit.model.frame
     if settings["model"] == "repeated":
         used = used[used["timepoint"] == timepoint]

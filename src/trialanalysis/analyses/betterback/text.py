@@ -135,3 +135,22 @@ def design_effect_note() -> str:
         "(Eldridge 2006), shown beside it for comparison, which ignores the periods and the "
         "within-clinic comparison."
     )
+
+
+def df_policy_text(settings: Mapping) -> str:
+    """State the df policy applied to the design's LMM and GEE treatment effects."""
+    method = DF_TEXT.get(settings["df_method"], settings["df_method"])
+    if settings.get("df_policy") == "cluster-level":
+        return (
+            "Degrees of freedom (`betterback.analyses.patients.df_policy`: cluster-level): "
+            "the mixed models' treatment effects and the GEE of the binary outcomes alike use "
+            "t on cluster-level df, K − p with K = 17 clinics and p the coefficients constant "
+            "within clinic-periods (mixed models: model-based SE; GEE: bias-reduced sandwich)."
+        )
+    return (
+        "Degrees of freedom (`betterback.analyses.patients.df_policy`: model): the mixed "
+        f"models use {method} df, the GEE of the binary outcomes t on K − p (K = clinics), "
+        "its small-sample rule. The two differ for one design; the inference sensitivity set "
+        "shows each primary effect on cluster-level df (K − p) beside it, and `df_policy: "
+        "cluster-level` applies K − p to both."
+    )
