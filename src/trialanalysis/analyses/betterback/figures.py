@@ -28,6 +28,17 @@ def _grid(n_panels: int, ncols: int = 3, width: float = 3.0, height: float = 2.6
     return fig, flat[:n_panels]
 
 
+def _condition_lines(ax, part: pd.DataFrame, column: str, positions: dict) -> None:
+    """One line with 95% CI bars per condition, x = ``positions[part[column]]``."""
+    for k, (condition, colour) in enumerate(CONDITION_LINES.items()):
+        rows = part[part["condition"] == condition]
+        rows = rows.assign(x=rows[column].map(positions)).sort_values("x")
+        x = rows["x"].to_numpy(float) + (k - 0.5) * 0.08
+        y = rows["estimate"].to_numpy(float)
+        error = [y - rows["conf_low"].to_numpy(float), rows["conf_high"].to_numpy(float) - y]
+        ax.errorbar(x, y, yerr=error, color=colour, marker="o", ms=3, capsize=2, label=condition)
+
+
 def trajectory_figure(table: pd.DataFrame, timepoints: Sequence[str]):
     """Mean outcome per condition and time point with 95% CIs, one panel per outcome.
 
@@ -43,15 +54,7 @@ def trajectory_figure(table: pd.DataFrame, timepoints: Sequence[str]):
     positions = {t: i for i, t in enumerate(timepoints)}
     for ax, outcome in zip(axes, outcomes, strict=False):
         part = table[table["outcome"] == outcome]
-        for k, (condition, colour) in enumerate(CONDITION_LINES.items()):
-            rows = part[part["condition"] == condition]
-            rows = rows.assign(x=rows["timepoint"].map(positions)).sort_values("x")
-            x = rows["x"].to_numpy(float) + (k - 0.5) * 0.08
-            y = rows["estimate"].to_numpy(float)
-            error = [y - rows["conf_low"].to_numpy(float), rows["conf_high"].to_numpy(float) - y]
-            ax.errorbar(
-                x, y, yerr=error, color=colour, marker="o", ms=3, capsize=2, label=condition
-            )
+        _condition_lines(ax, part, "timepoint", positions)
         ax.set_xticks(range(len(timepoints)), list(timepoints))
         ax.set_title(str(part["label"].iloc[0]), fontsize=9)
     if axes:
@@ -231,15 +234,7 @@ def period_figure(table: pd.DataFrame):
     positions = {p: i for i, p in enumerate(periods)}
     for ax, outcome in zip(axes, outcomes, strict=False):
         part = shown[shown["outcome"] == outcome]
-        for k, (condition, colour) in enumerate(CONDITION_LINES.items()):
-            rows = part[part["condition"] == condition]
-            rows = rows.assign(x=rows["period"].map(positions)).sort_values("x")
-            x = rows["x"].to_numpy(float) + (k - 0.5) * 0.08
-            y = rows["estimate"].to_numpy(float)
-            error = [y - rows["conf_low"].to_numpy(float), rows["conf_high"].to_numpy(float) - y]
-            ax.errorbar(
-                x, y, yerr=error, color=colour, marker="o", ms=3, capsize=2, label=condition
-            )
+        _condition_lines(ax, part, "period", positions)
         ax.set_xticks(range(len(periods)), [str(p) for p in periods])
         ax.set_xlabel("Period", fontsize=8)
         ax.set_title(str(part["label"].iloc[0]), fontsize=9)
