@@ -178,6 +178,12 @@ def inference_set(
         )
     timepoint = settings["primary_timepoint"]
     chosen = list(outcomes) or [s for s, sp in results.specs.items() if sp.outcome.primary]
+    missing = [s for s in chosen if s not in results.specs]
+    if missing:
+        raise ConfigError(
+            f"betterback.analyses.sensitivity.outcomes: {missing} are not patient outcomes "
+            f"({', '.join(results.specs)})"
+        )
     both = both_condition_periods(schedule)
     rows, diagnostics = [], []
     for score in chosen:
