@@ -46,6 +46,7 @@ def test_cluster_period_counts_by_hand(example):
     total = table[table["cluster_id"] == "Total"].iloc[0]
     assert total["patients_recruited"] == len(patients) == cells["patients_recruited"].sum()
     assert total["n_clinics"] == 17
+    assert total["period_start"] == "2016-11-01" and total["period_end"] == "2018-02-23"
     # analysed: in at least one primary model at 3 months (ODI has the most: 396)
     assert 396 <= total["patients_analysed"] <= total["patients_recruited"]
     assert total["patients_analysed"] == cells["patients_analysed"].sum()

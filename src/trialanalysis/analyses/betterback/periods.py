@@ -66,6 +66,9 @@ def cluster_period_table(
         ``Total`` row.
     """
     keys = ["cluster_id", "period"]
+    schedule = schedule.copy()
+    for column in ("period_start", "period_end"):
+        schedule[column] = pd.to_datetime(schedule[column]).dt.strftime("%Y-%m-%d")
     at = analysed.loc[analysed["timepoint"].astype(str) == str(timepoint), "patient_id"]
     recruited = design.assign(_analysed=design["patient_id"].astype(str).isin(set(at)))
     counts = recruited.groupby(keys).agg(
