@@ -5,6 +5,7 @@
 
 from pathlib import Path
 
+from trialanalysis.analyses.settings import resolve_analyses
 from trialanalysis.config import validate_config
 from trialanalysis.instruments.definitions import instruments_path
 from trialanalysis.steps.io import input_files, table_keys
@@ -16,15 +17,11 @@ configfile: "config/config.yaml"
 
 config.update(validate_config(config, source="config"))
 config["instruments_dir"] = str(instruments_path(config["instruments_dir"]))
+# Every analysis setting is checked here, so `snakemake -n` lists every bad one.
+SETTINGS = resolve_analyses(config)
 
 TABLES = table_keys(config)
 SCORED = [(t, n) for t, n in TABLES if config[t]["instruments"].get(n)]
-# Every rule file appends the report fragments its rules write; report.smk,
-# included last, builds the report from all of them.
-REPORT_FRAGMENTS = []
-# Trial rule files name the patients their primary analysis used
-# (patient_id, timepoint) so the CONSORT diagrams show "analysed".
-ANALYSED = {}
 
 
 onstart:

@@ -12,7 +12,7 @@ from trialanalysis.analyses.betterback import text
 from trialanalysis.analyses.betterback.patients import primary_family_p
 from trialanalysis.errors import ConfigError
 from trialanalysis.reporting.assemble import read_fragments
-from trialanalysis.steps.betterback import inference_step
+from trialanalysis.steps.betterback import betterback_inference_step
 
 INPUTS = ("patients", "clinics", "schedule", "patient_scores")
 NAMES = ("inference", "cluster_periods", "period_means", "diagnostics")
@@ -34,7 +34,7 @@ def run(tmp_path_factory):
     config = example_config()
     config["betterback"]["analyses"]["sensitivity"]["outcomes"] = ["odi_total"]
     paths = outputs(folder)
-    inference_step(config, inputs_for(*INPUTS), paths)
+    betterback_inference_step(config, inputs_for(*INPUTS), paths)
     return config, paths
 
 
@@ -60,7 +60,7 @@ def test_writes_every_output_and_a_fragment(run):
 def test_rerun_is_byte_identical(run, tmp_path):
     config, first = run
     second = outputs(tmp_path)
-    inference_step(config, inputs_for(*INPUTS), second)
+    betterback_inference_step(config, inputs_for(*INPUTS), second)
     for key in (*NAMES, "period_figure"):
         digest = [hashlib.sha256(Path(p[key]).read_bytes()).hexdigest() for p in (first, second)]
         assert digest[0] == digest[1], key

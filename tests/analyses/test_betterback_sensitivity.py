@@ -11,7 +11,6 @@ from tests.analyses.betterback_helpers import example_config, read
 from trialanalysis.analyses.betterback.data import patient_design
 from trialanalysis.analyses.betterback.patients import hussey_hughes
 from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
-from trialanalysis.errors import ConfigError
 from trialanalysis.models.cluster_level import cluster_level_analysis
 
 TIMEPOINTS = ["baseline", "3m", "6m", "12m"]
@@ -143,19 +142,6 @@ def test_boundary_refit_keeps_the_other_random_terms():
     assert refit["formula"].endswith("+ odi_total_baseline + (1 | clinic_id)")
     primary = table[table["analysis"] == "primary analysis"].iloc[0]
     assert refit["estimate"] == pytest.approx(primary["estimate"], abs=1e-5)
-
-
-def test_unknown_sensitivity_outcome_is_a_config_error(analysis):
-    results, settings, _, _, _ = analysis
-    with pytest.raises(ConfigError, match="odi"):
-        sensitivity_analyses(
-            results,
-            settings,
-            {**SENSITIVITY, "outcomes": ["odi"]},
-            read("schedule"),
-            TIMEPOINTS,
-            1,
-        )
 
 
 def test_chosen_secondary_outcome_and_switched_off_analyses(analysis):

@@ -11,12 +11,12 @@ from tests.analyses.betterback_helpers import ROOT, inputs_for
 from trialanalysis.config import load_config
 from trialanalysis.reporting.assemble import read_fragments
 from trialanalysis.steps.betterback import (
-    binary_step,
-    forest_step,
-    patients_step,
-    sensitivity_step,
-    table1_step,
-    therapists_step,
+    betterback_binary_step,
+    betterback_forest_step,
+    betterback_patients_step,
+    betterback_sensitivity_step,
+    betterback_table1_step,
+    betterback_therapists_step,
 )
 
 PATIENT_INPUTS = ("patients", "clinics", "patient_scores")
@@ -63,12 +63,12 @@ def test_every_step_writes_its_outputs_and_a_valid_fragment(tmp_path):
     out = tmp_path / "out"
     steps = {
         "table1": (
-            table1_step,
+            betterback_table1_step,
             inputs_for("patients", "clinics", "therapists", "patient_scores", "therapist_scores"),
             {n: str(out / f"table1_{n}.csv") for n in ("clinics", "therapists", "patients")},
         ),
         "therapists": (
-            therapists_step,
+            betterback_therapists_step,
             inputs_for("therapists", "therapist_scores"),
             {
                 **{n: str(out / f"th_{n}.csv") for n in (
@@ -77,14 +77,16 @@ def test_every_step_writes_its_outputs_and_a_valid_fragment(tmp_path):
                 "profile_figure": str(out / "th_profile.svg"),
             },
         ),
-        "patients": (patients_step, inputs_for(*PATIENT_INPUTS), patient_outputs(out / "p")),
+        "patients": (
+            betterback_patients_step, inputs_for(*PATIENT_INPUTS), patient_outputs(out / "p")
+        ),
         "binary": (
-            binary_step,
+            betterback_binary_step,
             inputs_for("patients", "clinics", "care", "care_scores", "patient_scores"),
             {n: str(out / f"bin_{n}.csv") for n in ("effects", "coefficients", "diagnostics")},
         ),
         "sensitivity": (
-            sensitivity_step,
+            betterback_sensitivity_step,
             inputs_for("patients", "clinics", "schedule", "patient_scores"),
             {n: str(out / f"sens_{n}.csv") for n in ("table", "randomization", "diagnostics")},
         ),
@@ -98,7 +100,7 @@ def test_every_step_writes_its_outputs_and_a_valid_fragment(tmp_path):
             assert Path(path).exists(), (name, key)
         fragments.append(outputs["fragment"])
     forest = {"figure": str(out / "forest.svg"), "fragment": str(out / "forest.yaml")}
-    forest_step(
+    betterback_forest_step(
         config,
         {"effects": str(out / "p/effects.csv"), "binary": str(out / "bin_effects.csv")},
         forest,
@@ -142,12 +144,12 @@ def test_a_new_secondary_outcome_needs_only_yaml(tmp_path):
         folder.mkdir()
         config = load(folder, variant)
         outputs = patient_outputs(folder)
-        patients_step(config, inputs_for(*PATIENT_INPUTS), outputs)
+        betterback_patients_step(config, inputs_for(*PATIENT_INPUTS), outputs)
         forest = {"figure": str(folder / "forest.svg"), "fragment": str(folder / "forest.yaml")}
         pd.DataFrame(columns=["label", "odds_ratio", "or_conf_low", "or_conf_high"]).to_csv(
             folder / "binary.csv", index=False
         )
-        forest_step(
+        betterback_forest_step(
             config, {"effects": outputs["effects"], "binary": str(folder / "binary.csv")}, forest
         )
         results[name] = folder
@@ -180,9 +182,9 @@ def digest(folder: Path) -> dict[str, str]:
 def test_patient_step_reruns_byte_identical(tmp_path):
     config = load(tmp_path)
     folder = tmp_path / "run"
-    patients_step(config, inputs_for(*PATIENT_INPUTS), patient_outputs(folder))
+    betterback_patients_step(config, inputs_for(*PATIENT_INPUTS), patient_outputs(folder))
     first = digest(folder)
-    patients_step(config, inputs_for(*PATIENT_INPUTS), patient_outputs(folder))
+    betterback_patients_step(config, inputs_for(*PATIENT_INPUTS), patient_outputs(folder))
     assert digest(folder) == first
     assert any(name.endswith(".png") for name in first) and any(
         name.endswith(".docx") for name in first
@@ -194,5 +196,6 @@ def test_association_time_point_outside_the_design_is_a_config_error(tmp_path):
 
     config = load(tmp_path)
     config["betterback"]["analyses"]["therapists"]["associations"]["timepoint"] = "24m"
-    with pytest.raises(ConfigError, match="'24m' is not a therapist time point"):
-        therapists_step(config, inputs_for("therapists", "therapist_scores"), {})
+    match = r"therapists.associations.timepoint: unknown \['24m'\]"
+    with pytest.raises(ConfigError, match=match):
+        betterback_therapists_step(config, inputs_for("therapists", "therapist_scores"), {})

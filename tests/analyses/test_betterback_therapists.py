@@ -13,7 +13,7 @@ from trialanalysis.analyses.betterback.therapists import (
     published_analysis,
     rm_anova,
 )
-from trialanalysis.analyses.common.fits import adjust_p
+from trialanalysis.models.classical import adjust_p
 
 TIMEPOINTS = ["baseline", "post_training", "3m", "12m"]
 SETTINGS = {

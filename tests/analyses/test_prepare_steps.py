@@ -10,11 +10,11 @@ from tests.analyses.helpers import simulated_trial
 from trialanalysis.config import load_config
 from trialanalysis.errors import ConfigError
 from trialanalysis.steps.prepare import (
-    effects_step,
-    mediation_step,
-    missing_data_step,
-    responders_step,
-    table1_step,
+    prepare_effects_step,
+    prepare_mediation_step,
+    prepare_missing_data_step,
+    prepare_responders_step,
+    prepare_table1_step,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def test_adding_an_outcome_in_yaml_adds_it_to_the_tables(tmp_path, inputs):
     for outcomes in (["odi_total"], ["odi_total", "ses_total"]):
         folder = tmp_path / str(len(outcomes))
         config = write_config(tmp_path / f"config{len(outcomes)}.yaml", outcomes)
-        effects_step(config, inputs, effect_outputs(folder))
+        prepare_effects_step(config, inputs, effect_outputs(folder))
         differences = pd.read_csv(folder / "differences.csv")
         sizes = pd.read_csv(folder / "effect_sizes.csv")
         assert list(dict.fromkeys(differences["outcome"])) == outcomes
@@ -81,7 +81,7 @@ def test_adding_an_outcome_in_yaml_adds_it_to_the_tables(tmp_path, inputs):
 def test_effects_report_the_primary_estimand_and_the_analysed_patients(tmp_path, inputs):
     config = write_config(tmp_path / "config.yaml", ["odi_total", "hads_depression"])
     outputs = effect_outputs(tmp_path)
-    effects_step(config, inputs, outputs)
+    prepare_effects_step(config, inputs, outputs)
     fragment = yaml.safe_load(Path(outputs["fragment"]).read_text())
     sections = {s["section"] for s in fragment["sections"]}
     assert {"summary", "results", "sensitivity", "diagnostics"} <= sections
@@ -121,8 +121,8 @@ def test_reruns_are_byte_identical(tmp_path, inputs):
     written = []
     for run in ("a", "b"):
         folder = tmp_path / run
-        effects_step(config, inputs, effect_outputs(folder))
-        mediation_step(config, inputs, {"effects": str(folder / "m.csv"),
+        prepare_effects_step(config, inputs, effect_outputs(folder))
+        prepare_mediation_step(config, inputs, {"effects": str(folder / "m.csv"),
                                         "paths": str(folder / "p.csv"),
                                         "diagnostics": str(folder / "g.csv"),
                                         "diagram": str(folder / "d.svg"),
@@ -137,14 +137,14 @@ def test_reruns_are_byte_identical(tmp_path, inputs):
 
 def test_other_steps_write_their_outputs(tmp_path, inputs):
     config = write_config(tmp_path / "config.yaml", ["odi_total"])
-    table1_step(config, inputs, {"table": str(tmp_path / "table1.csv"),
+    prepare_table1_step(config, inputs, {"tables": [str(tmp_path / "table1.csv")],
                                  "fragment": str(tmp_path / "t.yaml")})  # fmt: skip
     assert (tmp_path / "table1.html").exists()
-    responders_step(config, inputs, {"responders": str(tmp_path / "r.csv"),
+    prepare_responders_step(config, inputs, {"responders": str(tmp_path / "r.csv"),
                                      "dose": str(tmp_path / "d.csv"),
                                      "fragment": str(tmp_path / "r.yaml")})  # fmt: skip
     assert "NON-RANDOMISED" in (tmp_path / "r.yaml").read_text()
-    missing_data_step(config, inputs, {"comparison": str(tmp_path / "c.csv"),
+    prepare_missing_data_step(config, inputs, {"comparison": str(tmp_path / "c.csv"),
                                        "imputations": str(tmp_path / "i.csv"),
                                        "diagnostics": str(tmp_path / "g.csv"),
                                        "fragment": str(tmp_path / "c.yaml")})  # fmt: skip
@@ -153,14 +153,25 @@ def test_other_steps_write_their_outputs(tmp_path, inputs):
     assert len(pd.read_csv(tmp_path / "i.csv")) == 3 * 2  # m imputations x follow-ups
 
 
+def test_settings_the_config_decides_fail_before_any_data_are_read(tmp_path):
+    config = write_config(
+        tmp_path / "config.yaml", ["odi_total", "odi_totl"], primary_timepoint="24m"
+    )
+    absent = {"patients": str(tmp_path / "no.csv"), "outcomes": str(tmp_path / "none.csv")}
+    with pytest.raises(ConfigError) as error:
+        prepare_effects_step(config, absent, effect_outputs(tmp_path))
+    message = str(error.value)
+    assert "prepare.analyses.outcomes: unknown ['odi_totl']" in message
+    assert "prepare.analyses.primary_timepoint: time point '24m' is not one of" in message
+
+
 def test_names_the_data_lack_are_all_reported(tmp_path, inputs):
     config = write_config(
-        tmp_path / "config.yaml", ["odi_total", "odi_totl"], covariates=["weight"],
-        primary_timepoint="24m",
+        tmp_path / "config.yaml", ["odi_total"], covariates=["weight"],
+        table1={"variables": ["age", "shoe_size"]},
     )  # fmt: skip
     with pytest.raises(ConfigError) as error:
-        effects_step(config, inputs, effect_outputs(tmp_path))
+        prepare_effects_step(config, inputs, effect_outputs(tmp_path))
     message = str(error.value)
-    assert "'odi_totl' is not a score column" in message
     assert "covariates: 'weight' is not a usable column" in message
-    assert "primary_timepoint: time point '24m'" in message
+    assert "table1.variables: 'shoe_size' is not a usable column" in message

@@ -18,8 +18,8 @@ from trialanalysis.steps.power import (
     n_chunks,
     power_aggregate_step,
     power_analytic_step,
-    power_chunk_step,
     power_report_step,
+    power_simulate_chunk_step,
     power_spec_step,
     resolve_settings,
     scenario_ids,
@@ -145,10 +145,10 @@ def test_steps_plan_compute_simulate_aggregate_and_report(trial_files, tmp_path)
     for name in ("s01",):
         for chunk in range(3):
             path = str(tmp_path / "power" / "chunks" / name / f"{chunk}.csv")
-            power_chunk_step(scenarios, name, chunk, 2, path)
+            power_simulate_chunk_step(scenarios, name, chunk, 2, path)
             chunks.append(path)
     again = str(tmp_path / "again.csv")
-    power_chunk_step(scenarios, "s01", 1, 2, again)
+    power_simulate_chunk_step(scenarios, "s01", 1, 2, again)
     assert open(again, "rb").read() == open(chunks[1], "rb").read()
     with pytest.raises(ConfigError, match="scenario observed has 0 of 5 simulations"):
         power_aggregate_step(scenarios, chunks, str(tmp_path / "x.csv"))

@@ -27,7 +27,7 @@ from trialanalysis.reporting.flowchart import (
 from trialanalysis.reporting.methods import methods_section
 from trialanalysis.reporting.provenance import provenance_section
 from trialanalysis.reporting.report import REPORT_OUTLINE, RunStamp, write_report
-from trialanalysis.reporting.tables import write_table
+from trialanalysis.steps.io import write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "data" / "example"

@@ -18,8 +18,8 @@ from trialanalysis.reporting.tables import (
     rounding_rules,
     small_cell_mask,
     suppress_small_cells,
-    write_table,
 )
+from trialanalysis.steps.io import write_table
 
 
 @pytest.fixture

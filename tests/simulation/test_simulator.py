@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trialanalysis.cli.simulate import simulate_to_folder
 from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
-from trialanalysis.simulation import simulate, simulate_to_folder, true_effects
+from trialanalysis.simulation import simulate, true_effects
 from trialanalysis.simulation.items import allot, items_from_targets
 from trialanalysis.simulation.prepare import mediation_order
 

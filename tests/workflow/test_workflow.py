@@ -172,6 +172,23 @@ def test_a_typo_in_the_config_names_the_key(tmp_path):
     assert "did you mean 'data_dir'" in run.stdout + run.stderr
 
 
+def test_bad_analysis_settings_fail_the_dry_run_listing_every_key(tmp_path):
+    import yaml
+
+    workdir = copy_project(tmp_path)
+    path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text("utf-8"))
+    config["betterback"]["analyses"]["patients"]["outcomes"][0]["score"] = "nrs_bak"
+    config["prepare"]["analyses"]["mediation"]["mediators"] = ["ses_totl"]
+    path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    run = snakemake(workdir, "-n")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "betterback.analyses.patients.outcomes: unknown ['nrs_bak']" in output
+    assert "prepare.analyses.mediation.mediators: unknown ['ses_totl']" in output
+    assert not (workdir / "results").exists()
+
+
 def test_data_dir_points_the_workflow_at_other_data(tmp_path):
     workdir = copy_project(tmp_path)
     shutil.move(workdir / "data" / "example", workdir / "elsewhere")

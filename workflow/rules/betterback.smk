@@ -1,6 +1,3 @@
-REPORT_FRAGMENTS.append("results/report/fragments/betterback_design.yaml")
-
-
 rule betterback_design:
     """Cluster x period schematic of the stepped (dog-leg) design."""
     input:
@@ -36,19 +33,6 @@ BB_CONFIG = {
 BB_DATA = "results/data/betterback"
 BB_SCORES = "results/scores/betterback"
 BB = "results/betterback"
-REPORT_FRAGMENTS.extend(
-    f"results/report/fragments/betterback_{name}.yaml"
-    for name in (
-        "table1",
-        "therapists",
-        "patients",
-        "binary",
-        "sensitivity",
-        "inference",
-        "forest",
-    )
-)
-ANALYSED["betterback"] = f"{BB}/analysed_patients.csv"
 
 
 rule betterback_table1:

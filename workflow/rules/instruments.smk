@@ -1,6 +1,3 @@
-REPORT_FRAGMENTS.append("results/report/fragments/psychometrics.yaml")
-
-
 rule score:
     """Score the instruments of one validated table from their YAML definitions."""
     input:

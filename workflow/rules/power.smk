@@ -8,11 +8,7 @@ POWER = resolve_settings(config)
 POWER_SCENARIOS = scenario_ids(POWER)
 POWER_CHUNKS = list(range(n_chunks(POWER)))
 PW = "results/power"
-REPORT_FRAGMENTS.append(
-    "results/report/fragments/power_"
-    + ("simulation" if POWER["simulate"] else "analytic")
-    + ".yaml"
-)
+POWER_VARIANT = "simulation" if POWER["simulate"] else "analytic"
 
 
 rule power_spec:

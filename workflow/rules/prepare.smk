@@ -11,12 +11,6 @@ PREPARE_CONFIG = {
 }
 PREPARE_TABLE_FORMATS = sorted(set(config["reporting"]["tables"]["formats"]) | {"csv"})
 
-REPORT_FRAGMENTS.extend(
-    f"results/report/fragments/prepare_{name}.yaml"
-    for name in ("table1", "effects", "responders", "mediation", "missing_data")
-)
-ANALYSED["prepare"] = "results/prepare/analysed_patients.csv"
-
 
 rule prepare_table1:
     """PREPARE baseline characteristics by arm (no significance tests)."""

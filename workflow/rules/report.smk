@@ -1,11 +1,13 @@
-REPORT_FRAGMENTS.insert(0, "results/report/fragments/consort.yaml")
-
-
 rule consort:
     """CONSORT flow counts and diagrams of both trials, from the validated data."""
     input:
         tables=[f"results/data/{t}/{n}.csv" for t, n in TABLES],
-        analysed=list(ANALYSED.values()),
+        # the patients (patient_id, timepoint) of each trial's primary analysis,
+        # so the diagrams show "analysed"
+        analysed=[
+            rules.betterback_patients.output.analysed,
+            rules.prepare_effects.output.analysed,
+        ],
     output:
         betterback=report(
             "results/consort/betterback_flow.csv",
@@ -33,7 +35,9 @@ rule consort:
     params:
         config={k: config[k] for k in ("betterback", "prepare")},
         table_keys=TABLES,
-        analysed=ANALYSED,
+        analysed=lambda wildcards, input: dict(
+            zip(("betterback", "prepare"), map(str, input.analysed), strict=True)
+        ),
     script:
         "../scripts/consort.py"
 
@@ -41,7 +45,25 @@ rule consort:
 rule report:
     """The self-contained HTML report a reviewer reads."""
     input:
-        fragments=REPORT_FRAGMENTS,
+        # the report fragment of every rule that writes one, in report order
+        fragments=[
+            rules.consort.output.fragment,
+            rules.psychometrics.output.fragment,
+            rules.betterback_design.output.fragment,
+            rules.betterback_table1.output.fragment,
+            rules.betterback_therapists.output.fragment,
+            rules.betterback_patients.output.fragment,
+            rules.betterback_binary.output.fragment,
+            rules.betterback_sensitivity.output.fragment,
+            rules.betterback_inference.output.fragment,
+            rules.betterback_forest.output.fragment,
+            rules.prepare_table1.output.fragment,
+            rules.prepare_effects.output.fragment,
+            rules.prepare_responders.output.fragment,
+            rules.prepare_mediation.output.fragment,
+            rules.prepare_missing_data.output.fragment,
+            *expand(rules.power_report.output.fragment, variant=POWER_VARIANT),
+        ],
         data=input_files(config),
         summary="results/validation/summary.csv",
         mapping="results/validation/mapping.csv",

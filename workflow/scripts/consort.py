@@ -5,5 +5,9 @@ with logged(snakemake.log[0]):
     sources = dict(
         zip(map(tuple, snakemake.params.table_keys), snakemake.input.tables, strict=True)
     )
-    outputs = {k: v for k, v in snakemake.output.items() if k != "pngs"}
-    consort_step(snakemake.params.config, sources, outputs, snakemake.params.analysed)
+    consort_step(
+        snakemake.params.config,
+        sources,
+        dict(snakemake.output.items()),
+        snakemake.params.analysed,
+    )

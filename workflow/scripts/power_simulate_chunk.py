@@ -1,8 +1,8 @@
 from trialanalysis.steps.io import logged
-from trialanalysis.steps.power import power_chunk_step
+from trialanalysis.steps.power import power_simulate_chunk_step
 
 with logged(snakemake.log[0]):
-    power_chunk_step(
+    power_simulate_chunk_step(
         snakemake.input[0],
         snakemake.wildcards.scenario,
         int(snakemake.wildcards.chunk),

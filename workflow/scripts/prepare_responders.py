@@ -1,7 +1,7 @@
 from trialanalysis.steps.io import logged
-from trialanalysis.steps.prepare import responders_step
+from trialanalysis.steps.prepare import prepare_responders_step
 
 with logged(snakemake.log[0]):
-    inputs = {"patients": snakemake.input.patients, "outcomes": snakemake.input.outcomes}
-    outputs = {k: v for k, v in snakemake.output.items() if k not in ("pngs", "png", "tables")}
-    responders_step(snakemake.params.config, inputs, outputs)
+    prepare_responders_step(
+        snakemake.params.config, dict(snakemake.input.items()), dict(snakemake.output.items())
+    )

@@ -5,10 +5,4 @@ with logged(snakemake.log[0]):
     sources = dict(
         zip(map(tuple, snakemake.params.table_keys), snakemake.input.tables, strict=True)
     )
-    outputs = {
-        "scales": snakemake.output.scales,
-        "items": snakemake.output.item_statistics,
-        "unverified": snakemake.output.unverified,
-        "fragment": snakemake.output.fragment,
-    }
-    psychometrics_step(snakemake.params.config, sources, outputs)
+    psychometrics_step(snakemake.params.config, sources, dict(snakemake.output.items()))

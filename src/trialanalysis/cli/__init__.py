@@ -4,4 +4,6 @@
 - :mod:`.score`: ``trialanalysis score``
 - :mod:`.fit`: ``trialanalysis fit``
 - :mod:`.power`: ``trialanalysis power``
+- :mod:`.simulate`: ``trialanalysis simulate``
+- :mod:`.template`: ``trialanalysis template``
 """

@@ -37,7 +37,7 @@ def _add_simulate(subparsers) -> None:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    from trialanalysis.simulation import simulate_to_folder
+    from trialanalysis.cli.simulate import simulate_to_folder
 
     written = simulate_to_folder(
         args.out, config=args.config, instruments=args.instruments, seed=args.seed
@@ -199,8 +199,8 @@ def _add_template(subparsers) -> None:
 
 
 def _run_template(args: argparse.Namespace) -> int:
+    from trialanalysis.cli.template import write_template
     from trialanalysis.cli.validate import read_config
-    from trialanalysis.ingest.template import write_template
 
     for path in write_template(args.out, read_config(args.config)):
         print(path)

@@ -16,6 +16,7 @@ from trialanalysis.errors import ConfigError, ScoringError
 from trialanalysis.ingest.readers import read_frame
 from trialanalysis.instruments.definitions import instruments_path, load_instruments
 from trialanalysis.instruments.scoring import score_instrument
+from trialanalysis.steps.io import write_csv
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:
@@ -55,10 +56,10 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise ScoringError(f"{path}: unsupported output format: use .csv or .xlsx")
-    path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        table.to_csv(path, index=False, lineterminator="\n")
+        write_csv(table, path)
     else:
+        path.parent.mkdir(parents=True, exist_ok=True)
         table.to_excel(path, index=False)
     return path
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trialanalysis.config import load_config
+from trialanalysis.analyses.settings import resolve_analyses
+from trialanalysis.config import load_config, validate_config
 from trialanalysis.ingest.settings import TRIALS
 from trialanalysis.ingest.validate import validate_all
+from trialanalysis.instruments.definitions import instruments_path
 
 DEFAULT_CONFIG = "config/config.yaml"
 
@@ -33,8 +35,21 @@ def read_config(path: str | None, data_dir: str | None = None) -> dict:
     return load_config(DEFAULT_CONFIG if path is None else path, overrides)
 
 
+def check_analysis_settings(config: dict) -> None:
+    """Check the analysis settings of both trials as the workflow does before any job runs.
+
+    Raises
+    ------
+    ConfigError
+        Listing every bad setting of ``betterback.analyses`` and ``prepare.analyses``.
+    """
+    full = validate_config(config, source="config")
+    full["instruments_dir"] = str(instruments_path(full["instruments_dir"]))
+    resolve_analyses(full)
+
+
 def run_validate(data_dir: str | None, config_path: str | None, trial: str = "all") -> int:
-    """Validate raw data and print a short summary; return the exit status.
+    """Check the analysis settings, validate raw data and print a short summary.
 
     Problems are raised as :class:`~trialanalysis.errors.DataValidationError`
     (every problem in its message), which the command line prints before
@@ -55,6 +70,7 @@ def run_validate(data_dir: str | None, config_path: str | None, trial: str = "al
         0 when the data pass.
     """
     config = read_config(config_path, data_dir)
+    check_analysis_settings(config)
     trials = list(TRIALS) if trial == "all" else [trial]
     _, summary = validate_all(config, trials)
     for row in summary.itertuples(index=False):

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
-import pandas as pd
-
 from trialanalysis.power.analytic import RESULT_COLUMNS
-from trialanalysis.power.figures import power_curves
-from trialanalysis.power.trial import OBSERVED, SCENARIO_COLUMNS
+from trialanalysis.power.trial import SCENARIO_COLUMNS
 
 COLUMNS = [*SCENARIO_COLUMNS, *RESULT_COLUMNS]
 LABELS = {
@@ -60,48 +56,3 @@ def assumptions(trial: Mapping, settings: Mapping, effect: float, simulated: boo
             "coverage, Monte Carlo SEs; failed fits are counted and excluded."
         )
     return text
-
-
-def write_power_report(
-    config: Mapping,
-    settings: Mapping,
-    trial: Mapping,
-    table: pd.DataFrame,
-    effect: float,
-    outputs: Mapping[str, str],
-) -> None:
-    """Write the power table, the power curves and the report fragment."""
-    from trialanalysis.analyses.common.tables import publish_table
-    from trialanalysis.reporting.assemble import write_fragment
-    from trialanalysis.reporting.figures import save_figure
-    from trialanalysis.steps.io import write_csv
-
-    table = table.assign(order=table["method"].map(METHOD_ORDER))
-    table = table.sort_values(["scenario", "effect", "order"], ascending=[True, False, True])
-    table = table.drop(columns="order").reset_index(drop=True)
-    write_csv(table, outputs["table"])
-    grid = table[table["scenario"] != OBSERVED]
-    figure = power_curves(
-        grid, effect, trial["clinics"], trial["mean_recruited"], settings["alpha"]
-    )
-    png = save_figure(figure, outputs["figure"])[1]
-    simulated = bool((table["method"] == "simulation").any())
-    reference = table[np.isclose(table["effect"], effect)]
-    write_csv(reference, outputs["reference"])
-    columns = [c for c in [*COLUMNS, "n_singular"] if c in reference.columns]
-    block = publish_table(reference, outputs["tables"], "power", config,
-        {"table": outputs["reference"], "columns": columns, "labels": LABELS, "max_rows": 300,
-         "caption": f"Design-based power at the effect of reference ({effect:g}) per scenario",
-         "rounding": [{"columns": "power|power_mc_se|type1_.*|coverage|icc", "style": "fixed",
-                       "digits": 3}, *config["reporting"]["tables"]["rounding"]],
-         "notes": [f"All effects: {outputs['table']}. Design-based power of each design under "
-                   "the assumed effect, not post-hoc power of the observed effect."]})  # fmt: skip
-    blocks = [
-        {"text": assumptions(trial, settings, effect, simulated)},
-        block,
-        {"figure": str(png), "caption": "Power against clinics and against individuals per "
-         "clinic-period, one line per ICC", "data": [outputs["table"]]},
-    ]  # fmt: skip
-    write_fragment(
-        outputs["fragment"], [{"section": "design", "title": "Design and power", "blocks": blocks}]
-    )

@@ -20,6 +20,7 @@ show, and the report never needs to know the name of an analysis.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.methods import methods_section
 from trialanalysis.reporting.provenance import provenance_section
 from trialanalysis.reporting.report import REPORT_OUTLINE, RunStamp, write_report
+from trialanalysis.reporting.sections import Block, block_from_dict
 
 GENERATED = ("methods", "provenance")
 
@@ -44,7 +46,10 @@ def write_fragment(
     path : path
         Output YAML file.
     sections : sequence of mapping
-        Entries with ``section`` (an outline id), ``title`` and ``blocks``.
+        Entries with ``section`` (an outline id), ``title`` and ``blocks``:
+        dicts or :mod:`~trialanalysis.reporting.sections` blocks
+        (``TableBlock``, ``FigureBlock``, ...), each checked here so that a
+        malformed block fails the step that wrote it, not the report.
     models : sequence of mapping
         Models fitted by the step, described for the methods section.
 
@@ -56,10 +61,45 @@ def write_fragment(
     if unknown:
         raise ReportError(f"fragment sections {unknown} are not in the report outline")
     path = Path(path)
+    entries = []
+    for i, section in enumerate(sections):
+        where = f"{path}: section {i + 1} ({section.get('title', '')!r})"
+        blocks = [
+            _block_dict(b, f"{where} block {j + 1}") for j, b in enumerate(section["blocks"])
+        ]
+        entries.append({**section, "blocks": blocks})
     path.parent.mkdir(parents=True, exist_ok=True)
-    content = {"models": [dict(m) for m in models], "sections": [dict(s) for s in sections]}
+    content = {"models": [dict(m) for m in models], "sections": entries}
     path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True), "utf-8")
     return path
+
+
+def _block_dict(block: Mapping | Block, where: str) -> dict:
+    """Check a report block (a dict or a ``sections`` block); return it as a plain dict.
+
+    A dataclass block keeps the fields that differ from their defaults, in
+    field order, with paths as text.
+
+    Raises
+    ------
+    ReportError
+        If a dict is not a well-formed block (its kind, its keys).
+    """
+    built = block_from_dict(block, where)
+    if isinstance(block, Mapping):
+        return dict(block)
+    plain = {}
+    for item in dataclasses.fields(built):
+        value = getattr(built, item.name)
+        default = (
+            item.default_factory() if item.default_factory is not dataclasses.MISSING
+            else item.default
+        )  # fmt: skip
+        if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
+            plain[item.name] = str(value) if isinstance(value, Path) else value
+        elif value != default:
+            plain[item.name] = [str(v) for v in value] if item.name == "data" else value
+    return plain
 
 
 def read_fragments(paths: Sequence[str | Path]) -> tuple[dict[str, list[dict]], list[dict]]:

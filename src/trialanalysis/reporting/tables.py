@@ -47,7 +47,9 @@ DEFAULT_LABELS = {
     "conf_high": "95% CI upper",
     "n": "n",
 }
-FORMATS = ("csv", "html", "tex", "docx")
+#: Rendered manuscript formats; the unrounded CSV copy is written by
+#: :func:`trialanalysis.steps.io.write_table` (the one CSV writer).
+FORMATS = ("html", "tex", "docx")
 
 
 @dataclass(frozen=True)
@@ -421,23 +423,23 @@ def write_table(
     standalone_html: bool = False,
     missing: str = "",
 ) -> dict[str, Path]:
-    """Write one tidy table as a manuscript table in several formats.
+    """Render one tidy table as a manuscript table in several formats and write them.
 
     Parameters
     ----------
     table : DataFrame
         Tidy, unrounded results.
     path : str or Path
-        Output path; its suffix is replaced by each format's (``.csv``,
-        ``.html``, ``.tex``, ``.docx``).
+        Output path; its suffix is replaced by each format's (``.html``,
+        ``.tex``, ``.docx``).
     caption, source : str
         Caption, and the file or step the numbers came from (shown as a note).
     rules, suppression, labels, columns, notes, missing
         See :func:`format_table`.
     formats : sequence of str
-        Any of ``csv`` (exactly the input: unrounded, unsuppressed, for the
-        analysis record), ``html`` (a fragment, or a whole page with
-        ``standalone_html``), ``tex`` (booktabs) and ``docx``.
+        Any of ``html`` (a fragment, or a whole page with ``standalone_html``),
+        ``tex`` (booktabs) and ``docx``; the CSV copy (exactly the input) is
+        written by :func:`trialanalysis.steps.io.write_table`.
 
     Returns
     -------
@@ -466,9 +468,7 @@ def write_table(
     written = {}
     for fmt in formats:
         target = path.with_suffix(f".{fmt}")
-        if fmt == "csv":
-            table.to_csv(target, index=False, lineterminator="\n")
-        elif fmt == "html":
+        if fmt == "html":
             fragment = table_html(rendered)
             text = standalone_page(fragment, caption or path.stem) if standalone_html else fragment
             target.write_text(text, encoding="utf-8", newline="\n")

@@ -24,7 +24,6 @@ from trialanalysis.analyses.betterback.clusters import (
 from trialanalysis.analyses.betterback.data import (
     check_columns,
     patient_design,
-    read_tables,
     therapist_long,
 )
 from trialanalysis.analyses.betterback.figures import (
@@ -51,6 +50,7 @@ from trialanalysis.analyses.betterback.periods import (
     stepped_design_effects,
 )
 from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
+from trialanalysis.analyses.betterback.settings import resolve_betterback
 from trialanalysis.analyses.betterback.table1 import (
     clinic_table,
     dependents,
@@ -64,19 +64,32 @@ from trialanalysis.analyses.betterback.therapists import (
 )
 from trialanalysis.analyses.betterback.trajectories import condition_trajectories
 from trialanalysis.analyses.common.fits import DIAGNOSTICS_COLUMNS
-from trialanalysis.analyses.common.tables import column_labels, count_suppression, publish_table
-from trialanalysis.errors import ConfigError
+from trialanalysis.analyses.common.tables import column_labels, count_suppression
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
-from trialanalysis.reporting.figures import save_figure
-from trialanalysis.steps.io import write_csv
+from trialanalysis.reporting.figures import design_schematic, save_figure
+from trialanalysis.steps.io import (
+    StepFiles,
+    declare,
+    publish_table,
+    read_table_csv,
+    read_tables,
+    write_csv,
+)
 
 MISSING_COUNTS = {"columns": ".*_missing", "style": "integer"}
 
 
 def instruments_and_labels(config: Mapping):
-    """Return the instrument definitions and the column labels they give."""
+    """Return the instrument definitions and the column labels they give.
+
+    The analysis settings are checked against them first
+    (:func:`~trialanalysis.analyses.betterback.settings.resolve_betterback`), as
+    the Snakefile does before any job runs, so a step called on its own
+    reports every bad setting before it reads data.
+    """
     instruments = load_instruments(config["instruments_dir"])
+    resolve_betterback(config, instruments)
     return instruments, column_labels(instruments)
 
 
@@ -103,16 +116,45 @@ def diagnostics_block(path: str, caption: str) -> dict:
     }
 
 
-def design_tables(inputs: Mapping[str, str]) -> dict[str, pd.DataFrame]:
-    """Read the inputs; add ``design`` (patients with cluster and treatment)."""
-    tables = read_tables(inputs)
+def design_tables(inputs: Mapping[str, str], files: StepFiles) -> dict[str, pd.DataFrame]:
+    """Read a step's CSV inputs; add ``design`` (patients with cluster and treatment)."""
+    tables = read_tables(inputs, files)
     if "patients" in tables and "clinics" in tables:
         tables["design"] = patient_design(tables["patients"], tables["clinics"])
     return tables
 
 
+# ---------------------------------------------------------------- design
+@declare(inputs=("schedule", "clinics"), outputs=("svg", "png", "fragment"))
+def betterback_design_step(schedule: str, clinics: str, output: str, fragment: str) -> None:
+    """Draw the BetterBack cluster x period schematic (SVG and PNG) and its report entry."""
+    figure = design_schematic(read_table_csv(schedule), read_table_csv(clinics))
+    written = save_figure(figure, output)
+    block = {
+        "figure": str(written[0]),
+        "caption": "BetterBack: condition of each allocation cluster per period "
+        "(blank: cluster not observed)",
+        "data": [schedule, clinics],
+    }
+    write_fragment(fragment, [{"section": "design", "title": "BetterBack", "blocks": [block]}])
+
+
 # ---------------------------------------------------------------- table 1
-def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+@declare(
+    inputs=(
+        "patients",
+        "clinics",
+        "therapists",
+        "patient_scores",
+        "therapist_scores",
+        "instruments",
+    ),
+    outputs=("clinics", "therapists", "patients", "tables", "fragment"),
+    folders=("instruments",),
+)
+def betterback_table1_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
     """Baseline characteristics at clinic, therapist and patient level by condition."""
     settings = config["betterback"]["analyses"]["table1"]
     timepoints = config["betterback"]["timepoints"]
@@ -120,7 +162,7 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
     orders = {
         c.column: list(c.labels) for i in instruments.values() for c in i.classifications.values()
     }
-    tables = design_tables(inputs)
+    tables = design_tables(inputs, betterback_table1_step.files)
     patient_scores = tables["patient_scores"]
     therapist_scores = tables["therapist_scores"]
     built = {
@@ -181,32 +223,40 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
 
 
 # ---------------------------------------------------------- therapist cohort
-def therapists_step(
+@declare(
+    inputs=("therapists", "therapist_scores", "instruments"),
+    outputs=(
+        "anova",
+        "pairwise",
+        "emmeans",
+        "contrasts",
+        "associations",
+        "diagnostics",
+        "trajectories_figure",
+        "trajectories_png",
+        "profile_figure",
+        "profile_png",
+        "tables",
+        "fragment",
+    ),
+    folders=("instruments",),
+)
+def betterback_therapists_step(
     config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:
     """Therapist cohort: published RM-ANOVA, mixed models, associations, figures."""
     settings = config["betterback"]["analyses"]["therapists"]
     timepoints = list(config["betterback"]["timepoints"]["therapist"])
     instruments, labels = instruments_and_labels(config)
-    tables = read_tables(inputs)
+    tables = read_tables(inputs, betterback_therapists_step.files)
     long = therapist_long(tables["therapists"], tables["therapist_scores"], timepoints)
     domains = []
     if settings["domains_instrument"]:
         name = settings["domains_instrument"]
-        if name not in instruments:
-            raise ConfigError(
-                f"betterback.analyses.therapists.domains_instrument: no instrument {name!r} "
-                f"({', '.join(sorted(instruments))})"
-            )
         domains = [s.column for s in instruments[name].scores.values()]
     where = "betterback.analyses.therapists"
     check_columns(settings["scores"] + domains, long.columns, where, "therapist scores")
     check_columns(settings["associations"]["outcomes"], long.columns, where, "therapist scores")
-    if settings["associations"]["timepoint"] not in timepoints:
-        raise ConfigError(
-            f"{where}.associations.timepoint {settings['associations']['timepoint']!r} is not "
-            f"a therapist time point ({', '.join(timepoints)})"
-        )
     scores = list(settings["scores"])
     anova, pairwise = published_analysis(
         long, scores + domains, timepoints, settings["anova_p_adjust"], labels
@@ -322,7 +372,10 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
 
 
 # --------------------------------------------------------------- forest plot
-def forest_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+@declare(inputs=("effects", "binary"), outputs=("figure", "png", "fragment"))
+def betterback_forest_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
     """Forest plot of every patient outcome (continuous and binary)."""
     effects = pd.read_csv(inputs["effects"])
     binary = pd.read_csv(inputs["binary"])
@@ -392,20 +445,47 @@ BINARY_LABELS = {
 
 
 # -------------------------------------------------------------- patient trial
-def _patient_results(config: Mapping, inputs: Mapping[str, str]):
+def _patient_results(config: Mapping, inputs: Mapping[str, str], files: StepFiles):
     settings = config["betterback"]["analyses"]["patients"]
     timepoints = list(config["betterback"]["timepoints"]["patient"])
     _, labels = instruments_and_labels(config)
-    tables = design_tables(inputs)
+    tables = design_tables(inputs, files)
     results = hussey_hughes(
         tables["design"], tables["patient_scores"], settings, timepoints, labels
     )
     return settings, timepoints, tables, results
 
 
-def patients_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+@declare(
+    inputs=("patients", "clinics", "patient_scores", "instruments"),
+    outputs=(
+        "effects",
+        "coefficients",
+        "icc",
+        "variance_components",
+        "clinic_effects",
+        "trajectories",
+        "diagnostics",
+        "primary_coefficients",
+        "primary_data",
+        "analysed",
+        "design_effects",
+        "trajectories_figure",
+        "trajectories_png",
+        "caterpillar_figure",
+        "caterpillar_png",
+        "tables",
+        "fragment",
+    ),
+    folders=("instruments",),
+)
+def betterback_patients_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
     """Hussey & Hughes models, ICCs, clinic effects, trajectories and the analysed patients."""
-    settings, timepoints, tables, results = _patient_results(config, inputs)
+    settings, timepoints, tables, results = _patient_results(
+        config, inputs, betterback_patients_step.files
+    )
     effects = results.effects.copy()
     sds = {
         (score, t): frame.loc[frame["timepoint"] == t, score].std(ddof=1)
@@ -550,12 +630,19 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
 
 
 # ----------------------------------------------------------- binary outcomes
-def binary_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+@declare(
+    inputs=("patients", "clinics", "care", "care_scores", "patient_scores", "instruments"),
+    outputs=("effects", "coefficients", "diagnostics", "tables", "fragment"),
+    folders=("instruments",),
+)
+def betterback_binary_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
     """GEE for referrals, CPQI indicators and responders."""
     settings = config["betterback"]["analyses"]["binary"]
     baseline = config["betterback"]["timepoints"]["patient"][0]
     _, labels = instruments_and_labels(config)
-    tables = design_tables(inputs)
+    tables = design_tables(inputs, betterback_binary_step.files)
     data = tables["design"].merge(tables["care"], on="patient_id", how="left")
     data = data.merge(tables["care_scores"], on="patient_id", how="left", suffixes=("", "_score"))
     data, responder_labels = responder_columns(
@@ -598,11 +685,18 @@ def binary_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
 
 
 # ------------------------------------------------------ sensitivity analyses
-def sensitivity_step(
+@declare(
+    inputs=("patients", "clinics", "schedule", "patient_scores", "instruments"),
+    outputs=("table", "randomization", "diagnostics", "tables", "fragment"),
+    folders=("instruments",),
+)
+def betterback_sensitivity_step(
     config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:
     """Cluster-level analysis, randomization test, missing data and boundary refits."""
-    settings, timepoints, tables, results = _patient_results(config, inputs)
+    settings, timepoints, tables, results = _patient_results(
+        config, inputs, betterback_sensitivity_step.files
+    )
     sensitivity = config["betterback"]["analyses"]["sensitivity"]
     table, randomization, diagnostics = sensitivity_analyses(
         results, settings, sensitivity, tables["schedule"], timepoints, int(config["seed"])
@@ -643,9 +737,27 @@ CELL_LABELS = {
 }
 
 
-def inference_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
-    """Cluster-period table, secular trend, stepped design effect and the inference set."""
-    settings, _, tables, results = _patient_results(config, inputs)
+@declare(
+    inputs=("patients", "clinics", "schedule", "patient_scores", "instruments"),
+    outputs=(
+        "inference",
+        "cluster_periods",
+        "period_means",
+        "diagnostics",
+        "period_figure",
+        "period_png",
+        "tables",
+        "fragment",
+    ),
+    folders=("instruments",),
+)
+def betterback_inference_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Cluster-period table, secular trend and the inference sensitivity set."""
+    settings, _, tables, results = _patient_results(
+        config, inputs, betterback_inference_step.files
+    )
     sensitivity = config["betterback"]["analyses"]["sensitivity"]
     schedule = tables["schedule"]
     timepoint = settings["primary_timepoint"]

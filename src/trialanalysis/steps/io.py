@@ -1,5 +1,8 @@
 """Workflow step input and output: the step log, the CSV writer and reader, input discovery.
 
+:func:`write_csv` is the one byte-stable CSV writer of the package (the
+workflow steps, manuscript tables, the simulator and the commands use it).
+
 Intermediate tables are CSV so that a reviewer can open every one of them;
 :func:`write_csv` writes them byte-stable and :func:`read_table_csv` restores
 the types by naming convention (``*_id`` text, ``*_date`` dates).
@@ -11,17 +14,64 @@ import contextlib
 import logging
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from trialanalysis.errors import TrialAnalysisError
+from trialanalysis.analyses.common.tables import table_settings
+from trialanalysis.errors import ConfigError, TrialAnalysisError
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.ingest.sources import trial_files
+from trialanalysis.reporting import tables as manuscript
 
 DATE_COLUMNS = ("period_start", "period_end")
 TEXT_COLUMNS = ("timepoint", "condition", "arm", "cluster_id")
+
+
+@dataclass(frozen=True)
+class StepFiles:
+    """The input and output names of a workflow step: those of its rule.
+
+    Attributes
+    ----------
+    inputs, outputs : tuple of str
+        Names of the rule's named inputs and outputs, in the rule's order (an
+        architecture test checks they equal the rule's).
+    folders : tuple of str
+        Inputs that are folders (instrument definitions), not CSV tables.
+    """
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    folders: tuple[str, ...] = ()
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The inputs read as CSV tables."""
+        return tuple(name for name in self.inputs if name not in self.folders)
+
+
+def declare(
+    inputs: Sequence[str] = (), outputs: Sequence[str] = (), folders: Sequence[str] = ()
+) -> Callable:
+    """Declare a step's input and output names once (as ``step.files``).
+
+    Parameters
+    ----------
+    inputs, outputs : sequence of str
+        The names of the rule's inputs and outputs.
+    folders : sequence of str
+        Inputs that are folders, not tables (e.g. ``instruments``).
+    """
+    files = StepFiles(tuple(inputs), tuple(outputs), tuple(folders))
+
+    def attach(step: Callable) -> Callable:
+        step.files = files
+        return step
+
+    return attach
 
 
 @contextlib.contextmanager
@@ -61,6 +111,86 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n")
 
 
+def write_table(
+    table: pd.DataFrame,
+    path: str | Path,
+    *,
+    formats: Sequence[str] = ("csv", *manuscript.FORMATS),
+    **render,
+) -> dict[str, Path]:
+    """Write a tidy table as CSV (exactly the input) and as rendered manuscript tables.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Tidy, unrounded results.
+    path : str or Path
+        Output path; its suffix is replaced by each format's.
+    formats : sequence of str
+        Any of ``csv`` (unrounded, unsuppressed, for the analysis record) and
+        the rendered formats of :func:`trialanalysis.reporting.tables.write_table`.
+    **render
+        Caption, source, rounding rules, suppression, labels, columns, notes,
+        missing text: see :func:`trialanalysis.reporting.tables.write_table`.
+
+    Returns
+    -------
+    dict of str to Path
+        Format -> file written, in the order of ``formats``.
+    """
+    known = ("csv", *manuscript.FORMATS)
+    unknown = sorted(set(formats) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown table format(s) {unknown}; choose from {', '.join(known)}")
+    path = Path(path)
+    rendered = manuscript.write_table(
+        table, path, formats=[f for f in formats if f != "csv"], **render
+    )
+    written = {}
+    for fmt in formats:
+        if fmt == "csv":
+            written[fmt] = path.with_suffix(".csv")
+            write_csv(table, written[fmt])
+        else:
+            written[fmt] = rendered[fmt]
+    return written
+
+
+def publish_table(
+    table: pd.DataFrame, folder: str | Path, name: str, config: Mapping, block: dict
+) -> dict:
+    """Write a manuscript table rendered as its report block shows it; return the block.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The tidy table (its CSV copy is written unrounded).
+    folder, name : path, str
+        Output folder and file name without suffix; one file per configured format.
+    config : mapping
+        Validated config (``reporting.tables`` formats, rounding and missing text).
+    block : dict
+        A report table block (``table`` path, ``caption``, optional ``columns``,
+        ``labels``, ``rounding``, ``suppression``, ``notes``): the same settings
+        render the manuscript table, so manuscript and report agree.
+    """
+    settings = table_settings(config)
+    write_table(
+        table,
+        Path(folder) / name,
+        caption=block["caption"],
+        source=str(block["table"]),
+        rules=block.get("rounding") or settings["rules"],
+        suppression=block.get("suppression") or None,
+        labels=block.get("labels"),
+        columns=block.get("columns"),
+        notes=block.get("notes", ()),
+        formats=settings["formats"],
+        missing=settings["missing"],
+    )
+    return block
+
+
 def read_table_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV written by a workflow step, restoring types by column name."""
     frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
@@ -70,6 +200,11 @@ def read_table_csv(path: str | Path) -> pd.DataFrame:
         elif column.endswith("_date") or column in DATE_COLUMNS:
             frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d")
     return frame
+
+
+def read_tables(paths: Mapping[str, str], files: StepFiles) -> dict[str, pd.DataFrame]:
+    """Read a step's CSV inputs (``files.tables``) that are given in ``paths``, by name."""
+    return {name: read_table_csv(paths[name]) for name in files.tables if name in paths}
 
 
 def table_keys(config: Mapping) -> list[tuple[str, str]]:

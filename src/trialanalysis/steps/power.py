@@ -2,7 +2,7 @@
 
 ``power_spec_step`` plans one power spec per scenario from the trial's
 results, ``power_analytic_step`` computes the analytic grid,
-``power_chunk_step`` simulates one chunk of one scenario,
+``power_simulate_chunk_step`` simulates one chunk of one scenario,
 ``power_aggregate_step`` summarises all chunks and ``power_report_step``
 writes the table, the figure and the report fragment.
 """
@@ -13,11 +13,14 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from trialanalysis.errors import ConfigError
 from trialanalysis.power.analytic import analytic_power
+from trialanalysis.power.figures import power_curves
+from trialanalysis.power.report import COLUMNS, LABELS, METHOD_ORDER, assumptions
 from trialanalysis.power.simulate import run_simulations, summarise_simulations
 from trialanalysis.power.spec import load_power_spec
 from trialanalysis.power.trial import (
@@ -28,6 +31,9 @@ from trialanalysis.power.trial import (
     scenario_grid,
     scenario_specs,
 )
+from trialanalysis.reporting.assemble import write_fragment
+from trialanalysis.reporting.figures import save_figure
+from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
 
 def resolve_settings(config: Mapping) -> dict:
@@ -69,11 +75,10 @@ def n_chunks(settings: Mapping) -> int:
 
 
 def _read(path: str) -> pd.DataFrame:
-    from trialanalysis.steps.io import read_table_csv
-
     return read_table_csv(path)
 
 
+@declare(inputs=("variance_components", "analysis_data", "schedule", "clinics"))
 def power_spec_step(settings: Mapping, inputs: Mapping[str, str], output: str) -> None:
     """Plan the scenario specs from the trial's results; write them as YAML."""
     outcome = settings["outcome"]
@@ -127,10 +132,9 @@ def _labelled(table: pd.DataFrame, scenario: str, meta: Mapping) -> pd.DataFrame
     return table.assign(**labels)[[*SCENARIO_COLUMNS, *table.columns]]
 
 
+@declare()
 def power_analytic_step(scenarios: str, output: str) -> None:
     """Analytic power of every scenario and effect."""
-    from trialanalysis.steps.io import write_csv
-
     _, specs = _scenarios(scenarios)
     parts = [
         _labelled(analytic_power(load_power_spec(meta["spec"], source=name)), name, meta)
@@ -139,20 +143,20 @@ def power_analytic_step(scenarios: str, output: str) -> None:
     write_csv(pd.concat(parts, ignore_index=True), output)
 
 
-def power_chunk_step(scenarios: str, scenario: str, chunk: int, chunk_size: int, output: str):
+@declare()
+def power_simulate_chunk_step(
+    scenarios: str, scenario: str, chunk: int, chunk_size: int, output: str
+):
     """Simulate and analyse one chunk of one scenario (reproducible on its own)."""
-    from trialanalysis.steps.io import write_csv
-
     _, specs = _scenarios(scenarios)
     spec = load_power_spec(specs[scenario]["spec"], source=scenario)
     indices = range(chunk * chunk_size, min(spec.sims, (chunk + 1) * chunk_size))
     write_csv(run_simulations(spec, scenario, indices).assign(scenario=scenario), output)
 
 
+@declare(inputs=("scenarios", "chunks"))
 def power_aggregate_step(scenarios: str, chunks: Sequence[str], output: str) -> None:
     """Summarise every scenario's simulations (power, type I error, coverage, MC SEs)."""
-    from trialanalysis.steps.io import write_csv
-
     _, specs = _scenarios(scenarios)
     runs = pd.concat([pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in chunks])
     parts = []
@@ -165,15 +169,57 @@ def power_aggregate_step(scenarios: str, chunks: Sequence[str], output: str) -> 
     write_csv(pd.concat(parts, ignore_index=True), output)
 
 
+@declare(
+    inputs=("scenarios", "analytic", "simulation"),
+    outputs=("table", "reference", "tables", "figure", "png", "fragment"),
+)
 def power_report_step(
     config: Mapping, settings: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:
     """Power table (CSV/HTML/LaTeX/DOCX), power curves and the "Design and power" fragment."""
-    from trialanalysis.power.report import write_power_report
-
     trial, _ = _scenarios(inputs["scenarios"])
     tables = [pd.read_csv(inputs["analytic"])]
     if inputs.get("simulation"):
         tables.append(pd.read_csv(inputs["simulation"]))
     table = pd.concat(tables, ignore_index=True)
     write_power_report(config, settings, trial, table, reference_effect(settings), outputs)
+
+
+def write_power_report(
+    config: Mapping,
+    settings: Mapping,
+    trial: Mapping,
+    table: pd.DataFrame,
+    effect: float,
+    outputs: Mapping[str, str],
+) -> None:
+    """Write the power table, the power curves and the report fragment."""
+    table = table.assign(order=table["method"].map(METHOD_ORDER))
+    table = table.sort_values(["scenario", "effect", "order"], ascending=[True, False, True])
+    table = table.drop(columns="order").reset_index(drop=True)
+    write_csv(table, outputs["table"])
+    grid = table[table["scenario"] != OBSERVED]
+    figure = power_curves(
+        grid, effect, trial["clinics"], trial["mean_recruited"], settings["alpha"]
+    )
+    png = save_figure(figure, outputs["figure"])[1]
+    simulated = bool((table["method"] == "simulation").any())
+    reference = table[np.isclose(table["effect"], effect)]
+    write_csv(reference, outputs["reference"])
+    columns = [c for c in [*COLUMNS, "n_singular"] if c in reference.columns]
+    block = publish_table(reference, outputs["tables"], "power", config,
+        {"table": outputs["reference"], "columns": columns, "labels": LABELS, "max_rows": 300,
+         "caption": f"Design-based power at the effect of reference ({effect:g}) per scenario",
+         "rounding": [{"columns": "power|power_mc_se|type1_.*|coverage|icc", "style": "fixed",
+                       "digits": 3}, *config["reporting"]["tables"]["rounding"]],
+         "notes": [f"All effects: {outputs['table']}. Design-based power of each design under "
+                   "the assumed effect, not post-hoc power of the observed effect."]})  # fmt: skip
+    blocks = [
+        {"text": assumptions(trial, settings, effect, simulated)},
+        block,
+        {"figure": str(png), "caption": "Power against clinics and against individuals per "
+         "clinic-period, one line per ICC", "data": [outputs["table"]]},
+    ]  # fmt: skip
+    write_fragment(
+        outputs["fragment"], [{"section": "design", "title": "Design and power", "blocks": blocks}]
+    )

@@ -31,18 +31,23 @@ from trialanalysis.analyses.prepare.models import (
 )
 from trialanalysis.analyses.prepare.multiplicity import primary_family_p
 from trialanalysis.analyses.prepare.responders import dose_table, responder_table
-from trialanalysis.analyses.prepare.settings import resolve_settings
+from trialanalysis.analyses.prepare.settings import resolve_prepare, resolve_settings
 from trialanalysis.analyses.prepare.table1 import table1, table1_labels, table1_suppression
 from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
-from trialanalysis.reporting.tables import write_table
-from trialanalysis.steps.io import read_table_csv, write_csv
+from trialanalysis.steps.io import declare, read_table_csv, write_csv, write_table
 
 
 def load_analysis(config: Mapping, patients: str, outcomes: str) -> tuple[PrepareData, dict]:
-    """Read the validated patients and scored outcomes; resolve the analysis settings."""
+    """Check the settings, read patients and scored outcomes, check the settings on the data.
+
+    :func:`~trialanalysis.analyses.prepare.settings.resolve_prepare` runs first,
+    as the Snakefile does before any job runs, so a step called on its own
+    reports every bad setting before it reads data.
+    """
+    resolve_prepare(config, load_instruments(config["instruments_dir"]))
     prepare = config["prepare"]
     data = analysis_data(
         read_table_csv(patients), read_table_csv(outcomes), prepare["arms"], prepare["timepoints"]
@@ -59,8 +64,15 @@ def score_labels(instruments_dir: str | Path) -> dict[str, str]:
     return labels
 
 
-def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
-    """Write Table 1 by arm (``table``: CSV and rendered formats) and its ``fragment``."""
+@declare(
+    inputs=("patients", "outcomes", "instruments"),
+    outputs=("tables", "fragment"),
+    folders=("instruments",),
+)
+def prepare_table1_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Write Table 1 by arm (``tables``: CSV and rendered formats) and its ``fragment``."""
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
     labels = score_labels(config["instruments_dir"])
     table = table1(
@@ -71,19 +83,38 @@ def table1_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str
         data.arms, config["privacy"]["min_cell_size"], tables["suppression"]["marker"]
     )
     caption = "PREPARE: baseline characteristics by arm (no significance tests)"
+    path = Path(next(p for p in outputs["tables"] if str(p).endswith(".csv")))
     write_table(
-        table, Path(outputs["table"]), caption=caption, source=str(outputs["table"]),
+        table, path.with_suffix(""), caption=caption, source=str(path),
         rules=tables["rounding"], formats=sorted(set(tables["formats"]) | {"csv"}),
         suppression=suppression, labels=table1_labels(data.arms),
         columns=[c for c in table.columns if c != "variable"], missing=tables["missing"],
     )  # fmt: skip
-    csv = str(Path(outputs["table"]).with_suffix(".csv"))
     write_fragment(
-        outputs["fragment"], fragments.table1_sections(csv, caption, data.arms, suppression)
+        outputs["fragment"], fragments.table1_sections(str(path), caption, data.arms, suppression)
     )
 
 
-def effects_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+@declare(
+    inputs=("patients", "outcomes", "instruments"),
+    outputs=(
+        "means",
+        "differences",
+        "coefficients",
+        "ancova",
+        "effect_sizes",
+        "diagnostics",
+        "analysed",
+        "trajectories",
+        "forest",
+        "pngs",
+        "fragment",
+    ),
+    folders=("instruments",),
+)
+def prepare_effects_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
     """Mixed models of every outcome, EMMs, differences, ANCOVA check, effect sizes, figures.
 
     Outputs: ``means, differences, coefficients, ancova, effect_sizes,
@@ -177,7 +208,8 @@ def analysed_patients(model, data: PrepareData) -> pd.DataFrame:
     return used.drop_duplicates().reset_index(drop=True)
 
 
-def responders_step(
+@declare(inputs=("patients", "outcomes"), outputs=("responders", "dose", "fragment"))
+def prepare_responders_step(
     config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:
     """Write responders by arm and the per-protocol dose comparison (``responders``, ``dose``)."""
@@ -199,7 +231,14 @@ def responders_step(
     )
 
 
-def mediation_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]) -> None:
+@declare(
+    inputs=("patients", "outcomes", "instruments"),
+    outputs=("effects", "paths", "diagnostics", "diagram", "png", "fragment"),
+    folders=("instruments",),
+)
+def prepare_mediation_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
     """Mediation analyses (``effects``, ``paths``, ``diagnostics``, ``diagram`` SVG + PNG)."""
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
     labels = score_labels(config["instruments_dir"])
@@ -216,7 +255,11 @@ def mediation_step(config: Mapping, inputs: Mapping[str, str], outputs: Mapping[
     write_fragment(outputs["fragment"], fragments.mediation_sections(outputs, str(png), mediation))
 
 
-def missing_data_step(
+@declare(
+    inputs=("patients", "outcomes"),
+    outputs=("comparison", "imputations", "diagnostics", "fragment"),
+)
+def prepare_missing_data_step(
     config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
 ) -> None:
     """Likelihood-based, multiple-imputation and complete-case analyses side by side.

@@ -27,16 +27,21 @@ from trialanalysis.reporting.consort import (
     flow_summary,
     prepare_flow,
 )
-from trialanalysis.reporting.figures import design_schematic, save_figure
+from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.flowchart import (
     betterback_diagram,
     prepare_diagram,
     therapist_diagram,
 )
 from trialanalysis.reporting.provenance import run_stamp
-from trialanalysis.steps.io import read_table_csv, write_csv
+from trialanalysis.steps.io import declare, read_table_csv, write_csv
 
 
+@declare(
+    inputs=("data", "instruments"),
+    outputs=("tables", "summary", "mapping"),
+    folders=("instruments",),
+)
 def validate_step(
     config: Mapping,
     outputs: Mapping[tuple[str, str], str],
@@ -55,6 +60,7 @@ def validate_step(
         write_csv(applied, mapping)
 
 
+@declare(inputs=("table", "instruments"), folders=("instruments",))
 def score_step(
     config: Mapping,
     trial: str,
@@ -75,6 +81,11 @@ def score_step(
     write_csv(scored, destination)
 
 
+@declare(
+    inputs=("tables", "instruments"),
+    outputs=("scales", "item_statistics", "unverified", "fragment"),
+    folders=("instruments",),
+)
 def psychometrics_step(
     config: Mapping, sources: Mapping[tuple[str, str], str], outputs: Mapping[str, str]
 ) -> None:
@@ -87,7 +98,7 @@ def psychometrics_step(
     sources : mapping
         (trial, table) -> validated table with items, for tables with instruments.
     outputs : mapping
-        ``scales``, ``items`` and ``unverified`` -> CSV paths.
+        ``scales``, ``item_statistics`` and ``unverified`` -> CSV paths, ``fragment``.
     """
     instruments = load_instruments(config["instruments_dir"])
     scales, items, used = [], [], {}
@@ -102,7 +113,7 @@ def psychometrics_step(
         scales.append(psychometrics_table(frame, chosen, by=by, options=options).assign(**head))
         items.append(item_statistics(frame, chosen, by=by, options=options).assign(**head))
     first = ["trial", "table"]
-    for rows, key in ((scales, "scales"), (items, "items")):
+    for rows, key in ((scales, "scales"), (items, "item_statistics")):
         table = pd.concat(rows, ignore_index=True)
         write_csv(table[first + [c for c in table.columns if c not in first]], outputs[key])
     ordered = dict(sorted(used.items()))
@@ -131,19 +142,19 @@ def psychometrics_step(
     )
 
 
-def design_figure_step(schedule: str, clinics: str, output: str, fragment: str) -> None:
-    """Draw the BetterBack cluster x period schematic (SVG and PNG) and its report entry."""
-    figure = design_schematic(read_table_csv(schedule), read_table_csv(clinics))
-    written = save_figure(figure, output)
-    block = {
-        "figure": str(written[0]),
-        "caption": "BetterBack: condition of each allocation cluster per period "
-        "(blank: cluster not observed)",
-        "data": [schedule, clinics],
-    }
-    write_fragment(fragment, [{"section": "design", "title": "BetterBack", "blocks": [block]}])
-
-
+@declare(
+    inputs=("tables", "analysed"),
+    outputs=(
+        "betterback",
+        "prepare",
+        "cluster_sizes",
+        "betterback_figure",
+        "therapist_figure",
+        "prepare_figure",
+        "pngs",
+        "fragment",
+    ),
+)
 def consort_step(
     config: Mapping,
     sources: Mapping[tuple[str, str], str],
@@ -208,6 +219,7 @@ def consort_step(
     )
 
 
+@declare(inputs=("fragments", "data", "summary", "mapping"))
 def report_step(
     config: Mapping,
     fragments: list[str],

@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from tests.analyses.betterback_helpers import example_config, inputs_for  # noqa: E402
-from trialanalysis.steps.betterback import _patient_results  # noqa: E402
+from trialanalysis.steps.betterback import _patient_results, betterback_patients_step  # noqa: E402
 
 config = example_config()
 inputs = inputs_for("patients", "clinics", "patient_scores")
-settings, _, _, results = _patient_results(config, inputs)
+settings, _, _, results = _patient_results(config, inputs, betterback_patients_step.files)
 frames = []
 for score in ("nrs_back", "nrs_leg", "odi_total"):
     data = results.data[score]

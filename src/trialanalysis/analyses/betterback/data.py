@@ -9,13 +9,12 @@ baseline (``<score>_change``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from trialanalysis.errors import ConfigError
-from trialanalysis.steps.io import read_table_csv
 
 TREATED = "intervention"
 CONDITIONS = ("control", "intervention")
@@ -28,11 +27,6 @@ DESIGN_COLUMNS = [
     "condition",
     "treatment",
 ]
-
-
-def read_tables(paths: Mapping[str, str]) -> dict[str, pd.DataFrame]:
-    """Read workflow CSV tables by name."""
-    return {name: read_table_csv(path) for name, path in paths.items()}
 
 
 def patient_design(patients: pd.DataFrame, clinics: pd.DataFrame) -> pd.DataFrame:

@@ -34,7 +34,6 @@ from trialanalysis.analyses.common.fits import (
     mixed_diagnostics,
     mixed_formula,
     not_fitted_row,
-    random_groups,
 )
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
 from trialanalysis.models.inference import cluster_level_t
@@ -101,37 +100,6 @@ class PatientResults:
     fits: dict[tuple[str, str], MixedModelResult] = field(repr=False)
     data: dict[str, pd.DataFrame] = field(repr=False)
     specs: dict[str, ModelSpec] = field(repr=False)
-
-
-def check_settings(settings: Mapping, patient_timepoints: Sequence[str]) -> None:
-    """Check the ``patients`` settings against the design; raise ConfigError listing problems."""
-    where = "betterback.analyses.patients"
-    problems = []
-    follow_ups = list(patient_timepoints[1:])
-    unknown = [t for t in settings["timepoints"] if t not in follow_ups]
-    if unknown:
-        problems.append(f"timepoints {unknown} are not follow-ups of the design {follow_ups}")
-    if settings["primary_timepoint"] not in settings["timepoints"]:
-        problems.append(
-            f"primary_timepoint {settings['primary_timepoint']!r} is not among timepoints "
-            f"{settings['timepoints']}"
-        )
-    scores = [o["score"] for o in settings["outcomes"]]
-    if len(set(scores)) < len(scores):
-        problems.append(f"an outcome is listed twice: {scores}")
-    groups = random_groups(settings["random_effects"], f"{where}.random_effects")
-    patient_terms = [g for g in groups if "patient_id" in g]
-    if settings["model"] == "per_timepoint" and patient_terms:
-        problems.append(
-            "random_effects has a patient term, but with model: per_timepoint each patient "
-            "has one row per model; use model: repeated or drop the patient term"
-        )
-    if settings["model"] == "repeated" and not patient_terms:
-        problems.append('model: repeated needs "(1 | patient_id)" in random_effects')
-    if settings.get("df_policy") == "cluster-level" and settings["model"] != "per_timepoint":
-        problems.append("df_policy: cluster-level needs model: per_timepoint")
-    if problems:
-        raise ConfigError(f"{where}: " + "; ".join(problems))
 
 
 def outcomes_from_settings(
@@ -280,7 +248,6 @@ def hussey_hughes(
     -------
     PatientResults
     """
-    check_settings(settings, patient_timepoints)
     baseline = patient_timepoints[0]
     outcomes = outcomes_from_settings(settings, scores, labels, baseline)
     design, covariates = baseline_covariates(

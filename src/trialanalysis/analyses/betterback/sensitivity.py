@@ -25,7 +25,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from trialanalysis.analyses.betterback.patients import (
     PatientResults,
@@ -39,7 +38,8 @@ from trialanalysis.analyses.common.fits import (
     mixed_formula,
     not_fitted_row,
 )
-from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
+from trialanalysis.errors import ModelFitError, ModelSpecificationError
+from trialanalysis.models.classical import fit_ols
 from trialanalysis.models.cluster_level import cluster_level_analysis
 from trialanalysis.models.formula import parse_formula
 from trialanalysis.models.formula_syntax import design_matrices
@@ -158,7 +158,7 @@ def without_boundary(fit, data, spec, settings, timepoint) -> tuple[dict | None,
         return row, ""
     formula = f"{spec.response} ~ " + " + ".join(spec.fixed)
     y, x = design_matrices(formula, data)
-    ols = sm.OLS(y, x).fit()
+    ols = fit_ols(y, x)
     values = {
         "estimate": ols.params["treatment"],
         "std_error": ols.bse["treatment"],
@@ -211,12 +211,6 @@ def sensitivity_analyses(
     chosen = sensitivity["outcomes"] or [
         s for s, spec in results.specs.items() if spec.outcome.primary
     ]
-    unknown = [s for s in chosen if s not in results.specs]
-    if unknown:
-        raise ConfigError(
-            f"betterback.analyses.sensitivity.outcomes: {unknown} are not patient outcomes "
-            f"({', '.join(results.specs)})"
-        )
     rows, tests, diagnostics = [], [], []
     for score in chosen:
         spec = results.specs[score]

@@ -20,22 +20,21 @@ per ``per`` points; p-values adjusted across domains within each outcome.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import pingouin
 import scipy.stats
 
 from trialanalysis.analyses.common.fits import (
-    adjust_p,
     fit_mixed_recorded,
     mixed_diagnostics,
     mixed_formula,
     not_fitted_row,
 )
 from trialanalysis.errors import ModelFitError, ModelSpecificationError
+from trialanalysis.models import classical
+from trialanalysis.models.classical import adjust_p
 
 TRIAL = "betterback"
 DOMAIN_FAMILY = "domains"
@@ -55,18 +54,7 @@ def rm_anova(long: pd.DataFrame, score: str, timepoints: Sequence[str]) -> dict 
     if len(wide) < 2:
         return None
     data = wide.reset_index().melt(id_vars="therapist_id", var_name="timepoint", value_name=score)
-    with warnings.catch_warnings():
-        # pingouin calls a pandas method with a deprecated argument; nothing statistical
-        warnings.filterwarnings("ignore", message="The inplace keyword")
-        table = pingouin.rm_anova(
-            data=data,
-            dv=score,
-            within="timepoint",
-            subject="therapist_id",
-            detailed=True,
-            effsize="np2",
-            correction=True,
-        )
+    table = classical.rm_anova(data, dv=score, within="timepoint", subject="therapist_id")
     effect, error = table.iloc[0], table.iloc[1]
     return {
         "n_complete": len(wide),

@@ -1,7 +1,7 @@
 """Model fitting helpers shared by the trial analyses.
 
-Fitting with recorded warnings, diagnostics rows, multiplicity adjustment
-and random-effects terms from the config.
+Fitting with recorded warnings, diagnostics rows and random-effects terms
+from the config.
 """
 
 from __future__ import annotations
@@ -9,16 +9,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from trialanalysis.errors import ConfigError, ModelSpecificationError
 from trialanalysis.models.formula import parse_formula
 from trialanalysis.models.mixed import MixedModelResult, fit_mixed
 
-#: Config names of multiplicity adjustments -> statsmodels ``multipletests`` methods.
-P_ADJUST_METHODS = {"holm": "holm", "fdr": "fdr_bh", "bonferroni": "bonferroni", "none": None}
 DIAGNOSTICS_COLUMNS = [
     "trial",
     "analysis",
@@ -34,31 +30,6 @@ DIAGNOSTICS_COLUMNS = [
     "warnings",
     "notes",
 ]
-
-
-def adjust_p(p_values: Sequence[float], method: str) -> np.ndarray:
-    """Adjust p-values for multiplicity; missing p-values stay missing.
-
-    Parameters
-    ----------
-    p_values : sequence of float
-    method : {"holm", "fdr", "bonferroni", "none"}
-        ``fdr`` is Benjamini-Hochberg.
-
-    Returns
-    -------
-    ndarray
-    """
-    if method not in P_ADJUST_METHODS:
-        raise ConfigError(
-            f"p-value adjustment {method!r} is not one of {', '.join(P_ADJUST_METHODS)}"
-        )
-    values = np.asarray(p_values, dtype=float)
-    adjusted = values.copy()
-    present = ~np.isnan(values)
-    if P_ADJUST_METHODS[method] is not None and present.any():
-        adjusted[present] = multipletests(values[present], method=P_ADJUST_METHODS[method])[1]
-    return adjusted
 
 
 def fit_mixed_recorded(data: pd.DataFrame, formula: str, **kwargs) -> MixedModelResult:

@@ -1,13 +1,8 @@
-"""Table helpers shared by the trial analyses: labels, suppression and manuscript tables."""
+"""Table settings shared by the trial analyses: column labels, rendering and suppression."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-
-import pandas as pd
-
-from trialanalysis.reporting.tables import write_table
 
 
 def column_labels(instruments: Mapping) -> dict[str, str]:
@@ -52,38 +47,3 @@ def count_suppression(
     if complementary_groups:
         suppression["complementary_groups"] = list(complementary_groups)
     return suppression
-
-
-def publish_table(
-    table: pd.DataFrame, folder: str | Path, name: str, config: Mapping, block: dict
-) -> dict:
-    """Write a manuscript table rendered as its report block shows it; return the block.
-
-    Parameters
-    ----------
-    table : DataFrame
-        The tidy table (its CSV copy is written unrounded).
-    folder, name : path, str
-        Output folder and file name without suffix; one file per configured format.
-    config : mapping
-        Validated config (``reporting.tables`` formats, rounding and missing text).
-    block : dict
-        A report table block (``table`` path, ``caption``, optional ``columns``,
-        ``labels``, ``rounding``, ``suppression``, ``notes``): the same settings
-        render the manuscript table, so manuscript and report agree.
-    """
-    settings = table_settings(config)
-    write_table(
-        table,
-        Path(folder) / name,
-        caption=block["caption"],
-        source=str(block["table"]),
-        rules=block.get("rounding") or settings["rules"],
-        suppression=block.get("suppression") or None,
-        labels=block.get("labels"),
-        columns=block.get("columns"),
-        notes=block.get("notes", ()),
-        formats=settings["formats"],
-        missing=settings["missing"],
-    )
-    return block

@@ -53,11 +53,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from trialanalysis.analyses.common.fits import diagnostics_record
 from trialanalysis.analyses.prepare.data import PrepareData
 from trialanalysis.errors import ModelSpecificationError
+from trialanalysis.models.classical import fit_ols
 from trialanalysis.models.covariance import STRUCTURES
 from trialanalysis.models.design import fixed_matrix
 from trialanalysis.models.emmeans import reference_grid
@@ -391,7 +391,7 @@ def ancova_check(
         raise ModelSpecificationError(
             f"ANCOVA of {outcome} at {timepoint}: too few complete cases"
         )
-    fit = sm.OLS(*design_matrices(formula, used)).fit()
+    fit = fit_ols(*design_matrices(formula, used))
     estimate, se, df = fit.params["treatment"], fit.bse["treatment"], float(fit.df_resid)
     limits = t_interval(estimate, se, df, level)
     return {

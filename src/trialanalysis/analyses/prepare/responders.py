@@ -23,10 +23,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.stats.proportion import confint_proportions_2indep
 
 from trialanalysis.analyses.prepare.data import PrepareData
+from trialanalysis.models.classical import fit_ols, two_proportions_interval
 from trialanalysis.models.formula_syntax import design_matrices
 from trialanalysis.models.gee import t_interval
 
@@ -73,7 +72,7 @@ def compare_proportions(
     if n0 == 0 or n1 == 0:
         return nan | {"or_method": "not estimable (an arm has no patients)"}
     alpha = 1 - level
-    rd_low, rd_high = confint_proportions_2indep(
+    rd_low, rd_high = two_proportions_interval(
         r1, n1, r0, n0, method="newcomb", compare="diff", alpha=alpha
     )
     cells = np.array([r1, n1 - r1, r0, n0 - r0], float)
@@ -81,7 +80,7 @@ def compare_proportions(
         method, odds = "logit", cells
     else:
         method, odds = "logit-adjusted", cells + 0.5
-    or_low, or_high = confint_proportions_2indep(
+    or_low, or_high = two_proportions_interval(
         r1, n1, r0, n0, method=method, compare="odds-ratio", alpha=alpha
     )
     odds_ratio = (odds[0] / odds[1]) / (odds[2] / odds[3])
@@ -176,7 +175,7 @@ def _adjusted_difference(frame: pd.DataFrame, level: float) -> dict:
     counts = frame["full_dose"].value_counts()
     if len(frame) < 5 or counts.get(0, 0) < 2 or counts.get(1, 0) < 2:
         return dict.fromkeys(keys, np.nan)
-    fit = sm.OLS(*design_matrices("y ~ full_dose + baseline", frame)).fit()
+    fit = fit_ols(*design_matrices("y ~ full_dose + baseline", frame))
     estimate, se, df = fit.params["full_dose"], fit.bse["full_dose"], float(fit.df_resid)
     limits = t_interval(estimate, se, df, level)
     return {

@@ -1,22 +1,128 @@
-"""The ``prepare.analyses`` config, resolved and checked against the data.
+"""The ``prepare.analyses`` config, checked before any job runs and against the data.
 
 The config schema fills in defaults; what it cannot know is whether the
-columns and time points it names exist in the data. :func:`resolve_settings`
-replaces the ``null`` choices (e.g. "the outcomes of the mixed models") by
-their values and collects every mismatch into one error.
+scores and time points it names exist. :func:`resolve_prepare` checks every
+name that the design and the instrument definitions decide, before any job
+runs (the Snakefile and the CLI call it), and returns the settings frozen;
+:func:`resolve_settings` replaces the ``null`` choices (e.g. "the outcomes of
+the mixed models") by their values and checks the columns against the data.
+Each collects every problem into one error.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
+from trialanalysis.analyses.common.settings import freeze
 from trialanalysis.analyses.prepare.data import PrepareData
 from trialanalysis.errors import ConfigError
+from trialanalysis.instruments.definitions import Instrument
 
 KEY = "prepare.analyses"
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    """The checked ``prepare`` analysis settings (read-only).
+
+    Attributes
+    ----------
+    timepoints, arms : tuple of str
+        The design's time points (baseline first) and arms (control first).
+    analyses : mapping
+        ``prepare.analyses``, defaults filled in; the ``null`` choices that
+        depend on the data are filled in by :func:`resolve_settings`.
+    """
+
+    timepoints: tuple[str, ...]
+    arms: tuple[str, ...]
+    analyses: Mapping
+
+
+def resolve_prepare(config: Mapping, instruments: Mapping[str, Instrument]) -> PrepareSettings:
+    """Check ``prepare.analyses`` against the design and the instruments; return it frozen.
+
+    Parameters
+    ----------
+    config : mapping
+        The validated workflow config (defaults filled in).
+    instruments : mapping of str to Instrument
+        The instrument definitions (``instruments_dir``).
+
+    Returns
+    -------
+    PrepareSettings
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem at once, each with its config key.
+    """
+    trial = config["prepare"]
+    s = trial["analyses"]
+    timepoints = list(trial["timepoints"])
+    follow = timepoints[1:]
+    names = trial["instruments"].get("outcomes", [])
+    scores = [c for n in names if n in instruments for c in instruments[n].score_columns]
+    problems: list[str] = []
+
+    def need_scores(key: str, columns: Sequence[str] | None) -> None:
+        missing = [c for c in columns or [] if c not in scores]
+        if missing:
+            problems.append(
+                f"{KEY}.{key}: unknown {missing}, not among the scores of "
+                f"prepare.instruments.outcomes: {', '.join(scores)}"
+            )
+
+    def need_times(key: str, values: Sequence[str] | None, allowed: Sequence[str]) -> None:
+        for value in values or []:
+            if value not in allowed:
+                problems.append(f"{KEY}.{key}: time point {value!r} is not one of {allowed}")
+
+    need_scores("outcomes", s["outcomes"])
+    if s["primary_outcome"] not in s["outcomes"]:
+        problems.append(
+            f"{KEY}.primary_outcome {s['primary_outcome']!r} must also be listed in {KEY}.outcomes"
+        )
+    need_times("primary_timepoint", [s["primary_timepoint"]], follow)
+    mixed = s["mixed_model"]
+    residual = [c for c in [mixed["covariance"], *mixed["sensitivity"]] if c != "random_intercept"]
+    if mixed["df_method"] == "between-within" and residual:
+        problems.append(
+            f"{KEY}.mixed_model.df_method between-within is defined for random_intercept models "
+            f"only, not for {', '.join(residual)}; use kenward-roger or satterthwaite"
+        )
+    need_times("responders.timepoints", s["responders"]["timepoints"], follow)
+    need_scores("responders.definitions", [d["outcome"] for d in s["responders"]["definitions"]])
+    need_scores("dose.outcomes", s["dose"]["outcomes"])
+    need_times("dose.timepoints", s["dose"]["timepoints"], follow)
+    mediation = s["mediation"]
+    need_scores("mediation.mediators", mediation["mediators"])
+    need_scores("mediation.outcomes", mediation["outcomes"])
+    overlap = sorted(set(mediation["mediators"]) & set(mediation["outcomes"]))
+    if overlap:
+        problems.append(f"{KEY}.mediation: {overlap} cannot be both mediator and outcome")
+    ends = (mediation["from_timepoint"], mediation["to_timepoint"])
+    need_times("mediation.from_timepoint", [ends[0]], timepoints)
+    need_times("mediation.to_timepoint", [ends[1]], timepoints)
+    if set(ends) <= set(timepoints) and timepoints.index(ends[1]) <= timepoints.index(ends[0]):
+        problems.append(f"{KEY}.mediation: to_timepoint must come after from_timepoint")
+    imputation = s["multiple_imputation"]
+    need_scores("multiple_imputation.outcomes", imputation["outcomes"])
+    missing_models = [o for o in imputation["outcomes"] or [] if o not in s["outcomes"]]
+    if missing_models:
+        problems.append(
+            f"{KEY}.multiple_imputation.outcomes {missing_models} must also be in {KEY}.outcomes"
+        )
+    need_scores("multiple_imputation.auxiliary", imputation["auxiliary"])
+    need_scores("table1.baseline_scores", s["table1"]["baseline_scores"])
+    if problems:
+        raise ConfigError("the PREPARE analysis config has problems:\n" + "\n".join(problems))
+    return PrepareSettings(tuple(timepoints), tuple(trial["arms"]), freeze(s))
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> bool:
@@ -24,7 +130,9 @@ def _numeric(frame: pd.DataFrame, column: str) -> bool:
 
 
 def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
-    """Fill the ``null`` choices of ``prepare.analyses`` and check every name against the data.
+    """Fill the ``null`` choices of ``prepare.analyses`` and check the names against the data.
+
+    The checks the config alone decides are :func:`resolve_prepare`'s.
 
     Parameters
     ----------
@@ -72,19 +180,8 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
                 problems.append(f"{KEY}.{key}: time point {value!r} is not one of {allowed}")
 
     need_scores("outcomes", s["outcomes"])
-    if s["primary_outcome"] not in s["outcomes"]:
-        problems.append(
-            f"{KEY}.primary_outcome {s['primary_outcome']!r} must also be listed in {KEY}.outcomes"
-        )
     need_times("primary_timepoint", [s["primary_timepoint"]], follow)
     need_patient("covariates", s["covariates"])
-    mixed = s["mixed_model"]
-    residual = [c for c in [mixed["covariance"], *mixed["sensitivity"]] if c != "random_intercept"]
-    if mixed["df_method"] == "between-within" and residual:
-        problems.append(
-            f"{KEY}.mixed_model.df_method between-within is defined for random_intercept models "
-            f"only, not for {', '.join(residual)}; use kenward-roger or satterthwaite"
-        )
 
     responders = s["responders"]
     if responders["timepoints"] is None:
@@ -104,15 +201,8 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
     mediation = s["mediation"]
     need_scores("mediation.mediators", mediation["mediators"])
     need_scores("mediation.outcomes", mediation["outcomes"])
-    overlap = sorted(set(mediation["mediators"]) & set(mediation["outcomes"]))
-    if overlap:
-        problems.append(f"{KEY}.mediation: {overlap} cannot be both mediator and outcome")
     need_times("mediation.from_timepoint", [mediation["from_timepoint"]], data.timepoints)
     need_times("mediation.to_timepoint", [mediation["to_timepoint"]], data.timepoints)
-    ends = (mediation["from_timepoint"], mediation["to_timepoint"])
-    if set(ends) <= set(data.timepoints):
-        if data.timepoints.index(ends[1]) <= data.timepoints.index(ends[0]):
-            problems.append(f"{KEY}.mediation: to_timepoint must come after from_timepoint")
     if mediation["moderator"] is not None:
         need_patient("mediation.moderator", [mediation["moderator"]])
         if mediation["moderator"] in patients.columns and not _numeric(
@@ -124,11 +214,6 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
     if imputation["outcomes"] is None:
         imputation["outcomes"] = [s["primary_outcome"]]
     need_scores("multiple_imputation.outcomes", imputation["outcomes"])
-    missing_models = [o for o in imputation["outcomes"] if o not in s["outcomes"]]
-    if missing_models:
-        problems.append(
-            f"{KEY}.multiple_imputation.outcomes {missing_models} must also be in {KEY}.outcomes"
-        )
     need_scores("multiple_imputation.auxiliary", imputation["auxiliary"])
     need_patient("multiple_imputation.predictors", imputation["predictors"])
 
