@@ -20,9 +20,9 @@ from trialanalysis.analyses.betterback.periods import (
     period_means,
     stepped_design_effects,
 )
+from trialanalysis.cli.simulate import simulate_to_folder
 from trialanalysis.config import load_config
 from trialanalysis.models.multiplicity import adjust
-from trialanalysis.simulation import simulate_to_folder
 from trialanalysis.steps.io import read_table_csv
 from trialanalysis.steps.shared import score_step, validate_step
 
