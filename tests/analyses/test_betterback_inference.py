@@ -129,6 +129,3 @@ def test_df_policy_cluster_level_puts_the_effects_table_on_k_minus_p():
     np.testing.assert_allclose(
         primary["p_adjusted"], adjust(primary["p_value"].to_numpy(), "holm"), rtol=1e-12
     )
-    settings.update(model="repeated", random_effects=["(1 | clinic_id)", "(1 | patient_id)"])
-    with pytest.raises(ConfigError, match="df_policy: cluster-level needs model: per_timepoint"):
-        hussey_hughes(design, read("patient_outcomes_scores"), settings, TIMEPOINTS, {})
