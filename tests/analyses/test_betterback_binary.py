@@ -56,9 +56,8 @@ def test_responder_column_counts_patients_with_both_values(data):
 
 
 def test_effects_are_those_of_fit_gee_with_period_and_treatment(data):
-    row, _, diagnostics = fit_binary(
-        data, "referral_specialist", "Referral", "care process", [], "exchangeable"
-    )
+    fit = fit_binary(data, "referral_specialist", "Referral", "care process", [], "exchangeable")
+    row, diagnostics = fit.row, fit.diagnostics
     direct = fit_gee(data, "referral_specialist ~ C(period) + treatment", "clinic_id")
     log_or = direct.coefficients.set_index("term").loc["treatment"]
     assert row["odds_ratio"] == pytest.approx(np.exp(log_or["estimate"]))
@@ -74,8 +73,8 @@ def test_effects_are_those_of_fit_gee_with_period_and_treatment(data):
 
 def test_complementary_indicators_have_reciprocal_odds_ratios(data):
     frame = data.assign(no_referral=1 - data["referral_specialist"])
-    a = fit_binary(frame, "referral_specialist", "", "", [], "exchangeable")[0]
-    b = fit_binary(frame, "no_referral", "", "", [], "exchangeable")[0]
+    a = fit_binary(frame, "referral_specialist", "", "", [], "exchangeable").row
+    b = fit_binary(frame, "no_referral", "", "", [], "exchangeable").row
     assert a["odds_ratio"] * b["odds_ratio"] == pytest.approx(1.0, rel=1e-5)
     assert a["risk_difference"] == pytest.approx(-b["risk_difference"], abs=1e-6)
 
@@ -83,7 +82,8 @@ def test_complementary_indicators_have_reciprocal_odds_ratios(data):
 def test_binary_outcomes_table_and_unknown_columns(data):
     scores = read("patient_outcomes_scores")
     frame, labels = responder_columns(data, scores, SETTINGS["responders"], "baseline", {})
-    effects, coefficients, diagnostics = binary_outcomes(frame, SETTINGS, labels, {})
+    result = binary_outcomes(frame, SETTINGS, labels, {})
+    effects, coefficients, diagnostics = result.effects, result.coefficients, result.diagnostics
     assert list(effects["outcome"]) == [
         "referral_specialist",
         "cpqi_education",
@@ -99,7 +99,8 @@ def test_an_outcome_without_events_in_a_condition_is_reported_not_estimated(data
     frame = data.assign(
         rare=((data["treatment"] == 0) & data["patient_id"].isin(["P0001", "P0002"])).astype(int)
     )
-    row, coefficients, diagnostics = fit_binary(frame, "rare", "", "", [], "exchangeable")
+    fit = fit_binary(frame, "rare", "", "", [], "exchangeable")
+    row, coefficients, diagnostics = fit.row, fit.coefficients, fit.diagnostics
     assert coefficients is None
     assert row["events_control"] == 2 and row["events_intervention"] == 0
     assert row["note"] == "odds ratio not estimable: no events among intervention patients"

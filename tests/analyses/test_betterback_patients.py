@@ -9,7 +9,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 from tests.analyses.betterback_helpers import TRUTH, example_config, read
-from trialanalysis.analyses.betterback.clusters import clinic_effects, icc_table
+from trialanalysis.analyses.betterback.clusters import clinic_effects, outcome_icc_table
 from trialanalysis.analyses.betterback.data import patient_design
 from trialanalysis.analyses.betterback.patients import (
     analysed_patients,
@@ -188,7 +188,7 @@ def test_analysed_patients_are_the_rows_of_the_primary_models(results, design):
 
 
 def test_icc_and_design_effect_follow_from_the_variance_components(results):
-    table, _ = icc_table(results, settings(), "kenward-roger")
+    table, _ = outcome_icc_table(results, settings(), "kenward-roger")
     assert set(table["outcome"]) == {"nrs_back", "nrs_leg", "odi_total"}
     row = table[(table["outcome"] == "odi_total") & (table["model"] == "primary model (adjusted)")]
     row = row.iloc[0]

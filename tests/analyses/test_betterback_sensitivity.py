@@ -40,9 +40,10 @@ def analysis():
     ]
     settings = patient_settings(outcomes=chosen)
     results = hussey_hughes(design, read("patient_outcomes_scores"), settings, TIMEPOINTS, {})
-    table, randomization, diagnostics = sensitivity_analyses(
+    checks = sensitivity_analyses(
         results, settings, SENSITIVITY, read("schedule"), TIMEPOINTS, seed=1
     )
+    table, randomization, diagnostics = checks.table, checks.randomization, checks.diagnostics
     return results, settings, table, randomization, diagnostics
 
 
@@ -132,9 +133,9 @@ def test_boundary_refit_keeps_the_other_random_terms():
     results = hussey_hughes(design, read("patient_outcomes_scores"), settings, TIMEPOINTS, {})
     only_boundary = {**SENSITIVITY, "cluster_level": False, "randomization_test": False}
     only_boundary["missing_data"] = False
-    table, _, _ = sensitivity_analyses(
+    table = sensitivity_analyses(
         results, settings, only_boundary, read("schedule"), TIMEPOINTS, seed=1
-    )
+    ).table
     fit = results.fits[("odi_total", "3m")]
     # on the example data the clinic-by-period variance is estimated at zero
     assert fit.diagnostics["boundary_terms"] == ["(Intercept) | clinic_id:period"]
@@ -152,9 +153,8 @@ def test_chosen_secondary_outcome_and_switched_off_analyses(analysis):
         "randomization_test": False,
         "missing_data": False,
     }
-    table, randomization, _ = sensitivity_analyses(
-        results, settings, chosen, read("schedule"), TIMEPOINTS, 1
-    )
+    checks = sensitivity_analyses(results, settings, chosen, read("schedule"), TIMEPOINTS, 1)
+    table, randomization = checks.table, checks.randomization
     assert set(table["outcome"]) == {"bipq_total"}
     assert list(table["analysis"]) == [
         "primary analysis",
@@ -173,7 +173,7 @@ def test_text_covariates_enter_the_cluster_level_stage_one_as_indicators():
     )
     results = hussey_hughes(design, read("patient_outcomes_scores"), settings, TIMEPOINTS, {})
     only = {**SENSITIVITY, "randomization_test": False, "missing_data": False}
-    table, _, _ = sensitivity_analyses(results, settings, only, read("schedule"), TIMEPOINTS, 1)
+    table = sensitivity_analyses(results, settings, only, read("schedule"), TIMEPOINTS, 1).table
     row = table[table["analysis"].str.startswith("cluster-level")].iloc[0]
     assert row["formula"] == "stage 1: odi_total_change ~ odi_total_baseline + sex_male + age"
     data = results.data["odi_total"]

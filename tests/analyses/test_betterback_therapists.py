@@ -84,9 +84,10 @@ def test_paired_comparisons_are_paired_t_tests_on_complete_cases():
 
 def test_mixed_model_contrasts_equal_mean_differences_in_a_balanced_complete_design():
     data = cohort()
-    emmeans, contrasts, diagnostics = mixed_analysis(
+    models = mixed_analysis(
         data, ["pcs_total"], ["dibq_a", "dibq_b", "dibq_c"], TIMEPOINTS, SETTINGS, {}
     )
+    emmeans, contrasts, diagnostics = models.emmeans, models.contrasts, models.diagnostics
     means = data.groupby("timepoint")["dibq_b"].mean()
     rows = contrasts[contrasts["score"] == "dibq_b"].set_index("contrast")
     for t in TIMEPOINTS[1:]:
@@ -102,9 +103,9 @@ def test_mixed_model_contrasts_equal_mean_differences_in_a_balanced_complete_des
 
 def test_domains_are_adjusted_across_domains_within_each_contrast_scores_are_not():
     data = cohort(missing=0.1)
-    _, contrasts, _ = mixed_analysis(
+    contrasts = mixed_analysis(
         data, ["pcs_total"], ["dibq_a", "dibq_b", "dibq_c"], TIMEPOINTS, SETTINGS, {}
-    )
+    ).contrasts
     scores = contrasts[contrasts["family"] == "pcs_total"]
     assert (scores["p_adjusted"] == scores["p_value"]).all() and (
         scores["p_adjust"] == "none"
@@ -115,7 +116,7 @@ def test_domains_are_adjusted_across_domains_within_each_contrast_scores_are_not
         assert group["p_adjusted"].to_numpy() == pytest.approx(expected)
     fdr = mixed_analysis(
         data, [], ["dibq_a", "dibq_b", "dibq_c"], TIMEPOINTS, {**SETTINGS, "p_adjust": "fdr"}, {}
-    )[1]
+    ).contrasts
     group = fdr[fdr["contrast"] == "3m - baseline"]
     assert group["p_adjusted"].to_numpy() == pytest.approx(
         multipletests(group["p_value"], method="fdr_bh")[1]

@@ -46,7 +46,7 @@ def direct_frame(patients, outcomes):
 
 
 def test_effects_equal_products_of_ols_coefficients(trial, result):
-    effects, paths = result
+    effects, paths = result.effects, result.paths
     frame = direct_frame(*trial[:2])
     starts = [frame[f"{s}_0"] for s in ("ses_total", "hads_depression", "odi_total")]
     a_ses = ols(frame["ses_total_d"], frame["x"], *starts)[1]
@@ -68,7 +68,7 @@ def test_effects_equal_products_of_ols_coefficients(trial, result):
 
 
 def test_conditional_indirect_effects_at_configured_values(trial, result):
-    effects, _ = result
+    effects = result.effects
     frame = direct_frame(*trial[:2])
     starts = [frame[f"{s}_0"] for s in ("ses_total", "hads_depression", "odi_total")]
     w = frame["expectation"]
@@ -88,7 +88,7 @@ def test_the_built_in_mediation_is_recovered(result):
     # simulated (helpers.simulated_trial), baseline -> 3m is two steps: a(ses) = 2 * (6 + 1.5 *
     # (expectation - 7)), expectation uniform on 3..10 (mean 6.5) -> a = 10.5; b = -0.3
     truth = 10.5 * -0.3
-    effects, _ = result
+    effects = result.effects
     row = effects[(effects["model"] == MODEL_4) & (effects["mediator"] == "ses_total")]
     row = row[row["effect"] == "indirect"].iloc[0]
     assert row["conf_high"] < 0
@@ -99,16 +99,18 @@ def test_the_built_in_mediation_is_recovered(result):
 
 
 def test_bootstrap_is_seeded(trial, result):
-    again = run_mediation(trial[2], SETTINGS, seed=4)[0]
-    assert again.equals(result[0])
-    other = run_mediation(trial[2], {**SETTINGS, "moderator": None}, seed=5)[0]
+    again = run_mediation(trial[2], SETTINGS, seed=4).effects
+    assert again.equals(result.effects)
+    other = run_mediation(trial[2], {**SETTINGS, "moderator": None}, seed=5).effects
     assert set(other["model"]) == {MODEL_4}
-    assert not np.allclose(other["conf_low"], result[0].query("model == @MODEL_4")["conf_low"])
+    assert not np.allclose(
+        other["conf_low"], result.effects.query("model == @MODEL_4")["conf_low"]
+    )
 
 
 def test_diagnostics_count_the_patients_left_out(trial):
-    rows = []
-    effects, _ = run_mediation(trial[2], {**SETTINGS, "n_boot": 100}, seed=1, diagnostics=rows)
+    result = run_mediation(trial[2], {**SETTINGS, "n_boot": 100}, seed=1)
+    effects, rows = result.effects, result.diagnostics.to_dict("records")
     assert [r["analysis"] for r in rows] == [f"mediation, {MODEL_4}", f"mediation, {MODEL_7}"]
     n_used = int(effects["n"].iloc[0])
     assert all(r["n_used"] == n_used and r["n_dropped"] == 160 - n_used for r in rows)

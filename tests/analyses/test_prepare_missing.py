@@ -40,7 +40,7 @@ def result(trial):
 
 
 def test_pooled_estimates_follow_rubins_rules_by_hand(result):
-    comparison, imputations, _ = result
+    comparison, imputations = result.comparison, result.imputations
     pooled = comparison[comparison["analysis"].str.startswith("multiple")].set_index("timepoint")
     for timepoint, group in imputations.groupby("timepoint"):
         q, u = group["estimate"].to_numpy(), group["std_error"].to_numpy() ** 2
@@ -65,7 +65,7 @@ def test_pooled_estimates_follow_rubins_rules_by_hand(result):
 def test_without_missing_values_imputation_reproduces_the_likelihood_analysis():
     patients, outcomes = simulated_trial(n=40, seed=2)
     data = as_data(patients, outcomes)
-    comparison, _, _ = missing_data_analyses(data, ANALYSES, seed=1)
+    comparison = missing_data_analyses(data, ANALYSES, seed=1).comparison
     by = comparison.set_index(["analysis", "timepoint"])
     likelihood, imputed = by.loc[LIKELIHOOD], by.xs("post", level="timepoint").iloc[2]
     assert imputed["estimate"] == pytest.approx(likelihood.loc["post", "estimate"])
@@ -75,7 +75,7 @@ def test_without_missing_values_imputation_reproduces_the_likelihood_analysis():
 
 
 def test_complete_cases_are_the_patients_observed_throughout(trial, result):
-    comparison, _, _ = result
+    comparison = result.comparison
     wide = trial.wide(["odi_total"])
     complete = wide.index[wide.notna().all(axis=1)]
     subset = copy.copy(trial)
@@ -109,7 +109,7 @@ def test_imputations_keep_observed_values_and_are_seeded(trial):
 
 
 def test_diagnostics_cover_every_analysis(result):
-    diagnostics = result[2]
+    diagnostics = result.diagnostics
     assert len(diagnostics) == 3
     assert diagnostics["converged"].all()
     assert "5 fits, one per imputation" in diagnostics["notes"].iloc[2]

@@ -69,7 +69,7 @@ def test_secondary_intervals_cover_the_truth_at_a_plausible_rate(differences):
 def test_mediation_through_self_efficacy_is_recovered(example):
     data, settings, config = example
     mediation = {**settings["mediation"], "moderator": None}
-    effects, _ = run_mediation(data, mediation, config["seed"])
+    effects = run_mediation(data, mediation, config["seed"]).effects
     indirect = effects[(effects["model"] == MODEL_4) & (effects["effect"] == "indirect")]
     ses = indirect[indirect["mediator"] == "ses_total"].set_index("outcome")
     for outcome in ("odi_total", "vas_back", "eqvas_score"):

@@ -5,7 +5,7 @@ import pytest
 
 from tests.instruments.helpers import CONFIG_DIR
 from trialanalysis.cli.main import build_parser, main
-from trialanalysis.cli.score import parse_options, read_table
+from trialanalysis.cli.score import parse_options, read_table_file
 from trialanalysis.errors import DataValidationError, ScoringError
 
 EQ5D_CSV = (
@@ -109,10 +109,10 @@ def test_parse_options_and_read_table_errors(tmp_path):
         parse_options(["a=1", "a=2"])
     (tmp_path / "data.json").write_text("{}")
     with pytest.raises(DataValidationError, match=r"unsupported file type '\.json'"):
-        read_table(tmp_path / "data.json")
+        read_table_file(tmp_path / "data.json")
     (tmp_path / "data.sav").write_text("")
     with pytest.raises(DataValidationError, match=r"cannot read this \.sav file"):
-        read_table(tmp_path / "data.sav")
+        read_table_file(tmp_path / "data.sav")
 
 
 def test_score_refuses_personal_identity_numbers_without_echoing_them(tmp_path, capsys):

@@ -14,8 +14,8 @@ from trialanalysis.config import load_config
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.consort import (
     betterback_flow,
-    cluster_sizes,
     flow_summary,
+    patients_per_clinic,
     prepare_flow,
 )
 from trialanalysis.reporting.figures import design_schematic, save_figure
@@ -69,7 +69,7 @@ def build_example(results: Path, started: str, finished: str) -> Path:
     flow_pr = prepare_flow(pr, config["prepare"]["timepoints"], config["prepare"]["arms"])
     flow_bb.to_csv(results / "consort_betterback.csv", index=False, lineterminator="\n")
     flow_pr.to_csv(results / "consort_prepare.csv", index=False, lineterminator="\n")
-    sizes = cluster_sizes(bb["patients"])
+    sizes = patients_per_clinic(bb["patients"])
     save_figure(betterback_diagram(flow_bb, sizes), results / "consort_betterback")
     save_figure(therapist_diagram(flow_bb), results / "consort_therapists")
     save_figure(prepare_diagram(flow_pr), results / "consort_prepare")

@@ -9,7 +9,7 @@ from trialanalysis.errors import ReportError
 from trialanalysis.reporting.consort import (
     COLUMNS,
     betterback_flow,
-    cluster_sizes,
+    patients_per_clinic,
     prepare_flow,
     sequence_labels,
 )
@@ -159,8 +159,8 @@ def test_flow_counts_follow_changed_data(prepare):
     assert pick(counts, "patient", "physiotherapy", "lost_to_follow_up", "24m") == len(physio)
 
 
-def test_cluster_sizes(betterback):
-    sizes = cluster_sizes(betterback["patients"]).set_index("group")
+def test_patients_per_clinic(betterback):
+    sizes = patients_per_clinic(betterback["patients"]).set_index("group")
     per_clinic = betterback["patients"].groupby(["condition", "clinic_id"]).size()
     for condition in ["control", "intervention"]:
         mine = per_clinic[condition]
@@ -208,7 +208,7 @@ def figure_text(fig):
 
 def test_diagrams_show_the_counts(betterback, prepare, tmp_path):
     counts = betterback_flow(betterback, PATIENT_TP, THERAPIST_TP)
-    fig = betterback_diagram(counts, cluster_sizes(betterback["patients"]))
+    fig = betterback_diagram(counts, patients_per_clinic(betterback["patients"]))
     text = figure_text(fig)
     recruited = betterback["patients"].condition.value_counts()
     assert f"Patients recruited: {recruited['control']}" in text
@@ -217,7 +217,7 @@ def test_diagrams_show_the_counts(betterback, prepare, tmp_path):
     assert "Analysed: not reported" in text
     first = save_figure(fig, tmp_path / "a" / "consort")
     second = save_figure(
-        betterback_diagram(counts, cluster_sizes(betterback["patients"])),
+        betterback_diagram(counts, patients_per_clinic(betterback["patients"])),
         tmp_path / "b" / "consort",
     )
     for a, b in zip(first, second, strict=True):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialanalysis.cli.score import read_table, write_table
+from trialanalysis.cli.score import read_table_file, write_table_file
 from trialanalysis.errors import ModelSpecificationError
 from trialanalysis.models.mixed import fit_mixed
 
@@ -58,7 +58,7 @@ def fit_file(
     output = Path(output)
     if output.suffix.lower() not in (".csv", ".xlsx"):
         raise ModelSpecificationError(f"{output}: output must end in .csv or .xlsx")
-    data = typed_columns(read_table(data_path)).reset_index(drop=True)
+    data = typed_columns(read_table_file(data_path)).reset_index(drop=True)
     fit = fit_mixed(
         data,
         formula,
@@ -69,11 +69,13 @@ def fit_file(
         weights=weights,
     )
     stem = output.with_suffix("")
-    written = [write_table(fit.coefficients, output)]
+    written = [write_table_file(fit.coefficients, output)]
     # The fit succeeded: its coefficients are written whatever happens to the
     # optional variance intervals (which report failures as notes, not errors).
-    written.append(write_table(fit.variance_components, Path(f"{stem}_variance{output.suffix}")))
     written.append(
-        write_table(fit.diagnostics_table(), Path(f"{stem}_diagnostics{output.suffix}"))
+        write_table_file(fit.variance_components, Path(f"{stem}_variance{output.suffix}"))
+    )
+    written.append(
+        write_table_file(fit.diagnostics_table(), Path(f"{stem}_diagnostics{output.suffix}"))
     )
     return written

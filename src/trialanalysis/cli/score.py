@@ -41,7 +41,7 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
     return options
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table_file(path: str | Path) -> pd.DataFrame:
     """Read a CSV, XLSX or SAV file as text (see :func:`trialanalysis.ingest.readers.read_frame`).
 
     The index holds the line (row) number of each record in the file, header
@@ -50,7 +50,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return read_frame(path)
 
 
-def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+def write_table_file(table: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as CSV or XLSX (by the file suffix), without the index."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -102,11 +102,11 @@ def score_file(
             f"no instrument {instrument!r} in {instruments_path(instruments_dir)}; "
             f"defined: {', '.join(definitions)}"
         )
-    table = read_table(input_path)
+    table = read_table_file(input_path)
     try:
         scored = score_instrument(table, definitions[instrument], **dict(options or {}))
     except ScoringError as exc:
         raise ScoringError(
             f"{input_path} (rows are row numbers in the file, header = 1): {exc}"
         ) from None
-    return write_table(scored, output_path)
+    return write_table_file(scored, output_path)

@@ -281,7 +281,7 @@ def prepare_flow(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def cluster_sizes(
+def patients_per_clinic(
     individuals: pd.DataFrame, cluster: str = "clinic_id", group: str = "condition"
 ) -> pd.DataFrame:
     """Summarise cluster sizes per group (CONSORT cluster extension: sizes per arm).
@@ -302,7 +302,7 @@ def cluster_sizes(
     """
     absent = [c for c in (cluster, group) if c not in individuals.columns]
     if absent:
-        raise ReportError(f"cluster_sizes: column(s) {absent} not in the table")
+        raise ReportError(f"patients_per_clinic: column(s) {absent} not in the table")
     sizes = individuals.groupby([group, cluster], observed=True).size()
     summary = sizes.groupby(level=0, observed=True).agg(
         n_clusters="size",

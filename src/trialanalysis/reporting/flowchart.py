@@ -208,7 +208,7 @@ def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
     counts : DataFrame
         From :func:`trialanalysis.reporting.consort.betterback_flow`.
     sizes : DataFrame, optional
-        From :func:`trialanalysis.reporting.consort.cluster_sizes`; adds
+        From :func:`trialanalysis.reporting.consort.patients_per_clinic`; adds
         patients per clinic to the recruitment boxes.
     """
     allocation = counts[

@@ -48,7 +48,7 @@ DEFAULT_LABELS = {
     "n": "n",
 }
 #: Rendered manuscript formats; the unrounded CSV copy is written by
-#: :func:`trialanalysis.steps.io.write_table` (the one CSV writer).
+#: :func:`trialanalysis.steps.io.write_table` (with the one CSV writer).
 FORMATS = ("html", "tex", "docx")
 
 
@@ -408,7 +408,7 @@ def _cell_text(value, rule: RoundingRule, missing: str) -> str:
     return str(value)
 
 
-def write_table(
+def write_rendered_table(
     table: pd.DataFrame,
     path: str | Path,
     *,

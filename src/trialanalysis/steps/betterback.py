@@ -18,8 +18,8 @@ from trialanalysis.analyses.betterback import text
 from trialanalysis.analyses.betterback.binary import binary_outcomes, responder_columns
 from trialanalysis.analyses.betterback.clusters import (
     clinic_effects,
-    icc_table,
-    variance_components,
+    outcome_icc_table,
+    variance_component_table,
 )
 from trialanalysis.analyses.betterback.data import (
     check_columns,
@@ -261,9 +261,8 @@ def betterback_therapists_step(
     anova, pairwise = published_analysis(
         long, scores + domains, timepoints, settings["anova_p_adjust"], labels
     )
-    emmeans, contrasts, diagnostics = mixed_analysis(
-        long, scores, domains, timepoints, settings, labels
-    )
+    models = mixed_analysis(long, scores, domains, timepoints, settings, labels)
+    emmeans, contrasts, diagnostics = models.emmeans, models.contrasts, models.diagnostics
     assoc, assoc_diagnostics = associations(
         long,
         domains,
@@ -494,7 +493,7 @@ def betterback_patients_step(
     }
     keys = zip(effects["outcome"], effects["timepoint"], strict=True)
     effects["outcome_sd"] = [sds[key] for key in keys]
-    iccs, icc_diagnostics = icc_table(results, settings, settings["df_method"])
+    iccs, icc_diagnostics = outcome_icc_table(results, settings, settings["df_method"])
     outcomes = [spec.outcome for spec in results.specs.values()]
     trajectories, trajectory_diagnostics = condition_trajectories(
         tables["design"], tables["patient_scores"], outcomes, timepoints, settings["df_method"]
@@ -504,7 +503,7 @@ def betterback_patients_step(
         "effects": effects,
         "coefficients": results.coefficients,
         "icc": iccs,
-        "variance_components": variance_components(results, settings),
+        "variance_components": variance_component_table(results, settings),
         "clinic_effects": clinic_effects(results, settings),
         "trajectories": trajectories,
         "diagnostics": diagnostics_table(
@@ -648,7 +647,8 @@ def betterback_binary_step(
     data, responder_labels = responder_columns(
         data, tables["patient_scores"], settings["responders"], baseline, labels
     )
-    effects, coefficients, diagnostics = binary_outcomes(data, settings, responder_labels, labels)
+    binary = binary_outcomes(data, settings, responder_labels, labels)
+    effects, coefficients, diagnostics = binary.effects, binary.coefficients, binary.diagnostics
     write_csv(effects, outputs["effects"])
     write_csv(coefficients, outputs["coefficients"])
     write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
@@ -698,9 +698,10 @@ def betterback_sensitivity_step(
         config, inputs, betterback_sensitivity_step.files
     )
     sensitivity = config["betterback"]["analyses"]["sensitivity"]
-    table, randomization, diagnostics = sensitivity_analyses(
+    checks = sensitivity_analyses(
         results, settings, sensitivity, tables["schedule"], timepoints, int(config["seed"])
     )
+    table, randomization, diagnostics = checks.table, checks.randomization, checks.diagnostics
     write_csv(table, outputs["table"])
     write_csv(randomization, outputs["randomization"])
     write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])

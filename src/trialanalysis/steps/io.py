@@ -128,10 +128,12 @@ def write_table(
         Output path; its suffix is replaced by each format's.
     formats : sequence of str
         Any of ``csv`` (unrounded, unsuppressed, for the analysis record) and
-        the rendered formats of :func:`trialanalysis.reporting.tables.write_table`.
+        the rendered formats of
+        :func:`trialanalysis.reporting.tables.write_rendered_table`.
     **render
         Caption, source, rounding rules, suppression, labels, columns, notes,
-        missing text: see :func:`trialanalysis.reporting.tables.write_table`.
+        missing text: see
+        :func:`trialanalysis.reporting.tables.write_rendered_table`.
 
     Returns
     -------
@@ -143,7 +145,7 @@ def write_table(
     if unknown:
         raise ConfigError(f"unknown table format(s) {unknown}; choose from {', '.join(known)}")
     path = Path(path)
-    rendered = manuscript.write_table(
+    rendered = manuscript.write_rendered_table(
         table, path, formats=[f for f in formats if f != "csv"], **render
     )
     written = {}

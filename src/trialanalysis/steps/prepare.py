@@ -243,13 +243,11 @@ def prepare_mediation_step(
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
     labels = score_labels(config["instruments_dir"])
     mediation = settings["mediation"]
-    diagnostics: list[dict] = []
-    effects, paths = run_mediation(
-        data, mediation, config["seed"], settings["conf_level"], diagnostics
-    )
+    results = run_mediation(data, mediation, config["seed"], settings["conf_level"])
+    effects, paths = results.effects, results.paths
     write_csv(effects, outputs["effects"])
     write_csv(paths, outputs["paths"])
-    write_csv(pd.DataFrame(diagnostics), outputs["diagnostics"])
+    write_csv(results.diagnostics, outputs["diagnostics"])
     exposure = f"{data.arms[1]}\nvs {data.arms[0]}".replace("_", " ")
     png = save_figure(path_diagram(effects, paths, exposure, labels), outputs["diagram"])[1]
     write_fragment(outputs["fragment"], fragments.mediation_sections(outputs, str(png), mediation))
@@ -267,10 +265,10 @@ def prepare_missing_data_step(
     Outputs: ``comparison``, ``imputations``, ``diagnostics`` (CSV) and ``fragment``.
     """
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
-    comparison, imputations, diagnostics = missing_data_analyses(data, settings, config["seed"])
-    write_csv(comparison, outputs["comparison"])
-    write_csv(imputations, outputs["imputations"])
-    write_csv(diagnostics, outputs["diagnostics"])
+    results = missing_data_analyses(data, settings, config["seed"])
+    write_csv(results.comparison, outputs["comparison"])
+    write_csv(results.imputations, outputs["imputations"])
+    write_csv(results.diagnostics, outputs["diagnostics"])
     write_fragment(
         outputs["fragment"], fragments.missing_data_sections(outputs, settings, config["seed"])
     )

@@ -23,8 +23,8 @@ from trialanalysis.instruments.scoring import score_table
 from trialanalysis.reporting.assemble import assemble_report, write_fragment
 from trialanalysis.reporting.consort import (
     betterback_flow,
-    cluster_sizes,
     flow_summary,
+    patients_per_clinic,
     prepare_flow,
 )
 from trialanalysis.reporting.figures import save_figure
@@ -188,7 +188,7 @@ def consort_step(
     flow_pr = prepare_flow(
         prepare, config["prepare"]["timepoints"], config["prepare"]["arms"], used.get("prepare")
     )
-    sizes = cluster_sizes(betterback["patients"])
+    sizes = patients_per_clinic(betterback["patients"])
     write_csv(flow_bb, outputs["betterback"])
     write_csv(flow_pr, outputs["prepare"])
     write_csv(sizes, outputs["cluster_sizes"])

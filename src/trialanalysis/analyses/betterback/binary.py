@@ -16,6 +16,7 @@ missing).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -107,6 +108,15 @@ def _counts(data: pd.DataFrame, outcome: str) -> dict:
     return counts
 
 
+@dataclass(frozen=True)
+class BinaryFit:
+    """One binary outcome: its effect row, coefficients (None: no estimate) and diagnostics row."""
+
+    row: dict
+    coefficients: pd.DataFrame | None
+    diagnostics: dict
+
+
 def fit_binary(
     data: pd.DataFrame,
     outcome: str,
@@ -114,7 +124,7 @@ def fit_binary(
     kind: str,
     covariates: Sequence[str],
     correlation: str,
-) -> tuple[dict | None, pd.DataFrame | None, dict]:
+) -> BinaryFit:
     """Fit one binary outcome; return its effect row, coefficients and diagnostics row.
 
     An outcome without events (or with only events) in a condition has no
@@ -132,16 +142,16 @@ def fit_binary(
     if empty:
         reason = "odds ratio not estimable: " + "; ".join(empty)
         row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": reason}
-        return row, None, not_fitted_row(reason, **names)
+        return BinaryFit(row, None, not_fitted_row(reason, **names))
     try:
         result = fit_gee(data, formula, "clinic_id", correlation=correlation)
     except (ModelSpecificationError, ModelFitError) as exc:
         row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": str(exc)}
-        return row, None, not_fitted_row(str(exc), **names)
+        return BinaryFit(row, None, not_fitted_row(str(exc), **names))
     if not result.diagnostics["converged"]:
         reason = "GEE did not converge; no estimate shown"
         row = {"outcome": outcome, "label": label, "kind": kind, **counts, "note": reason}
-        return row, None, gee_diagnostics(result, **names)
+        return BinaryFit(row, None, gee_diagnostics(result, **names))
     odds = result.odds_ratios().set_index("term").loc["treatment"]
     difference = result.risk_difference("treatment").iloc[0]
     row = {
@@ -166,7 +176,16 @@ def fit_binary(
         "formula": formula,
     }
     coefficients = result.coefficients.assign(outcome=outcome, formula=formula)
-    return row, coefficients, gee_diagnostics(result, **names)
+    return BinaryFit(row, coefficients, gee_diagnostics(result, **names))
+
+
+@dataclass(frozen=True)
+class BinaryResults:
+    """Every binary outcome: effects, coefficients and diagnostics tables."""
+
+    effects: pd.DataFrame
+    coefficients: pd.DataFrame
+    diagnostics: pd.DataFrame
 
 
 def binary_outcomes(
@@ -174,7 +193,7 @@ def binary_outcomes(
     settings: Mapping,
     responder_labels: Mapping[str, str],
     labels: Mapping[str, str],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> BinaryResults:
     """Fit every configured binary outcome and responder definition.
 
     Parameters
@@ -191,7 +210,7 @@ def binary_outcomes(
 
     Returns
     -------
-    effects, coefficients, diagnostics : DataFrame
+    BinaryResults
     """
     check_columns(
         settings["outcomes"], data.columns, "betterback.analyses.binary.outcomes", "care"
@@ -203,19 +222,19 @@ def binary_outcomes(
     wanted += [(c, text, "responder") for c, text in responder_labels.items()]
     rows, coefficients, diagnostics = [], [], []
     for outcome, label, kind in wanted:
-        row, coefs, diag = fit_binary(
+        fit = fit_binary(
             data, outcome, label, kind, settings["covariates"], settings["correlation"]
         )
-        diagnostics.append(diag)
-        rows.append(row)
-        if coefs is not None:
-            coefficients.append(coefs)
+        diagnostics.append(fit.diagnostics)
+        rows.append(fit.row)
+        if fit.coefficients is not None:
+            coefficients.append(fit.coefficients)
     coefficient_table = pd.concat(coefficients, ignore_index=True) if coefficients else None
     if coefficient_table is not None:
         coefficient_table = coefficient_table[
             ["outcome"] + [c for c in coefficient_table.columns if c != "outcome"]
         ]
-    return (
+    return BinaryResults(
         pd.DataFrame(rows, columns=COLUMNS),
         coefficient_table if coefficient_table is not None else pd.DataFrame(),
         pd.DataFrame(diagnostics),

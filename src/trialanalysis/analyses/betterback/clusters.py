@@ -79,7 +79,7 @@ def _icc_rows(fit, outcome: Outcome, timepoint: str, model: str, formula: str) -
     return rows
 
 
-def icc_table(
+def outcome_icc_table(
     results: PatientResults, settings: Mapping, df_method: str
 ) -> tuple[pd.DataFrame, list[dict]]:
     """ICC and design effect of every primary outcome, adjusted and unadjusted.
@@ -114,7 +114,7 @@ def icc_table(
     return pd.DataFrame(rows, columns=ICC_COLUMNS), diagnostics
 
 
-def variance_components(results: PatientResults, settings: Mapping) -> pd.DataFrame:
+def variance_component_table(results: PatientResults, settings: Mapping) -> pd.DataFrame:
     """Variance components of the primary models, intervals as ``settings["variance_ci"]``."""
     tables = []
     for score, spec in results.specs.items():

@@ -181,14 +181,22 @@ def _effect_row(fit, spec: ModelSpec, settings, timepoint: str) -> dict:
     }
 
 
-def fit_outcome(
-    data: pd.DataFrame, spec: ModelSpec, settings: Mapping
-) -> tuple[dict[str, MixedModelResult], list[dict], list[dict], list[pd.DataFrame]]:
+@dataclass(frozen=True)
+class OutcomeFits:
+    """The models of one outcome: fits by time point, effect rows, diagnostics, coefficients."""
+
+    fits: dict[str, MixedModelResult]
+    effects: list[dict]
+    diagnostics: list[dict]
+    coefficients: list[pd.DataFrame]
+
+
+def fit_outcome(data: pd.DataFrame, spec: ModelSpec, settings: Mapping) -> OutcomeFits:
     """Fit one outcome at every configured follow-up (or once, for ``repeated``).
 
     Returns
     -------
-    fits, effect rows, diagnostics rows, coefficient tables
+    OutcomeFits
     """
     score = spec.outcome.score
     labels = {"trial": TRIAL, "analysis": "hussey_hughes", "outcome": score}
@@ -201,7 +209,7 @@ def fit_outcome(
                 not_fitted_row(f"{score} not observed at {t}", **labels, timepoint=t)
             )
     if not observed:
-        return fits, effects, diagnostics, coefficients
+        return OutcomeFits(fits, effects, diagnostics, coefficients)
     groups = [[t] for t in observed] if settings["model"] == "per_timepoint" else [observed]
     for group in groups:
         subset = data[data["timepoint"].isin(group)]
@@ -218,7 +226,7 @@ def fit_outcome(
             fit.coefficients.assign(outcome=score, timepoint=key, formula=spec.formula)
         )
         effects.extend(_effect_row(fit, spec, settings, t) for t in group)
-    return fits, effects, diagnostics, coefficients
+    return OutcomeFits(fits, effects, diagnostics, coefficients)
 
 
 def hussey_hughes(
@@ -258,11 +266,11 @@ def hussey_hughes(
     for outcome in outcomes:
         spec = model_spec(outcome, settings, covariates)
         frame = outcome_data(design, scores, outcome.score, settings["timepoints"], baseline)
-        fitted, rows, diag, coefs = fit_outcome(frame, spec, settings)
-        fits.update({(outcome.score, key): fit for key, fit in fitted.items()})
-        effects += rows
-        diagnostics += diag
-        coefficients += coefs
+        fitted = fit_outcome(frame, spec, settings)
+        fits.update({(outcome.score, key): fit for key, fit in fitted.fits.items()})
+        effects += fitted.effects
+        diagnostics += fitted.diagnostics
+        coefficients += fitted.coefficients
         data[outcome.score], specs[outcome.score] = frame, spec
     order = {t: i for i, t in enumerate(settings["timepoints"])}
     effect_table = pd.DataFrame(effects, columns=EFFECT_COLUMNS)

@@ -22,6 +22,7 @@ For each chosen outcome, beside the primary Hussey & Hughes estimate:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -180,6 +181,15 @@ def without_boundary(fit, data, spec, settings, timepoint) -> tuple[dict | None,
     return _row(spec, timepoint, "without boundary random effect", values, note, formula), ""
 
 
+@dataclass(frozen=True)
+class SensitivityResults:
+    """The sensitivity analyses: estimates, randomization tests and diagnostics."""
+
+    table: pd.DataFrame
+    randomization: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+
 def sensitivity_analyses(
     results: PatientResults,
     settings: Mapping,
@@ -187,7 +197,7 @@ def sensitivity_analyses(
     schedule: pd.DataFrame,
     patient_timepoints: list[str],
     seed: int,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> SensitivityResults:
     """Run the configured sensitivity analyses.
 
     Parameters
@@ -268,7 +278,9 @@ def sensitivity_analyses(
             elif note:
                 rows.append(_row(spec, timepoint, "without boundary random effect", {}, note))
     randomization_table = pd.concat(tests, ignore_index=True) if tests else pd.DataFrame()
-    return pd.DataFrame(rows, columns=COLUMNS), randomization_table, pd.DataFrame(diagnostics)
+    return SensitivityResults(
+        pd.DataFrame(rows, columns=COLUMNS), randomization_table, pd.DataFrame(diagnostics)
+    )
 
 
 def _missing_data_rows(results, spec, settings, patient_timepoints, diagnostics) -> list[dict]:

@@ -21,6 +21,7 @@ per ``per`` points; p-values adjusted across domains within each outcome.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -132,6 +133,15 @@ def published_analysis(
     return anova, pairs
 
 
+@dataclass(frozen=True)
+class TherapistModels:
+    """The therapist mixed models: EMMs, contrasts with the first time point, diagnostics."""
+
+    emmeans: pd.DataFrame
+    contrasts: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+
 def mixed_analysis(
     long: pd.DataFrame,
     scores: Sequence[str],
@@ -139,12 +149,12 @@ def mixed_analysis(
     timepoints: Sequence[str],
     settings: Mapping,
     labels: Mapping[str, str],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> TherapistModels:
     """Mixed model per score: EMMs per time point and contrasts with the first.
 
     Returns
     -------
-    emmeans, contrasts, diagnostics : DataFrame
+    TherapistModels
     """
     order = {t: i for i, t in enumerate(timepoints)}
     emm_tables, contrast_tables, diagnostics = [], [], []
@@ -183,7 +193,7 @@ def mixed_analysis(
     first = ["score", "label", "family"]
     emmeans = emmeans[first + [c for c in emmeans.columns if c not in first]]
     contrasts = contrasts[first + [c for c in contrasts.columns if c not in first]]
-    return emmeans, contrasts, pd.DataFrame(diagnostics)
+    return TherapistModels(emmeans, contrasts, pd.DataFrame(diagnostics))
 
 
 def associations(

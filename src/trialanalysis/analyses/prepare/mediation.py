@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -42,13 +43,18 @@ def _rename(name: str) -> str:
     return name.removesuffix("_change")
 
 
+@dataclass(frozen=True)
+class MediationResults:
+    """The mediation analyses: effects, path coefficients and diagnostics tables."""
+
+    effects: pd.DataFrame
+    paths: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+
 def run_mediation(
-    data: PrepareData,
-    settings: Mapping,
-    seed: int,
-    level: float = 0.95,
-    diagnostics: list | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    data: PrepareData, settings: Mapping, seed: int, level: float = 0.95
+) -> MediationResults:
     """Mediation analyses of every configured outcome.
 
     Parameters
@@ -59,22 +65,21 @@ def run_mediation(
     seed : int
         Seed of the bootstrap (the same for every outcome).
     level : float
-    diagnostics : list, optional
-        When given, one diagnostics row per outcome and model is appended
-        (patients used and left out, warnings raised during the fit).
 
     Returns
     -------
-    (DataFrame, DataFrame)
+    MediationResults
         Effects (``outcome, model, effect, mediator, moderator_value,
         estimate, boot_se, conf_low, conf_high, n, n_boot, from_timepoint,
         to_timepoint``) and path coefficients (``outcome, model, equation,
         term, estimate, std_error, df, statistic, p_value, conf_low,
         conf_high``). Mediators and outcomes are named by their score column;
-        every value is a change over the interval.
+        every value is a change over the interval; one diagnostics row per
+        outcome and model (patients used and left out, warnings raised during
+        the fit).
     """
     mediators = [f"{m}_change" for m in settings["mediators"]]
-    effects, paths = [], []
+    effects, paths, diagnostics = [], [], []
     for outcome in settings["outcomes"]:
         frame = mediation_frame(data, settings, outcome)
         covariates = (
@@ -102,13 +107,12 @@ def run_mediation(
                     **common, **extra,
                 )  # fmt: skip
             head = {"outcome": outcome, "model": label}
-            if diagnostics is not None:
-                n_used = int(result.effects["n"].iloc[0])
-                diagnostics.append(
-                    least_squares_row(
-                        f"mediation, {label}", outcome, n_used, len(frame) - n_used, caught
-                    )
+            n_used = int(result.effects["n"].iloc[0])
+            diagnostics.append(
+                least_squares_row(
+                    f"mediation, {label}", outcome, n_used, len(frame) - n_used, caught
                 )
+            )
             effects.append(
                 result.effects.assign(**head, mediator=result.effects["mediator"].map(_rename))
             )
@@ -128,7 +132,7 @@ def run_mediation(
     effects_table = effects_table[first + [c for c in effects_table if c not in first]]
     paths_table = pd.concat(paths, ignore_index=True)
     paths_table = paths_table[first + [c for c in paths_table if c not in first]]
-    return effects_table, paths_table
+    return MediationResults(effects_table, paths_table, pd.DataFrame(diagnostics))
 
 
 def assumptions_text(settings: Mapping) -> str:

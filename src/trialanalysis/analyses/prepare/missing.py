@@ -25,6 +25,7 @@ the median observed at that time point.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -139,9 +140,16 @@ def complete_case_long(data: PrepareData, outcome: str) -> pd.DataFrame:
     return data.long[data.long["patient_id"].isin(complete)]
 
 
-def missing_data_analyses(
-    data: PrepareData, analyses: Mapping, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+@dataclass(frozen=True)
+class MissingDataResults:
+    """The missing-data analyses: comparison, per-imputation estimates and diagnostics."""
+
+    comparison: pd.DataFrame
+    imputations: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+
+def missing_data_analyses(data: PrepareData, analyses: Mapping, seed: int) -> MissingDataResults:
     """Likelihood-based, multiple-imputation and complete-case estimates side by side.
 
     Parameters
@@ -153,7 +161,7 @@ def missing_data_analyses(
 
     Returns
     -------
-    (DataFrame, DataFrame, DataFrame)
+    MissingDataResults
         The comparison (``outcome, analysis, timepoint, contrast, estimate,
         std_error, df, statistic, p_value, conf_low, conf_high, n_patients,
         riv, fmi, m``), the per-imputation estimates (``outcome, imputation,
@@ -200,7 +208,7 @@ def missing_data_analyses(
     imputations = imputations[
         ["outcome", "imputation", "timepoint", "estimate", "std_error", "df"]
     ]
-    return table, imputations, pd.DataFrame(diagnostics)
+    return MissingDataResults(table, imputations, pd.DataFrame(diagnostics))
 
 
 def _summary(differences: pd.DataFrame, label: str, model) -> pd.DataFrame:
