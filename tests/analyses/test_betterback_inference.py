@@ -35,8 +35,8 @@ def example():
     settings = example_config()["betterback"]["analyses"]["patients"]
     design = patient_design(read("patients"), read("clinics"))
     results = hussey_hughes(design, read("patient_outcomes_scores"), settings, TIMEPOINTS, {})
-    table, diagnostics = inference_set(results, settings, ANALYSES, [], read("schedule"))
-    return table, diagnostics
+    inference = inference_set(results, settings, ANALYSES, [], read("schedule"))
+    return inference.table, inference.diagnostics
 
 
 def golden_row(data, outcome, analysis, df_method):

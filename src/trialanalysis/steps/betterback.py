@@ -762,16 +762,16 @@ def betterback_inference_step(
     sensitivity = config["betterback"]["analyses"]["sensitivity"]
     schedule = tables["schedule"]
     timepoint = settings["primary_timepoint"]
-    table, diagnostics = inference_set(
+    inference = inference_set(
         results, settings, sensitivity["inference"], sensitivity["outcomes"], schedule
     )
     written = {
-        "inference": table,
+        "inference": inference.table,
         "cluster_periods": cluster_period_table(
             schedule, tables["design"], analysed_patients(results, settings), timepoint
         ),
         "period_means": period_means(results, settings, schedule),
-        "diagnostics": diagnostics_table(diagnostics),
+        "diagnostics": diagnostics_table(inference.diagnostics),
     }
     for name, frame in written.items():
         write_csv(frame, outputs[name])
@@ -790,7 +790,7 @@ def betterback_inference_step(
                  "suppression": count_suppression(config, counts[2:]),
                  "caption": "BetterBack: clinics, therapists and patients per allocation unit "
                  f"and period (analysed: in a primary model at {timepoint}; CONSORT-SW)"}),
-        publish_table(table, outputs["tables"], "inference", config,
+        publish_table(inference.table, outputs["tables"], "inference", config,
                 {"table": outputs["inference"], "max_rows": 200,
                  "caption": f"BetterBack: what the treatment effect rests on, at {timepoint} "
                  "(betterback.analyses.sensitivity.inference)",

@@ -32,6 +32,7 @@ All models are fitted by REML with the primary analysis's df method; the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -142,13 +143,21 @@ def cluster_df_row(fit, spec, settings, timepoint) -> dict:
     return row
 
 
+@dataclass(frozen=True)
+class InferenceResults:
+    """The inference sensitivity set: one tidy table and the models' diagnostics."""
+
+    table: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+
 def inference_set(
     results: PatientResults,
     settings: Mapping,
     analyses: Sequence[str],
     outcomes: Sequence[str],
     schedule: pd.DataFrame,
-) -> tuple[pd.DataFrame, list[dict]]:
+) -> InferenceResults:
     """Fit the inference sensitivity set of each chosen outcome.
 
     Parameters
@@ -166,9 +175,9 @@ def inference_set(
 
     Returns
     -------
-    table, diagnostics
-        The tidy table (:data:`COLUMNS`, the primary row first for each
-        outcome) and diagnostics rows.
+    InferenceResults
+        ``table`` (:data:`COLUMNS`, the primary row first for each outcome)
+        and ``diagnostics`` (one row per refitted model).
     """
     unknown = [a for a in analyses if a not in ANALYSES]
     if unknown:
@@ -219,7 +228,7 @@ def inference_set(
                 mixed_diagnostics(refit, **labels, analysis=f"inference_{analysis}")
             )
             rows.append(_fit_row(refit, spec, settings, timepoint, analysis, formula))
-    return pd.DataFrame(rows, columns=COLUMNS), diagnostics
+    return InferenceResults(pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(diagnostics))
 
 
 def min_attainable_p(design: pd.DataFrame, schedule: pd.DataFrame) -> float:
