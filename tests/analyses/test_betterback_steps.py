@@ -22,7 +22,7 @@ from trialanalysis.steps.betterback import (
 PATIENT_INPUTS = ("patients", "clinics", "patient_scores")
 PATIENT_OUTPUTS = (
     "effects", "coefficients", "icc", "variance_components", "clinic_effects", "trajectories",
-    "diagnostics", "primary_coefficients", "primary_data", "analysed",
+    "diagnostics", "primary_coefficients", "primary_data", "analysed", "design_effects",
 )  # fmt: skip
 
 

@@ -140,3 +140,17 @@ def test_validate_command_checks_the_analysis_settings(tmp_path, config, capsys)
     assert "betterback.analyses.sensitivity.outcomes: unknown ['odi_totl']" in (
         capsys.readouterr().err
     )
+
+
+def test_df_policy_and_multiplicity_order_are_checked_before_any_job(config, instruments):
+    def edit(analyses):
+        analyses["patients"]["df_policy"] = "cluster-level"
+        analyses["patients"]["model"] = "repeated"
+        analyses["patients"]["random_effects"] = ["(1 | clinic_id)", "(1 | patient_id)"]
+        analyses["patients"]["multiplicity"] = {"method": "hierarchical", "order": ["odi_total"]}
+
+    with pytest.raises(ConfigError) as error:
+        resolve_betterback(changed(config, "betterback", edit), instruments)
+    message = str(error.value)
+    assert "patients.df_policy: cluster-level needs model: per_timepoint" in message
+    assert "patients.multiplicity.order: ['odi_total'] must list each primary outcome" in message

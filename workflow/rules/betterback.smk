@@ -139,6 +139,7 @@ rule betterback_patients:
         primary_coefficients=f"{BB}/primary/coefficients.csv",
         primary_data=f"{BB}/primary/analysis_data.csv",
         analysed=f"{BB}/analysed_patients.csv",
+        design_effects=f"{BB}/patients/design_effects.csv",
         trajectories_figure=report(
             "results/figures/betterback_trajectories.svg",
             caption="../report/betterback_trajectories.rst",
@@ -230,6 +231,49 @@ rule betterback_sensitivity:
         config=BB_CONFIG,
     script:
         "../scripts/betterback_sensitivity.py"
+
+
+rule betterback_inference:
+    """What the effect rests on: cluster-period table, secular trend, design effect, sensitivity set."""
+    input:
+        patients=f"{BB_DATA}/patients.csv",
+        clinics=f"{BB_DATA}/clinics.csv",
+        schedule=f"{BB_DATA}/schedule.csv",
+        patient_scores=f"{BB_SCORES}/patient_outcomes.csv",
+        instruments=config["instruments_dir"],
+    output:
+        inference=report(
+            f"{BB}/inference/inference.csv",
+            caption="../report/betterback_inference.rst",
+            category="BetterBack",
+        ),
+        cluster_periods=report(
+            f"{BB}/inference/cluster_periods.csv",
+            caption="../report/betterback_cluster_periods.rst",
+            category="BetterBack",
+        ),
+        period_means=f"{BB}/inference/period_means.csv",
+        diagnostics=f"{BB}/inference/diagnostics.csv",
+        period_figure=report(
+            "results/figures/betterback_periods.svg",
+            caption="../report/betterback_periods.rst",
+            category="BetterBack",
+        ),
+        period_png="results/figures/betterback_periods.png",
+        tables=directory(f"{BB}/tables/inference"),
+        fragment="results/report/fragments/betterback_inference.yaml",
+    log:
+        "results/logs/betterback_inference.log",
+    conda:
+        "../envs/trialanalysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb(1000, 200),
+        runtime=runtime_min(10, 3),
+    params:
+        config=BB_CONFIG,
+    script:
+        "../scripts/betterback_inference.py"
 
 
 rule betterback_forest:

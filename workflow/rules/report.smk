@@ -55,6 +55,7 @@ rule report:
             rules.betterback_patients.output.fragment,
             rules.betterback_binary.output.fragment,
             rules.betterback_sensitivity.output.fragment,
+            rules.betterback_inference.output.fragment,
             rules.betterback_forest.output.fragment,
             rules.betterback_missing_data.output.fragment,
             rules.betterback_model_checks.output.fragment,

@@ -23,6 +23,7 @@ Methods (``df_method``):
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -205,3 +206,72 @@ def _full_dummy_coding(model, tested: list[str], terms: dict) -> tuple[np.ndarra
         blocks.append(np.asarray(frame, dtype=float))
         names.extend(str(c) for c in frame.columns)
     return np.column_stack(blocks), names
+
+
+def cluster_level_df(model, cluster: str, cell: Sequence[str] = ()) -> tuple[float, int, int]:
+    """Cluster-level df ``K − p_c`` of a cluster design.
+
+    ``K`` is the number of clusters (levels of ``cluster`` among the rows
+    used) and ``p_c`` the number of fixed-effect columns that are constant
+    within every cluster-``cell`` combination (for a stepped design with
+    ``cell=("period",)``: the intercept, the period effects and the
+    treatment, but not individual-level covariates such as a baseline
+    value). This is the df of a cluster-level (two-stage) analysis and of a
+    GEE with t on ``K − p`` (Donner & Klar 2000; Leyrat et al. 2018), applied
+    to a mixed model's treatment effect.
+
+    Parameters
+    ----------
+    model : ModelData
+        The fitted model's data (``fit.model``).
+    cluster : str
+        Column of the clusters.
+    cell : sequence of str
+        Further columns that, with ``cluster``, define the cells within which
+        cluster-level columns are constant.
+
+    Returns
+    -------
+    (df, K, p_c)
+
+    Raises
+    ------
+    ModelSpecificationError
+        When ``K − p_c < 1``.
+    """
+    frame = model.frame
+    keys = combined_labels(frame, [cluster, *cell]).to_numpy()
+    X = pd.DataFrame(model.X)
+    constant = X.groupby(keys).nunique().le(1).all(axis=0)
+    n_clusters = int(frame[cluster].nunique())
+    p_cluster = int(constant.sum())
+    df = n_clusters - p_cluster
+    if df < 1:
+        raise ModelSpecificationError(
+            f"cluster-level df K - p = {n_clusters} - {p_cluster} < 1: too few {cluster} "
+            "levels for the cluster-level terms of the model"
+        )
+    return float(df), n_clusters, p_cluster
+
+
+def cluster_level_t(fit, term: str, cluster: str, cell: Sequence[str] = ()) -> dict:
+    """Test a fixed effect of a mixed model on cluster-level df ``K − p_c``.
+
+    The estimate and its unadjusted (model-based) standard error with t on
+    :func:`cluster_level_df` df, as a GEE with t on ``K − p`` or a two-stage
+    cluster-level analysis would use.
+
+    Returns
+    -------
+    dict
+        ``estimate, std_error, df, statistic, p_value, conf_low, conf_high,
+        df_method`` (``"cluster-level"``), ``n_clusters``, ``p_cluster``.
+    """
+    df, n_clusters, p_cluster = cluster_level_df(fit.model, cluster, cell)
+    row = fit.coefficients_for("satterthwaite").set_index("term").loc[term]
+    table = t_table(
+        [term], [row["estimate"]], [row["std_error"]], [df], "cluster-level", fit.level
+    )
+    result = table.iloc[0].drop("term").to_dict()
+    result.update({"n_clusters": n_clusters, "p_cluster": p_cluster})
+    return result

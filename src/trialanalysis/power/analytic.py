@@ -35,8 +35,10 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from trialanalysis.errors import ConfigError
+from trialanalysis.models.design_effect import gls_variance
 from trialanalysis.power.spec import PowerSpec, draw_sizes
+
+__all__ = ["analytic_power", "gls_variance", "power_normal", "power_t"]
 
 RESULT_COLUMNS = [
     "method",
@@ -51,60 +53,6 @@ RESULT_COLUMNS = [
     "n_sims",
     "n_failed",
 ]
-
-
-def gls_variance(
-    treatment: np.ndarray,
-    sizes: np.ndarray,
-    var_cluster: float,
-    var_cluster_period: float,
-    var_individual: float,
-) -> float:
-    """Variance of the GLS treatment estimate in a cross-sectional cluster design.
-
-    Parameters
-    ----------
-    treatment : ndarray
-        K x T treatment indicator (1 intervention, 0 control, NaN not observed).
-    sizes : ndarray
-        K x T individuals with the outcome per cluster-period; a size of 0
-        counts as not observed.
-    var_cluster, var_cluster_period, var_individual : float
-        Variance components (individual variance > 0).
-
-    Returns
-    -------
-    float
-        ``Var(theta_hat)``.
-
-    Raises
-    ------
-    ConfigError
-        If the treatment effect is not estimable in the design.
-    """
-    treatment = np.asarray(treatment, dtype=float)
-    sizes = np.asarray(sizes, dtype=float)
-    seen = ~np.isnan(treatment) & (sizes > 0)
-    x = np.where(seen, treatment, 0.0)
-    # weights of the cluster-period means, D^-1 of V_i = s_c J + D (Sherman-Morrison)
-    w = np.zeros_like(sizes)
-    w[seen] = 1.0 / (var_cluster_period + var_individual / sizes[seen])
-    wx = w * x
-    information = np.zeros((x.shape[1] + 1, x.shape[1] + 1))
-    information[np.diag_indices(x.shape[1])] = w.sum(axis=0)
-    information[:-1, -1] = information[-1, :-1] = wx.sum(axis=0)
-    information[-1, -1] = (wx * x).sum()
-    u = np.column_stack([w, wx.sum(axis=1)])
-    shrink = var_cluster / (1.0 + var_cluster * w.sum(axis=1))
-    information -= (u * shrink[:, None]).T @ u
-    keep = np.r_[information.diagonal()[:-1] > 0, True]
-    information = information[np.ix_(keep, keep)]
-    if np.linalg.matrix_rank(information) < len(information):
-        raise ConfigError(
-            "the treatment effect is not estimable in this design (it is confounded with "
-            "period); switch sequences at different periods"
-        )
-    return float(np.linalg.inv(information)[-1, -1])
 
 
 def power_normal(effect: float, se, alpha: float):

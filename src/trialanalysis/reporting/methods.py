@@ -17,6 +17,7 @@ from trialanalysis.errors import ReportError
 from trialanalysis.instruments import Instrument
 from trialanalysis.instruments.definitions import describe_classification
 from trialanalysis.instruments.psychometrics import unverified_settings_table
+from trialanalysis.reporting.estimands import estimands_section
 from trialanalysis.reporting.sections import CodeBlock, Section, TableBlock, TextBlock
 from trialanalysis.reporting.suppression import SuppressionRule, default_rule
 
@@ -312,7 +313,11 @@ def methods_section(
         if len(unverified)
         else TextBlock("Every instrument setting used is confirmed by public sources.")
     )
-    return Section("Methods", blocks=blocks, id=section_id, subsections=[models_sub, scoring_sub])
+    subsections = [models_sub, scoring_sub]
+    estimands_sub = estimands_section(config, f"{section_id}-estimands")
+    if estimands_sub.blocks:
+        subsections.append(estimands_sub)
+    return Section("Methods", blocks=blocks, id=section_id, subsections=subsections)
 
 
 def _suppression_rule(config: Mapping) -> SuppressionRule:

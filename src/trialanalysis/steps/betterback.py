@@ -31,13 +31,24 @@ from trialanalysis.analyses.betterback.figures import (
     caterpillar_figure,
     domain_profile_figure,
     forest_figure,
+    period_figure,
     therapist_trajectory_figure,
     trajectory_figure,
+)
+from trialanalysis.analyses.betterback.inference import (
+    both_condition_periods,
+    inference_set,
+    min_attainable_p,
 )
 from trialanalysis.analyses.betterback.patients import (
     analysed_patients,
     hussey_hughes,
     primary_fit,
+)
+from trialanalysis.analyses.betterback.periods import (
+    cluster_period_table,
+    period_means,
+    stepped_design_effects,
 )
 from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
 from trialanalysis.analyses.betterback.settings import resolve_betterback
@@ -382,7 +393,9 @@ def betterback_forest_step(
         "figure": str(png),
         "caption": "Forest plot of all patient outcomes: continuous outcomes as standardised "
         "differences (effect / SD of the outcome at that time point; raw effect and 95% CI "
-        "at right), binary outcomes as odds ratios",
+        "at right, with the multiplicity-adjusted p of the primary family, "
+        f"{config['betterback']['analyses']['patients']['multiplicity']['method']}), binary "
+        "outcomes as odds ratios",
         "data": [inputs["effects"], inputs["binary"]],
     }
     write_fragment(
@@ -400,6 +413,7 @@ EFFECT_COLUMNS = [
     "conf_high",
     "df",
     "p_value",
+    "p_adjusted",
     "n_obs",
     "n_clinics",
 ]
@@ -407,8 +421,14 @@ MISSING_DATA = (
     "all patients with the outcome at the follow-up{baseline}; valid when missingness "
     "depends only on the variables in the model (MAR)"
 )
+DESIGN_EFFECT_LABELS = {
+    "design_effect_stepped": "Design effect, stepped (Hooper 2016)",
+    "design_effect_parallel": "Design effect, parallel (Eldridge 2006)",
+    "cac": "Cluster autocorrelation",
+}
 ICC_LABELS = {
     "icc": "ICC",
+    "design_effect": "Design effect, parallel (Eldridge 2006)",
     "design_effect_low": "Design effect 95% CI lower",
     "design_effect_high": "Design effect 95% CI upper",
     "n_clusters": "Clinics",
@@ -457,6 +477,7 @@ def _patient_results(config: Mapping, inputs: Mapping[str, str], files: StepFile
         "primary_coefficients",
         "primary_data",
         "analysed",
+        "design_effects",
         "trajectories_figure",
         "trajectories_png",
         "caterpillar_figure",
@@ -498,6 +519,7 @@ def betterback_patients_step(
             results.diagnostics, icc_diagnostics, trajectory_diagnostics
         ),
         "analysed": analysed_patients(results, settings),
+        "design_effects": stepped_design_effects(results, settings),
     }
     for name, table in written.items():
         write_csv(table, outputs[name])
@@ -549,7 +571,10 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
         + f", fitted by REML with {settings['df_method']} degrees of freedom. Response: "
         f"{settings['response']} (`response` in the config); the treatment effect is the "
         "adjusted difference between intervention and routine care. An outcome without a "
-        "baseline measurement is analysed as its follow-up value.\n\n" + text.design_note()
+        "baseline measurement is analysed as its follow-up value.\n\n"
+        + text.df_policy_text(settings)
+        + "\n\n"
+        + text.design_note()
     )
     icc_rounding = rounding_rules(
         config, {"columns": "icc|conf_.*", "style": "fixed", "digits": 3}
@@ -560,17 +585,27 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
         publish_table(effects, outputs["tables"], "patient_effects", config,
                 {"table": outputs["effects"], "max_rows": 200,
                  "caption": "BetterBack: treatment effects (intervention - control)",
-                 "columns": ["outcome", *EFFECT_COLUMNS],
-                 "notes": ["Primary: the outcomes marked primary at the primary time point."]}),
+                 "columns": ["outcome", *EFFECT_COLUMNS], "labels": {"p_adjusted": "P adjusted"},
+                 "notes": ["Primary: the outcomes marked primary at the primary time point.",
+                           "P adjusted: the primary family, "
+                           f"{settings['multiplicity']['method']} "
+                           "(betterback.analyses.patients.multiplicity)."]}),
         {"figure": png["trajectories_figure"], "caption": "Mean outcomes by condition (95% CI; "
          "mixed model over all time points, not adjusted for period)",
          "data": [outputs["trajectories"]]},
     ]  # fmt: skip
     icc_blocks = [
+        {"text": text.design_effect_note()},
+        publish_table(written["design_effects"], outputs["tables"], "design_effects", config,
+                {"table": outputs["design_effects"], "labels": DESIGN_EFFECT_LABELS,
+                 "caption": "BetterBack: design effect of the stepped (dog-leg) design as run",
+                 "columns": ["label", "icc", "cac", "design_effect_stepped",
+                             "design_effect_parallel", "n_clinics", "n_periods",
+                             "n_patients"]}),
         {"text": "ICC of each primary outcome (CONSORT cluster extension, item 17a): from "
-         "the primary model and from the outcome alone; design effect "
-         "1 + ((CV² + 1) m − 1) ICC for the patients per clinic analysed (Eldridge 2006); "
-         "profile-likelihood 95% CIs."},
+         "the primary model and from the outcome alone, with profile-likelihood 95% CIs; "
+         "the table's design effect is the parallel-trial one, 1 + ((CV² + 1) m − 1) ICC "
+         "for the patients per clinic analysed (Eldridge 2006), for comparison only."},
         publish_table(written["icc"], outputs["tables"], "patient_icc", config,
                 {"table": outputs["icc"], "caption": "BetterBack: ICC and design effect",
                  "rounding": icc_rounding, "labels": ICC_LABELS,
@@ -635,7 +670,9 @@ def betterback_binary_step(
         {"text": "Logistic GEE per outcome, `outcome ~ C(period) + treatment"
          + "".join(f" + {c}" for c in settings["covariates"])
          + f"`, {settings['correlation']} working correlation within clinics, "
-         "Mancl-DeRouen bias-reduced sandwich and t with K - p df. Odds ratios are "
+         "Mancl-DeRouen bias-reduced sandwich and t with K - p df (K = clinics; "
+         f"df policy: {config['betterback']['analyses']['patients']['df_policy']}, see the "
+         "patient models). Odds ratios are "
          "population-averaged; risks and risk differences are standardised over the "
          "analysed patients. Referral outcomes and the first two CPQI indicators are "
          "complements (odds ratios reciprocal)."},
@@ -695,5 +732,91 @@ def betterback_sensitivity_step(
         {"section": "sensitivity", "title": "BetterBack: sensitivity analyses", "blocks": blocks},
         {"section": "diagnostics", "title": "BetterBack: sensitivity models",
          "blocks": [diagnostics_block(outputs["diagnostics"], "Sensitivity models")]},
+    ]  # fmt: skip
+    write_fragment(outputs["fragment"], sections)
+
+
+# -------------------------------------------- what the inference rests on
+CELL_LABELS = {
+    "cluster_id": "Allocation unit",
+    "n_clinics": "Clinics",
+    "n_therapists": "Therapists",
+    "patients_recruited": "Patients recruited",
+    "patients_analysed": "Patients analysed",
+    "contributes": "Treatment contrast",
+}
+
+
+@declare(
+    inputs=("patients", "clinics", "schedule", "patient_scores", "instruments"),
+    outputs=(
+        "inference",
+        "cluster_periods",
+        "period_means",
+        "diagnostics",
+        "period_figure",
+        "period_png",
+        "tables",
+        "fragment",
+    ),
+    folders=("instruments",),
+)
+def betterback_inference_step(
+    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+) -> None:
+    """Cluster-period table, secular trend and the inference sensitivity set."""
+    settings, _, tables, results = _patient_results(
+        config, inputs, betterback_inference_step.files
+    )
+    sensitivity = config["betterback"]["analyses"]["sensitivity"]
+    schedule = tables["schedule"]
+    timepoint = settings["primary_timepoint"]
+    inference = inference_set(
+        results, settings, sensitivity["inference"], sensitivity["outcomes"], schedule
+    )
+    written = {
+        "inference": inference.table,
+        "cluster_periods": cluster_period_table(
+            schedule, tables["design"], analysed_patients(results, settings), timepoint
+        ),
+        "period_means": period_means(results, settings, schedule),
+        "diagnostics": diagnostics_table(inference.diagnostics),
+    }
+    for name, frame in written.items():
+        write_csv(frame, outputs[name])
+    png = str(save_figure(period_figure(written["period_means"]), outputs["period_figure"])[1])
+    note = text.inference_note(
+        int(schedule["cluster_id"].nunique()),
+        int(tables["design"]["clinic_id"].nunique()),
+        both_condition_periods(schedule),
+        min_attainable_p(tables["design"], schedule),
+    )
+    counts = ["n_clinics", "n_therapists", "patients_recruited", "patients_analysed"]
+    blocks = [
+        {"text": note},
+        publish_table(written["cluster_periods"], outputs["tables"], "cluster_periods", config,
+                {"table": outputs["cluster_periods"], "labels": CELL_LABELS,
+                 "suppression": count_suppression(config, counts[2:]),
+                 "caption": "BetterBack: clinics, therapists and patients per allocation unit "
+                 f"and period (analysed: in a primary model at {timepoint}; CONSORT-SW)"}),
+        publish_table(inference.table, outputs["tables"], "inference", config,
+                {"table": outputs["inference"], "max_rows": 200,
+                 "caption": f"BetterBack: what the treatment effect rests on, at {timepoint} "
+                 "(betterback.analyses.sensitivity.inference)",
+                 "columns": ["label", "description", "estimate", "std_error", "conf_low",
+                             "conf_high", "df", "df_method", "p_value", "n_obs", "n_clinics",
+                             "periods", "note"]}),
+        {"figure": png, "data": [outputs["period_means"]],
+         "caption": "Adjusted mean change per period and condition from each primary model "
+         "(the secular trend the period effects remove; cells the schedule has)"},
+        {"table": outputs["period_means"], "caption": "Adjusted means per period and "
+         "condition, with the period coefficients (scheduled = the schedule has the cell; "
+         "the others are model extrapolations)"},
+    ]  # fmt: skip
+    sections = [
+        {"section": "sensitivity", "title": "BetterBack: what the inference rests on",
+         "blocks": blocks},
+        {"section": "diagnostics", "title": "BetterBack: inference sensitivity models",
+         "blocks": [diagnostics_block(outputs["diagnostics"], "Inference sensitivity models")]},
     ]  # fmt: skip
     write_fragment(outputs["fragment"], sections)

@@ -31,6 +31,7 @@ from trialanalysis.analyses.prepare.models import (
     model_diagnostics,
     secondary_model_inputs,
 )
+from trialanalysis.analyses.prepare.multiplicity import primary_family_p
 from trialanalysis.analyses.prepare.responders import dose_table, responder_table
 from trialanalysis.analyses.prepare.settings import resolve_prepare, resolve_settings
 from trialanalysis.analyses.prepare.table1 import table1, table1_labels, table1_suppression
@@ -179,6 +180,9 @@ def prepare_effects_step(
         "ancova": pd.DataFrame(checks),
         "diagnostics": pd.DataFrame(diagnostics),
     }
+    results["differences"]["p_adjusted"] = primary_family_p(
+        results["differences"], settings, data.follow_ups
+    )
     results["effect_sizes"] = effect_size_table(data, results["differences"], level)
     for key, frame in results.items():
         write_csv(frame, outputs[key])

@@ -28,6 +28,17 @@ def _grid(n_panels: int, ncols: int = 3, width: float = 3.0, height: float = 2.6
     return fig, flat[:n_panels]
 
 
+def _condition_lines(ax, part: pd.DataFrame, column: str, positions: dict) -> None:
+    """One line with 95% CI bars per condition, x = ``positions[part[column]]``."""
+    for k, (condition, colour) in enumerate(CONDITION_LINES.items()):
+        rows = part[part["condition"] == condition]
+        rows = rows.assign(x=rows[column].map(positions)).sort_values("x")
+        x = rows["x"].to_numpy(float) + (k - 0.5) * 0.08
+        y = rows["estimate"].to_numpy(float)
+        error = [y - rows["conf_low"].to_numpy(float), rows["conf_high"].to_numpy(float) - y]
+        ax.errorbar(x, y, yerr=error, color=colour, marker="o", ms=3, capsize=2, label=condition)
+
+
 def trajectory_figure(table: pd.DataFrame, timepoints: Sequence[str]):
     """Mean outcome per condition and time point with 95% CIs, one panel per outcome.
 
@@ -43,15 +54,7 @@ def trajectory_figure(table: pd.DataFrame, timepoints: Sequence[str]):
     positions = {t: i for i, t in enumerate(timepoints)}
     for ax, outcome in zip(axes, outcomes, strict=False):
         part = table[table["outcome"] == outcome]
-        for k, (condition, colour) in enumerate(CONDITION_LINES.items()):
-            rows = part[part["condition"] == condition]
-            rows = rows.assign(x=rows["timepoint"].map(positions)).sort_values("x")
-            x = rows["x"].to_numpy(float) + (k - 0.5) * 0.08
-            y = rows["estimate"].to_numpy(float)
-            error = [y - rows["conf_low"].to_numpy(float), rows["conf_high"].to_numpy(float) - y]
-            ax.errorbar(
-                x, y, yerr=error, color=colour, marker="o", ms=3, capsize=2, label=condition
-            )
+        _condition_lines(ax, part, "timepoint", positions)
         ax.set_xticks(range(len(timepoints)), list(timepoints))
         ax.set_title(str(part["label"].iloc[0]), fontsize=9)
     if axes:
@@ -59,6 +62,15 @@ def trajectory_figure(table: pd.DataFrame, timepoints: Sequence[str]):
     fig.suptitle("Mean (95% CI) by enrolment condition; not adjusted for period", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _raw_label(row: pd.Series) -> str:
+    """Raw effect and CI; for a primary-family row also its multiplicity-adjusted p."""
+    text = f"{row['estimate']:.2f} ({row['conf_low']:.2f}, {row['conf_high']:.2f})"
+    adjusted = row.get("p_adjusted", np.nan)
+    if pd.notna(adjusted):
+        text += f"; adj. p {adjusted:.3f}"
+    return text
 
 
 def forest_figure(continuous: pd.DataFrame, binary: pd.DataFrame):
@@ -69,7 +81,9 @@ def forest_figure(continuous: pd.DataFrame, binary: pd.DataFrame):
     continuous : DataFrame
         Treatment effects with ``label, timepoint, role, estimate, conf_low,
         conf_high`` and ``sd`` (the outcome's SD at that time point), plotted as
-        standardised differences ``estimate / sd`` and annotated in raw units.
+        standardised differences ``estimate / sd`` and annotated in raw units
+        (with the multiplicity-adjusted p of the primary family when the
+        table has ``p_adjusted``).
     binary : DataFrame
         ``label, odds_ratio, or_conf_low, or_conf_high`` (log scale).
     """
@@ -93,11 +107,7 @@ def forest_figure(continuous: pd.DataFrame, binary: pd.DataFrame):
     left.set_yticks(y, [f"{r.label}, {r.timepoint}" for r in rows.itertuples()], fontsize=7)
     raw = left.twinx()
     raw.set_ylim(left.get_ylim())
-    raw.set_yticks(
-        y,
-        [f"{r.estimate:.2f} ({r.conf_low:.2f}, {r.conf_high:.2f})" for r in rows.itertuples()],
-        fontsize=7,
-    )
+    raw.set_yticks(y, [_raw_label(r) for _, r in rows.iterrows()], fontsize=7)
     raw.tick_params(length=0)
     raw.spines["right"].set_visible(False)
     left.set_xlabel("Standardised difference (95% CI)")
@@ -203,5 +213,33 @@ def caterpillar_figure(effects: pd.DataFrame):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("Clinic effect")
     fig.suptitle("Clinic effects of the primary models (conditional mode ± 1.96 SD)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def period_figure(table: pd.DataFrame):
+    """Draw the adjusted mean per period and condition (the secular trend) per outcome.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``outcome, label, period, condition, estimate, conf_low, conf_high,
+        scheduled`` (:func:`~trialanalysis.analyses.betterback.periods.period_means`);
+        only the cells the schedule has are drawn.
+    """
+    shown = table[table["scheduled"].astype(bool)]
+    outcomes = list(dict.fromkeys(shown["outcome"]))
+    fig, axes = _grid(max(len(outcomes), 1))
+    periods = sorted(pd.unique(table["period"]), key=str)
+    positions = {p: i for i, p in enumerate(periods)}
+    for ax, outcome in zip(axes, outcomes, strict=False):
+        part = shown[shown["outcome"] == outcome]
+        _condition_lines(ax, part, "period", positions)
+        ax.set_xticks(range(len(periods)), [str(p) for p in periods])
+        ax.set_xlabel("Period", fontsize=8)
+        ax.set_title(str(part["label"].iloc[0]), fontsize=9)
+    if axes:
+        axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle("Adjusted mean (95% CI) per period and condition, primary model", fontsize=9)
     fig.tight_layout()
     return fig

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from trialanalysis.analyses.betterback.data import baseline_covariates, has_baseline, outcome_data
@@ -35,7 +36,9 @@ from trialanalysis.analyses.common.fits import (
     not_fitted_row,
 )
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
+from trialanalysis.models.inference import cluster_level_t
 from trialanalysis.models.mixed import MixedModelResult
+from trialanalysis.models.multiplicity import adjust
 
 TRIAL = "betterback"
 EFFECT_COLUMNS = [
@@ -55,6 +58,7 @@ EFFECT_COLUMNS = [
     "n_obs",
     "n_clinics",
     "formula",
+    "p_adjusted",
 ]
 
 
@@ -158,6 +162,8 @@ def _effect_row(fit, spec: ModelSpec, settings, timepoint: str) -> dict:
             f"{', '.join(table.index)}); treatment may be constant in the data used"
         )
     row = table.loc[term]
+    if settings.get("df_policy") == "cluster-level":
+        row = cluster_level_t(fit, term, "clinic_id", ("period",))
     used = fit.model.frame
     if settings["model"] == "repeated":
         used = used[used["timepoint"] == timepoint]
@@ -269,6 +275,7 @@ def hussey_hughes(
     order = {t: i for i, t in enumerate(settings["timepoints"])}
     effect_table = pd.DataFrame(effects, columns=EFFECT_COLUMNS)
     effect_table = _ordered(effect_table, [o.score for o in outcomes], order)
+    effect_table["p_adjusted"] = primary_family_p(effect_table, settings)
     coefficient_table = pd.concat(coefficients, ignore_index=True) if coefficients else None
     if coefficient_table is not None:
         first = ["outcome", "timepoint"]
@@ -283,6 +290,34 @@ def hussey_hughes(
         data=data,
         specs=specs,
     )
+
+
+def primary_family_p(effects: pd.DataFrame, settings: Mapping) -> np.ndarray:
+    """Multiplicity-adjusted p-values of the primary family (NaN for other rows).
+
+    The family is the primary outcomes at the primary time point
+    (``role == "primary"``); the strategy is ``settings["multiplicity"]``
+    (:func:`~trialanalysis.models.multiplicity.adjust`; ``none`` keeps the raw
+    p-values).
+    """
+    strategy = settings.get("multiplicity") or {"method": "none", "order": []}
+    primary = (effects["role"] == "primary").to_numpy()
+    adjusted = np.full(len(effects), np.nan)
+    if primary.any():
+        names = effects.loc[primary, "outcome"].tolist()
+        unknown = [o for o in strategy.get("order") or [] if o not in names]
+        if unknown:
+            raise ConfigError(
+                f"betterback.analyses.patients.multiplicity.order: {unknown} are not primary "
+                f"outcomes with an estimate ({', '.join(names)})"
+            )
+        adjusted[primary] = adjust(
+            effects.loc[primary, "p_value"].to_numpy(float),
+            strategy["method"],
+            names=names,
+            order=strategy.get("order") or None,
+        )
+    return adjusted
 
 
 def _ordered(table: pd.DataFrame, scores: list[str], order: Mapping[str, int]) -> pd.DataFrame:

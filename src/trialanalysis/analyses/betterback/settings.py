@@ -156,6 +156,15 @@ def resolve_betterback(
         problems.append(
             f'{KEY}.patients.model: repeated needs "(1 | patient_id)" in random_effects'
         )
+    if patients["df_policy"] == "cluster-level" and patients["model"] != "per_timepoint":
+        problems.append(f"{KEY}.patients.df_policy: cluster-level needs model: per_timepoint")
+    primary = [o["score"] for o in patients["outcomes"] if o.get("primary")]
+    order = list(patients["multiplicity"]["order"])
+    if order and sorted(order) != sorted(primary):
+        problems.append(
+            f"{KEY}.patients.multiplicity.order: {order} must list each primary outcome "
+            f"exactly once: {primary}"
+        )
 
     binary = analyses["binary"]
     for i, spec in enumerate(binary["responders"]):

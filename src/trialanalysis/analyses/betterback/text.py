@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from trialanalysis.analyses.common.text import DF_TEXT, P_ADJUST_TEXT
+from trialanalysis.models.multiplicity import METHOD_TEXT
 from trialanalysis.reporting.tables import p_text
 
 
@@ -34,12 +35,31 @@ def primary_summary(effects: pd.DataFrame, settings: Mapping) -> str:
         f"difference between intervention and routine care in the "
         f"{primary['response'].iloc[0]} at {settings['primary_timepoint']}:"
     ]
+    strategy = settings.get("multiplicity") or {"method": "none"}
+    adjusted = strategy["method"] != "none" and "p_adjusted" in primary
     items = [
-        f"- {row['label']}: {estimate_text(row)}; {row['n_obs']} patients in "
-        f"{row['n_clinics']} clinics"
+        f"- {row['label']}: {estimate_text(row)}"
+        + (f", {strategy['method']}-adjusted p = {row['p_adjusted']:.3f}" if adjusted else "")
+        + f"; {row['n_obs']} patients in {row['n_clinics']} clinics"
         for _, row in primary.iterrows()
     ]
-    return lines[0] + "\n\n" + "\n".join(items)
+    text = lines[0] + "\n\n" + "\n".join(items)
+    if len(primary) > 1:
+        text += "\n\n" + (
+            f"Multiplicity across the {len(primary)} primary outcomes: "
+            + (METHOD_TEXT[strategy["method"]] if adjusted else "none (raw p-values)")
+            + " (`betterback.analyses.patients.multiplicity`)."
+        )
+    estimand = settings.get("estimand")
+    if estimand:
+        text += (
+            f"\n\nEstimand (ICH E9(R1)): population: {estimand['population']}; variable: "
+            f"{estimand['variable']}; intercurrent events: "
+            + "; ".join(f"{e['event']} ({e['strategy']})" for e in estimand["intercurrent_events"])
+            + f"; summary: {estimand['summary']} ({estimand.get('level', 'individual')}-average "
+            "effect)."
+        )
+    return text
 
 
 def therapist_summary(contrasts: pd.DataFrame, scores) -> str:
@@ -74,4 +94,62 @@ def multiplicity_text(settings: Mapping) -> str:
         "method across domains within each contrast (column p_adjusted); the scores "
         "are not adjusted. The published analysis's paired comparisons use the "
         f"{P_ADJUST_TEXT[settings['anova_p_adjust']]} method within each score."
+    )
+
+
+def inference_note(n_units: int, n_clinics: int, periods_both: list, min_p: float | None) -> str:
+    """Say what the BetterBack treatment effect rests on: model-based inference, assumptions."""
+    floor = (
+        f"its smallest attainable p-value is {min_p:.3g}"
+        if min_p is not None and min_p == min_p
+        else "it cannot give a small p-value"
+    )
+    both = ", ".join(str(p) for p in periods_both) or "none"
+    return (
+        f"The inference on the treatment effect is model-based, not design-based. The "
+        f"{n_units} allocation units are one per sequence, so the randomization test over the "
+        f"sequences has too few allocations to be informative ({floor}). The effect is "
+        f"identified by comparing clinics within the periods that hold both conditions "
+        f"(periods {both}); the other periods contribute only through the clinic random "
+        "effect. The model assumes (1) a secular trend common to all clinics (period fixed "
+        "effects), (2) no confounding of the condition by allocation unit (clinics of one "
+        "unit as exchangeable as clinics of different units), and (3) a clinic effect that is "
+        f"constant over periods. The sensitivity set relaxes each in turn: a clinic-by-period "
+        "random effect (3), an allocation-unit random effect above clinic (2), the periods "
+        f"with both conditions only (1), a therapist random effect, and t on cluster-level df "
+        f"(K - p with K = {n_clinics} clinics; with {n_units} allocation units K - p would be "
+        "negative, so no analysis can rest on the allocation units alone)."
+    )
+
+
+def design_effect_note() -> str:
+    """How the stepped-design design effect is defined, beside Eldridge's parallel one."""
+    return (
+        "Stepped-design design effect (Hooper et al. 2016; Woertman et al. 2013): the "
+        "variance of the treatment effect under the primary model's variance components, "
+        "for the clinic x period pattern and the patients analysed per clinic-period as run, "
+        "relative to an individually randomised 1:1 trial of the same number of patients "
+        "(GLS on the cluster-period means, cluster autocorrelation 1 as in the primary "
+        "model). It replaces the parallel-trial design effect 1 + ((CV² + 1) m − 1) ICC "
+        "(Eldridge 2006), shown beside it for comparison, which ignores the periods and the "
+        "within-clinic comparison."
+    )
+
+
+def df_policy_text(settings: Mapping) -> str:
+    """State the df policy applied to the design's LMM and GEE treatment effects."""
+    method = DF_TEXT.get(settings["df_method"], settings["df_method"])
+    if settings.get("df_policy") == "cluster-level":
+        return (
+            "Degrees of freedom (`betterback.analyses.patients.df_policy`: cluster-level): "
+            "the mixed models' treatment effects and the GEE of the binary outcomes alike use "
+            "t on cluster-level df, K − p with K = 17 clinics and p the coefficients constant "
+            "within clinic-periods (mixed models: model-based SE; GEE: bias-reduced sandwich)."
+        )
+    return (
+        "Degrees of freedom (`betterback.analyses.patients.df_policy`: model): the mixed "
+        f"models use {method} df, the GEE of the binary outcomes t on K − p (K = clinics), "
+        "its small-sample rule. The two differ for one design; the inference sensitivity set "
+        "shows each primary effect on cluster-level df (K − p) beside it, and `df_policy: "
+        "cluster-level` applies K − p to both."
     )

@@ -18,13 +18,15 @@ from trialanalysis.analyses.prepare.missing import COMPLETE_CASES, LIKELIHOOD, i
 from trialanalysis.analyses.prepare.models import RANDOM_INTERCEPT, covariance_label
 from trialanalysis.analyses.prepare.responders import DOSE_LABEL
 from trialanalysis.models.covariance import STRUCTURES
+from trialanalysis.models.multiplicity import METHOD_TEXT
+from trialanalysis.reporting.estimands import estimand_text
 from trialanalysis.reporting.tables import p_text
 
 KEY = "prepare.analyses"
 MODEL_COLUMNS = ["term", "estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
 DIFFERENCE_COLUMNS = [
     "outcome", "timepoint", "estimate", "conf_low", "conf_high", "df", "p_value",
-    "n_control", "n_intervention",
+    "n_control", "n_intervention", "p_adjusted",
 ]  # fmt: skip
 RESPONDER_LABELS = {
     "risk_difference": "Risk difference", "rd_conf_low": "RD 95% CI lower",
@@ -145,6 +147,16 @@ def _primary_text(
     )
     if not check.empty:
         text += f" ANCOVA check at {when} (complete cases): {_ci(check.iloc[0])}."
+    strategy = settings.get("multiplicity") or {"method": "none", "family": []}
+    family = strategy.get("family") or [when]
+    if len(family) > 1 and "p_adjusted" in row:
+        text += (
+            f" Primary family {primary} at {', '.join(family)}: "
+            f"{METHOD_TEXT[strategy['method']]}, adjusted p = {row['p_adjusted']:.3g}."
+        )
+    estimand = settings.get("estimand")
+    if estimand:
+        text += "\n\n" + estimand_text(estimand, "PREPARE primary estimand")
     return text
 
 
@@ -211,7 +223,8 @@ def effects_sections(
         f"{design} {_covariance_text(mixed)} Estimated "
         "marginal means per arm and time (numeric covariates at their mean, factors averaged) "
         f"and differences {model.contrast_label} with {mixed['df_method']} degrees of freedom "
-        f"and {settings['conf_level']:.0%} CIs; p-values are not adjusted for multiplicity."
+        f"and {settings['conf_level']:.0%} CIs; column p_adjusted: the primary family "
+        f"(`{KEY}.multiplicity`), other p-values are not adjusted for multiplicity."
     )
     if baseline_notes:
         text += (

@@ -1,0 +1,7 @@
+from trialanalysis.steps.betterback import betterback_inference_step
+from trialanalysis.steps.io import logged
+
+with logged(snakemake.log[0]):
+    betterback_inference_step(
+        snakemake.params.config, dict(snakemake.input.items()), dict(snakemake.output.items())
+    )
