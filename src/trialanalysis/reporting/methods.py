@@ -264,6 +264,14 @@ def methods_section(
         models_sub.blocks.append(TextBlock("No models were passed to the report."))
     if missing_data:
         models_sub.blocks.append(TextBlock(f"Missing data: {missing_data}"))
+    settings_lines = analysis_settings_lines(config)
+    if settings_lines:
+        models_sub.blocks.append(
+            TextBlock(
+                "Inference, multiplicity and sensitivity settings (config keys in backticks):\n"
+                + "\n".join(f"- {line}" for line in settings_lines)
+            )
+        )
 
     scoring_sub = Section("Instrument scoring", id=f"{section_id}-scoring")
     options = (config.get("scoring", {}) or {}).get("options", {})
@@ -318,6 +326,77 @@ def methods_section(
     if estimands_sub.blocks:
         subsections.append(estimands_sub)
     return Section("Methods", blocks=blocks, id=section_id, subsections=subsections)
+
+
+def analysis_settings_lines(config: Mapping) -> list[str]:
+    """State the configured df policy, multiplicity and sensitivity analyses, one line each.
+
+    Parameters
+    ----------
+    config : mapping
+        The effective (validated) config; trials or keys it lacks are left out.
+
+    Returns
+    -------
+    list of str
+    """
+    lines = []
+    patients = config.get("betterback", {}).get("analyses", {}).get("patients", {})
+    if patients:
+        multiplicity = patients.get("multiplicity", {})
+        lines.append(
+            f"BetterBack degrees of freedom: policy `{patients.get('df_policy', 'model')}` "
+            "(`betterback.analyses.patients.df_policy`; model = the mixed models' "
+            f"{patients.get('df_method', 'kenward-roger')} df and t on K − p for the GEE, "
+            "cluster-level = t on K − p for both)."
+        )
+        lines.append(
+            "BetterBack primary family (the primary outcomes at the primary time point): "
+            f"multiplicity `{multiplicity.get('method', 'none')}`"
+            + (f", order {', '.join(multiplicity['order'])}" if multiplicity.get("order") else "")
+            + " (`betterback.analyses.patients.multiplicity`)."
+        )
+    sensitivity = config.get("betterback", {}).get("analyses", {}).get("sensitivity", {})
+    if sensitivity.get("inference"):
+        lines.append(
+            "BetterBack inference set: "
+            + ", ".join(sensitivity["inference"])
+            + " (`betterback.analyses.sensitivity.inference`)."
+        )
+    delta = sensitivity.get("delta_adjustment", {})
+    if delta and sensitivity.get("multiple_imputation", {}).get("m", 0):
+        lines.append(
+            "BetterBack departures from MAR: imputed values shifted in the "
+            f"{delta.get('arms', 'intervention')} condition by "
+            f"{', '.join(f'{d:g}' for d in delta.get('grid_sd', []))} baseline SDs "
+            "(`betterback.analyses.sensitivity.delta_adjustment`)."
+        )
+    prepare = config.get("prepare", {}).get("analyses", {})
+    if prepare:
+        multiplicity = prepare.get("multiplicity", {})
+        lines.append(
+            f"PREPARE primary family: multiplicity `{multiplicity.get('method', 'none')}` "
+            "(`prepare.analyses.multiplicity`); secondary outcomes without a baseline value: "
+            f"`{prepare.get('missing_baseline', 'clda')}` (`prepare.analyses.missing_baseline`)."
+        )
+        delta = prepare.get("delta_adjustment", {})
+        if delta:
+            lines.append(
+                "PREPARE departures from MAR: ANCOVA on each imputed data set with the imputed "
+                f"primary outcome shifted in the {delta.get('arms', 'intervention')} arm by "
+                f"{', '.join(f'{d:g}' for d in delta.get('grid_sd', []))} baseline SDs "
+                "(`prepare.analyses.delta_adjustment`)."
+            )
+        cace = prepare.get("cace", {})
+        if cace:
+            threshold = cace.get("threshold") or prepare.get("dose", {}).get("threshold")
+            lines.append(
+                "PREPARE complier-average causal effect: two-stage least squares with the "
+                f"randomised arm as instrument and receipt = at least {threshold} sessions, "
+                f"{cace.get('vcov', 'HC1')} standard errors (`prepare.analyses.cace`); the "
+                "per-protocol dose comparison beside it is not randomised."
+            )
+    return lines
 
 
 def _suppression_rule(config: Mapping) -> SuppressionRule:
