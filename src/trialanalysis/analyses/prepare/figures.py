@@ -92,15 +92,18 @@ def forest_figure(
         Rows with ``comparison == "between_arms"`` from
         :func:`~trialanalysis.analyses.prepare.effect_sizes.effect_size_table`.
     differences : DataFrame
-        From :func:`~trialanalysis.analyses.prepare.models.arm_differences`.
+        From :func:`~trialanalysis.analyses.prepare.models.arm_differences`;
+        a ``p_adjusted`` column (the primary family under
+        ``prepare.analyses.multiplicity``) is printed where it is not blank.
     timepoints : sequence of str
         Follow-up time points (marker order).
     labels : mapping, optional
     """
     labels = dict(labels or {})
     between = effect_sizes[effect_sizes["comparison"] == "between_arms"]
+    shown = ["outcome", "timepoint", "estimate", "conf_low", "conf_high"]
     merged = between.merge(
-        differences[["outcome", "timepoint", "estimate", "conf_low", "conf_high"]],
+        differences[shown + [c for c in ("p_adjusted",) if c in differences]],
         on=["outcome", "timepoint"],
         suffixes=("", "_raw"),
     )
@@ -128,6 +131,8 @@ def forest_figure(
             text = (
                 f"{row['estimate']:.2f} ({row['conf_low_raw']:.2f} to {row['conf_high_raw']:.2f})"
             )
+            if pd.notna(row.get("p_adjusted", np.nan)):
+                text += f"; adj. p {row['p_adjusted']:.3f}"
             ax.text(1.02, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=6.5)
             ticks.append(y)
             names.append(t.replace("_", " "))
