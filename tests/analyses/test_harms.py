@@ -108,3 +108,28 @@ def test_harms_are_drawn_from_their_own_streams():
     pd.testing.assert_frame_equal(
         again["prepare"]["adverse_events"], with_harms["prepare"]["adverse_events"]
     )
+
+
+def test_harms_step_without_the_table_writes_every_output(tmp_path):
+    # Exports made before the table existed must still run the whole workflow.
+    from trialanalysis.config import validate_config
+    from trialanalysis.steps.io import write_csv
+    from trialanalysis.steps.shared import harms_step
+
+    data = shutil.copytree(EXAMPLE, tmp_path / "data")
+    (data / "prepare" / "adverse_events.csv").unlink()
+    tables, summary, _ = validate_sources({"data_dir": str(data)})
+    inputs = {"events": tmp_path / "ae.csv", "patients": tmp_path / "patients.csv",
+              "summary": tmp_path / "summary.csv"}  # fmt: skip
+    write_csv(tables["prepare"]["adverse_events"], inputs["events"])
+    write_csv(tables["prepare"]["patients"], inputs["patients"])
+    write_csv(summary, inputs["summary"])
+    outputs = {
+        "table": tmp_path / "out" / "harms.csv",
+        "tables": tmp_path / "out" / "tables",
+        "fragment": tmp_path / "out" / "harms.yaml",
+    }
+    harms_step(validate_config({}), "prepare", {k: str(v) for k, v in inputs.items()},
+               {k: str(v) for k, v in outputs.items()})  # fmt: skip
+    assert outputs["tables"].is_dir() and outputs["table"].is_file()
+    assert outputs["fragment"].is_file()

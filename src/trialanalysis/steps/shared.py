@@ -301,5 +301,8 @@ def harms_step(
             "suppression": harms_counts(groups),
         }
         blocks.append(publish_table(harms.table, outputs["tables"], "harms", config, block))
+    else:
+        # Data without the optional table still give the rule's folder (empty).
+        Path(outputs["tables"]).mkdir(parents=True, exist_ok=True)
     entry = {"section": "harms", "title": f"{label}: adverse events", "blocks": blocks}
     write_fragment(outputs["fragment"], [entry])
