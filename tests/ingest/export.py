@@ -282,6 +282,11 @@ def swedish_export(source: str | Path, out: str | Path) -> dict:
         "patients": _prepare_patients(source, out),
         "outcomes": _prepare_outcomes(source, out),
     }
+    # The optional harms table, where the source has one, as the contract writes it.
+    for trial in ("betterback", "prepare"):
+        events = source / trial / "adverse_events.csv"
+        if events.is_file():
+            (out / trial / "adverse_events.csv").write_bytes(events.read_bytes())
     return {
         "data_dir": str(out),
         "betterback": {"files": betterback},
