@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from trialanalysis.errors import ModelSpecificationError
-from trialanalysis.models.design_effect import stepped_design_effect
+from trialanalysis.models.stepped_design import stepped_design_effect
 
 
 def staircase(k: int, b: int, t: int, per_step: int) -> np.ndarray:

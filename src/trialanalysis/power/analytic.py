@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from trialanalysis.models.design_effect import gls_variance
+from trialanalysis.models.stepped_design import gls_variance
 from trialanalysis.power.spec import PowerSpec, draw_sizes
 
 __all__ = ["analytic_power", "gls_variance", "power_normal", "power_t"]

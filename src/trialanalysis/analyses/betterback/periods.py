@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from trialanalysis.analyses.betterback.patients import PatientResults, primary_fit
-from trialanalysis.models.design_effect import stepped_design_effect
+from trialanalysis.models.stepped_design import stepped_design_effect
 
 CELL_COLUMNS = [
     "cluster_id",
@@ -178,7 +178,7 @@ def stepped_design_effects(results: PatientResults, settings: Mapping) -> pd.Dat
     """Design effect of the design as run, for each primary outcome.
 
     The stepped-design design effect (Hooper et al. 2016;
-    :func:`~trialanalysis.models.design_effect.stepped_design_effect`) uses
+    :func:`~trialanalysis.models.stepped_design.stepped_design_effect`) uses
     the realised clinic x period treatment pattern and the patients analysed
     per clinic-period, with the clinic ICC of the primary model and a cluster
     autocorrelation of 1 (the primary model's clinic effect is constant over
