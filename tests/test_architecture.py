@@ -60,7 +60,11 @@ def rules():
             if getattr(rule, "script", None):
                 script = (Path(rule.snakefile).parent / rule.script).resolve()
                 parsed[rule.name] = (script, list(rule.input._names), list(rule.output._names))
+                PARAMS[rule.name] = dict(rule.params.items())
     return parsed
+
+
+PARAMS: dict[str, dict] = {}  # rule name -> params, filled by the ``rules`` fixture
 
 
 def step_calls(script: Path) -> list[tuple[str, str]]:
@@ -244,3 +248,29 @@ def test_report_blocks_are_built_as_dataclasses_not_dicts():
         if module not in allowed and (found := block_dicts(ast.parse(path.read_text("utf-8"))))
     }
     assert offenders == {}
+
+
+def test_steps_get_the_settings_the_snakefile_resolved(rules):
+    import inspect
+    import pickle
+
+    from trialanalysis.analyses.betterback.settings import BetterBackSettings
+    from trialanalysis.analyses.prepare.settings import PrepareSettings
+
+    taking = 0
+    for name, (script, _, _) in rules.items():
+        module, function = step_calls(script)[0]
+        step = getattr(importlib.import_module(module), function)
+        parameter = inspect.signature(step).parameters.get("settings")
+        annotation = str(parameter.annotation) if parameter else ""
+        if "BetterBackSettings" not in annotation and "PrepareSettings" not in annotation:
+            continue
+        taking += 1
+        expected = BetterBackSettings if "BetterBack" in annotation else PrepareSettings
+        settings = PARAMS[name]["settings"]
+        assert isinstance(settings, expected), name
+        assert "settings=snakemake.params.settings" in script.read_text("utf-8"), name
+        # Snakemake pickles a script's params and reruns a job when their repr changes
+        assert pickle.loads(pickle.dumps(settings)) == settings
+        assert repr(pickle.loads(pickle.dumps(settings))) == repr(settings)
+    assert taking == 17

@@ -54,7 +54,7 @@ from trialanalysis.analyses.betterback.periods import (
     stepped_design_effects,
 )
 from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
-from trialanalysis.analyses.betterback.settings import resolve_betterback
+from trialanalysis.analyses.betterback.settings import BetterBackSettings, resolve_betterback
 from trialanalysis.analyses.betterback.table1 import (
     clinic_table,
     columns,
@@ -69,6 +69,7 @@ from trialanalysis.analyses.betterback.therapists import (
 )
 from trialanalysis.analyses.betterback.trajectories import condition_trajectories
 from trialanalysis.analyses.common.fits import DIAGNOSTICS_COLUMNS
+from trialanalysis.analyses.common.settings import thaw
 from trialanalysis.analyses.common.tables import column_labels, count_suppression
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
@@ -92,16 +93,27 @@ from trialanalysis.steps.io import (
 MISSING_COUNTS = {"columns": ".*_missing", "style": "integer"}
 
 
-def instruments_and_labels(config: Mapping):
-    """Return the instrument definitions and the column labels they give.
+def betterback_settings(
+    config: Mapping, settings: BetterBackSettings | None = None
+) -> BetterBackSettings:
+    """Return the resolved BetterBack settings: those given, or resolved from ``config``.
 
-    The analysis settings are checked against them first
-    (:func:`~trialanalysis.analyses.betterback.settings.resolve_betterback`), as
-    the Snakefile does before any job runs, so a step called on its own
-    reports every bad setting before it reads data.
+    The Snakefile resolves the settings once, before any job runs, and gives
+    them to each rule as ``params.settings``; a step called on its own (a
+    test, a notebook) resolves them here
+    (:func:`~trialanalysis.analyses.betterback.settings.resolve_betterback`), so
+    it too reports every bad setting before it reads data.
     """
+    if settings is None:
+        return resolve_betterback(config, load_instruments(config["instruments_dir"]))
+    if not isinstance(settings, BetterBackSettings):
+        raise TypeError(f"settings must be BetterBackSettings, not {type(settings).__name__}")
+    return settings
+
+
+def instruments_and_labels(config: Mapping):
+    """Return the instrument definitions and the column labels they give."""
     instruments = load_instruments(config["instruments_dir"])
-    resolve_betterback(config, instruments)
     return instruments, column_labels(instruments)
 
 
@@ -166,11 +178,15 @@ def betterback_design_step(schedule: str, clinics: str, output: str, fragment: s
     folders=("instruments",),
 )
 def betterback_table1_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Baseline characteristics at clinic, therapist and patient level by condition."""
-    settings = config["betterback"]["analyses"]["table1"]
-    timepoints = config["betterback"]["timepoints"]
+    trial = betterback_settings(config, settings)
+    settings = thaw(trial.table1)
     instruments, labels = instruments_and_labels(config)
     orders = {
         c.column: list(c.labels) for i in instruments.values() for c in i.classifications.values()
@@ -183,14 +199,14 @@ def betterback_table1_step(
         "therapists": therapist_table(
             tables["design"],
             tables["therapists"],
-            therapist_scores[therapist_scores["timepoint"] == timepoints["therapist"][0]],
+            therapist_scores[therapist_scores["timepoint"] == trial.therapist_timepoints[0]],
             settings["therapist_characteristics"],
             settings["therapist_baseline_scores"],
             labels,
         ),
         "patients": patient_table(
             tables["design"],
-            patient_scores[patient_scores["timepoint"] == timepoints["patient"][0]],
+            patient_scores[patient_scores["timepoint"] == trial.patient_timepoints[0]],
             settings["patient_characteristics"],
             settings["patient_baseline_scores"],
             labels,
@@ -255,11 +271,16 @@ def betterback_table1_step(
     folders=("instruments",),
 )
 def betterback_therapists_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Therapist cohort: published RM-ANOVA, mixed models, associations, figures."""
-    settings = config["betterback"]["analyses"]["therapists"]
-    timepoints = list(config["betterback"]["timepoints"]["therapist"])
+    trial = betterback_settings(config, settings)
+    settings = thaw(trial.therapists)
+    timepoints = list(trial.therapist_timepoints)
     instruments, labels = instruments_and_labels(config)
     tables = read_tables(inputs, betterback_therapists_step.files)
     long = therapist_long(tables["therapists"], tables["therapist_scores"], timepoints)
@@ -451,7 +472,11 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
 # --------------------------------------------------------------- forest plot
 @declare(inputs=("effects", "binary"), outputs=("figure", "png", "fragment"))
 def betterback_forest_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Forest plot of every patient outcome (continuous and binary)."""
     effects = pd.read_csv(inputs["effects"])
@@ -464,7 +489,7 @@ def betterback_forest_step(
         caption="Forest plot of all patient outcomes: continuous outcomes as standardised "
         "differences (effect / SD of the outcome at that time point; raw effect and 95% CI "
         "at right, with the multiplicity-adjusted p of the primary family, "
-        f"{config['betterback']['analyses']['patients']['multiplicity']['method']}), binary "
+        f"{betterback_settings(config, settings).patients['multiplicity']['method']}), binary "
         "outcomes as odds ratios",
         data=[inputs["effects"], inputs["binary"]],
     )
@@ -534,9 +559,12 @@ BINARY_LABELS = {
 
 
 # -------------------------------------------------------------- patient trial
-def _patient_results(config: Mapping, inputs: Mapping[str, str], files: StepFiles):
-    settings = config["betterback"]["analyses"]["patients"]
-    timepoints = list(config["betterback"]["timepoints"]["patient"])
+def _patient_results(
+    config: Mapping, inputs: Mapping[str, str], files: StepFiles, trial: BetterBackSettings
+):
+    """Fit the patient models; return their settings, time points, input tables and results."""
+    settings = thaw(trial.patients)
+    timepoints = list(trial.patient_timepoints)
     _, labels = instruments_and_labels(config)
     tables = design_tables(inputs, files)
     results = hussey_hughes(
@@ -569,11 +597,16 @@ def _patient_results(config: Mapping, inputs: Mapping[str, str], files: StepFile
     folders=("instruments",),
 )
 def betterback_patients_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Hussey & Hughes models, ICCs, clinic effects, trajectories and the analysed patients."""
+    trial = betterback_settings(config, settings)
     settings, timepoints, tables, results = _patient_results(
-        config, inputs, betterback_patients_step.files
+        config, inputs, betterback_patients_step.files, trial
     )
     effects = results.effects.copy()
     sds = {
@@ -766,11 +799,16 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
     folders=("instruments",),
 )
 def betterback_binary_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """GEE for referrals, CPQI indicators and responders."""
-    settings = config["betterback"]["analyses"]["binary"]
-    baseline = config["betterback"]["timepoints"]["patient"][0]
+    trial = betterback_settings(config, settings)
+    settings = thaw(trial.binary)
+    baseline = trial.patient_timepoints[0]
     _, labels = instruments_and_labels(config)
     tables = design_tables(inputs, betterback_binary_step.files)
     data = tables["design"].merge(tables["care"], on="patient_id", how="left")
@@ -794,7 +832,7 @@ def betterback_binary_step(
             + "".join(f" + {c}" for c in settings["covariates"])
             + f"`, {settings['correlation']} working correlation within clinics, "
             "Mancl-DeRouen bias-reduced sandwich and t with K - p df (K = clinics; "
-            f"df policy: {config['betterback']['analyses']['patients']['df_policy']}, see the "
+            f"df policy: {trial.patients['df_policy']}, see the "
             "patient models). Odds ratios are "
             "population-averaged; risks and risk differences are standardised over the "
             "analysed patients. Referral outcomes and the first two CPQI indicators are "
@@ -829,13 +867,18 @@ def betterback_binary_step(
     folders=("instruments",),
 )
 def betterback_sensitivity_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Cluster-level analysis, randomization test, missing data and boundary refits."""
+    trial = betterback_settings(config, settings)
     settings, timepoints, tables, results = _patient_results(
-        config, inputs, betterback_sensitivity_step.files
+        config, inputs, betterback_sensitivity_step.files, trial
     )
-    sensitivity = config["betterback"]["analyses"]["sensitivity"]
+    sensitivity = thaw(trial.sensitivity)
     checks = sensitivity_analyses(
         results, settings, sensitivity, tables["schedule"], timepoints, int(config["seed"])
     )
@@ -914,13 +957,18 @@ CELL_LABELS = {
     folders=("instruments",),
 )
 def betterback_inference_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Cluster-period table, secular trend and the inference sensitivity set."""
+    trial = betterback_settings(config, settings)
     settings, _, tables, results = _patient_results(
-        config, inputs, betterback_inference_step.files
+        config, inputs, betterback_inference_step.files, trial
     )
-    sensitivity = config["betterback"]["analyses"]["sensitivity"]
+    sensitivity = thaw(trial.sensitivity)
     schedule = tables["schedule"]
     timepoint = settings["primary_timepoint"]
     inference = inference_set(

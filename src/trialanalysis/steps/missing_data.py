@@ -19,13 +19,16 @@ import pandas as pd
 
 from trialanalysis.analyses.betterback.data import baseline_covariates
 from trialanalysis.analyses.betterback.missing import delta_adjusted, impute, mi_effects
+from trialanalysis.analyses.betterback.settings import BetterBackSettings
 from trialanalysis.analyses.common.completers import completer_suppression, completers_table
+from trialanalysis.analyses.common.settings import thaw
+from trialanalysis.analyses.prepare.settings import PrepareSettings
 from trialanalysis.analyses.prepare.tipping import LABEL, delta_adjusted_analysis
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.model_checks import tipping_point_figure
 from trialanalysis.reporting.sections import FigureBlock, ReportEntry, TableBlock, TextBlock
-from trialanalysis.steps.betterback import _patient_results
+from trialanalysis.steps.betterback import _patient_results, betterback_settings
 from trialanalysis.steps.io import declare, write_csv
 from trialanalysis.steps.prepare import load_analysis, score_labels
 
@@ -78,18 +81,22 @@ def tipping_text(points: pd.DataFrame, labels: Mapping[str, str], grid_sd: Seque
     folders=("instruments",),
 )
 def betterback_missing_data_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """MI with earlier follow-ups, delta adjustment, completers table (BetterBack).
 
     Outputs: ``imputation``, ``delta_grid``, ``tipping``, ``completers``
     (CSV), ``figure`` (SVG, PNG beside) and ``fragment``.
     """
+    trial = betterback_settings(config, settings)
     settings, timepoints, tables, results = _patient_results(
-        config, inputs, betterback_missing_data_step.files
+        config, inputs, betterback_missing_data_step.files, trial
     )
-    analyses = config["betterback"]["analyses"]
-    sensitivity = analyses["sensitivity"]
+    sensitivity = thaw(trial.sensitivity)
     imputation, delta = sensitivity["multiple_imputation"], sensitivity["delta_adjustment"]
     key = "betterback.analyses.sensitivity"
     specs = {s: spec for s, spec in results.specs.items() if spec.outcome.primary}
@@ -104,7 +111,7 @@ def betterback_missing_data_step(
     completer = design["patient_id"].map(complete).fillna(False).astype(bool)
     base = scores[scores["timepoint"].astype(str) == timepoints[0]].set_index("patient_id")
     frame = design.join(base[list(specs)], on="patient_id")
-    characteristics = analyses["table1"]["patient_characteristics"]
+    characteristics = list(trial.table1["patient_characteristics"])
     completers = completers_table(
         frame, "condition", ["control", "intervention"], completer,
         [*characteristics, *specs], labels,
@@ -150,14 +157,14 @@ def betterback_missing_data_step(
         "baseline value, period and clinic. "
     )
     _betterback_fragment(
-        config, outputs, specs, labels, points, png, delta, imputation, population
+        config, settings, outputs, specs, labels, points, png, delta, imputation, population
     )
 
 
 def _betterback_fragment(
-    config, outputs, specs, labels, points, png, delta, imputation, population
+    config, settings, outputs, specs, labels, points, png, delta, imputation, population
 ):
-    primary = config["betterback"]["analyses"]["patients"]["primary_timepoint"]
+    primary = settings["primary_timepoint"]
     m = imputation["m"]
     key = "betterback.analyses.sensitivity"
     method = population + (
@@ -229,7 +236,7 @@ def _betterback_fragment(
     )
     models = [
         {"trial": "betterback", "name": f"mi_{score}", "outcome": score, "formula": spec.formula,
-         "df_method": config["betterback"]["analyses"]["patients"]["df_method"],
+         "df_method": settings["df_method"],
          "config_key": f"{key}.multiple_imputation",
          "missing_data": f"refitted on {m} imputed data sets (chained PMM with earlier "
          "follow-ups and clinic fixed effects), Rubin's rules; delta-adjusted (MNAR) "
@@ -268,14 +275,18 @@ def _completers_block(
     folders=("instruments",),
 )
 def prepare_tipping_point_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Delta-adjusted MI and tipping point of the PREPARE primary outcome; completers table.
 
     Outputs: ``delta_grid``, ``tipping``, ``completers`` (CSV), ``figure``
     (SVG, PNG beside) and ``fragment``.
     """
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     labels = score_labels(config["instruments_dir"])
     outcome, when = settings["primary_outcome"], settings["primary_timepoint"]
     grid, points = delta_adjusted_analysis(data, settings, int(config["seed"]))

@@ -30,8 +30,12 @@ class BetterBackSettings:
     ----------
     patient_timepoints, therapist_timepoints : tuple of str
         The design's time points, baseline first.
-    table1, therapists, patients, binary, sensitivity : mapping
-        The ``betterback.analyses`` sections, defaults filled in.
+    table1, therapists, patients, binary, sensitivity, diagnostics : mapping
+        The ``betterback.analyses`` sections, defaults filled in (frozen:
+        :class:`~trialanalysis.analyses.common.settings.FrozenMap`, tuples).
+
+    The settings pickle, so the Snakefile passes them to the jobs as
+    ``params.settings``.
     """
 
     patient_timepoints: tuple[str, ...]
@@ -41,6 +45,7 @@ class BetterBackSettings:
     patients: Mapping
     binary: Mapping
     sensitivity: Mapping
+    diagnostics: Mapping
 
 
 def _unknown(key: str, values: Sequence[str], known: Sequence[str], what: str) -> list[str]:
@@ -186,4 +191,5 @@ def resolve_betterback(
         patients=freeze(patients),
         binary=freeze(binary),
         sensitivity=freeze(sensitivity),
+        diagnostics=freeze(analyses["diagnostics"]),
     )

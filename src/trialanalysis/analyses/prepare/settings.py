@@ -36,6 +36,9 @@ class PrepareSettings:
     analyses : mapping
         ``prepare.analyses``, defaults filled in; the ``null`` choices that
         depend on the data are filled in by :func:`resolve_settings`.
+
+    The settings pickle, so the Snakefile passes them to the jobs as
+    ``params.settings``.
     """
 
     timepoints: tuple[str, ...]
