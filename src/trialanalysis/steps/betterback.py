@@ -292,12 +292,12 @@ def betterback_therapists_step(
     check_columns(settings["scores"] + domains, long.columns, where, "therapist scores")
     check_columns(settings["associations"]["outcomes"], long.columns, where, "therapist scores")
     scores = list(settings["scores"])
-    anova, pairwise = published_analysis(
+    published = published_analysis(
         long, scores + domains, timepoints, settings["anova_p_adjust"], labels
     )
     models = mixed_analysis(long, scores, domains, timepoints, settings, labels)
     emmeans, contrasts, diagnostics = models.emmeans, models.contrasts, models.diagnostics
-    assoc, assoc_diagnostics = associations(
+    assoc = associations(
         long,
         domains,
         settings["associations"],
@@ -306,12 +306,12 @@ def betterback_therapists_step(
         settings["p_adjust"],
     )
     results = {
-        "anova": anova,
-        "pairwise": pairwise,
+        "anova": published.anova,
+        "pairwise": published.pairwise,
         "emmeans": emmeans,
         "contrasts": contrasts,
-        "associations": assoc,
-        "diagnostics": diagnostics_table(diagnostics, assoc_diagnostics),
+        "associations": assoc.table,
+        "diagnostics": diagnostics_table(diagnostics, assoc.diagnostics),
     }
     for name, table in results.items():
         write_csv(table, outputs[name])
@@ -616,21 +616,21 @@ def betterback_patients_step(
     }
     keys = zip(effects["outcome"], effects["timepoint"], strict=True)
     effects["outcome_sd"] = [sds[key] for key in keys]
-    iccs, icc_diagnostics = outcome_icc_table(results, settings, settings["df_method"])
+    iccs = outcome_icc_table(results, settings, settings["df_method"])
     outcomes = [spec.outcome for spec in results.specs.values()]
-    trajectories, trajectory_diagnostics = condition_trajectories(
+    trajectories = condition_trajectories(
         tables["design"], tables["patient_scores"], outcomes, timepoints, settings["df_method"]
     )
     primary_rows = effects[effects["role"] == "primary"]
     written = {
         "effects": effects,
         "coefficients": results.coefficients,
-        "icc": iccs,
+        "icc": iccs.table,
         "variance_components": variance_component_table(results, settings),
         "clinic_effects": clinic_effects(results, settings),
-        "trajectories": trajectories,
+        "trajectories": trajectories.table,
         "diagnostics": diagnostics_table(
-            results.diagnostics, icc_diagnostics, trajectory_diagnostics
+            results.diagnostics, iccs.diagnostics, trajectories.diagnostics
         ),
         "analysed": analysed_patients(results, settings),
         "design_effects": stepped_design_effects(results, settings),
@@ -639,7 +639,7 @@ def betterback_patients_step(
         write_csv(table, outputs[name])
     _primary_files(results, settings, primary_rows, outputs)
     figures = {
-        "trajectories_figure": trajectory_figure(trajectories, timepoints),
+        "trajectories_figure": trajectory_figure(trajectories.table, timepoints),
         "caterpillar_figure": caterpillar_figure(written["clinic_effects"]),
     }
     png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
