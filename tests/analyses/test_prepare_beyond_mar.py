@@ -164,7 +164,8 @@ def test_missing_baseline_choices_keep_or_drop_patients():
              "random_slope": False, "df_method": "satterthwaite", "reml": True}  # fmt: skip
     used = {}
     for how in ("exclude", "clda", "impute"):
-        settings, long, note = secondary_model_inputs(data, "ses_total", mixed, how)
+        chosen = secondary_model_inputs(data, "ses_total", mixed, how)
+        settings, long, note = chosen.mixed, chosen.long, chosen.note
         model = fit_outcome_model(data, "ses_total", settings, [], 0.95, long)
         used[how] = model.used["patient_id"].nunique()
         assert note.startswith("3 patient(s) without a baseline value")
@@ -174,7 +175,7 @@ def test_missing_baseline_choices_keep_or_drop_patients():
             assert base.loc["P040"] == pytest.approx(observed)
     assert used == {"exclude": 57, "clda": 60, "impute": 60}
     unchanged = secondary_model_inputs(data, "odi_total", mixed, "clda")
-    assert unchanged[0]["baseline"] == "covariate" and unchanged[2] == ""
+    assert unchanged.mixed["baseline"] == "covariate" and unchanged.note == ""
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -180,9 +180,8 @@ def prepare_effects_step(
     for outcome in settings["outcomes"]:
         mixed, long, note = settings["mixed_model"], None, ""
         if outcome != primary:
-            mixed, long, note = secondary_model_inputs(
-                data, outcome, mixed, settings["missing_baseline"]
-            )
+            inputs_of = secondary_model_inputs(data, outcome, mixed, settings["missing_baseline"])
+            mixed, long, note = inputs_of.mixed, inputs_of.long, inputs_of.note
         model = fit_outcome_model(data, outcome, mixed, covariates, level, long)
         if note:
             baseline_notes.append(f"{outcome}: {note}")
