@@ -4,8 +4,10 @@ Design, table 1 and therapist analyses; the patient trial's Hussey & Hughes
 models with ICCs and clinic effects, binary outcomes by GEE, and sensitivity
 analyses. Each step takes the validated config (a plain dict with the keys
 ``betterback``, ``reporting``, ``privacy``, ``seed`` and ``instruments_dir``),
-input paths and output paths; it writes tidy CSV tables, manuscript tables
-(into the ``tables`` folder), figures and a report fragment.
+input paths, output paths and the resolved settings (``settings``, the
+Snakefile's; resolved from the config when not given); it writes tidy CSV
+tables, manuscript tables (into the ``tables`` folder), figures and a report
+fragment.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Workflow steps of the PREPARE analyses: read the tables, analyse, write results and fragments.
 
 Each ``*_step`` takes the config (a plain dict with ``prepare``, ``seed``,
-``privacy``, ``reporting`` and ``instruments_dir``) and explicit paths, so a
-Snakemake script of a few lines calls it and a test can call it directly.
+``privacy``, ``reporting`` and ``instruments_dir``), explicit paths and the
+resolved settings (``settings``, the Snakefile's; resolved from the config
+when not given), so a Snakemake script of a few lines calls it and a test can
+call it directly.
 The report entries are built in :mod:`trialanalysis.analyses.prepare.text`.
 """
 
