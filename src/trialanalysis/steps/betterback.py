@@ -93,6 +93,8 @@ from trialanalysis.steps.io import (
 )
 
 MISSING_COUNTS = {"columns": ".*_missing", "style": "integer"}
+# the estimate columns the report shows of a model table
+ESTIMATE_COLUMNS = ["estimate", "conf_low", "conf_high", "df", "p_value", "p_adjusted"]
 
 
 def betterback_settings(
@@ -389,17 +391,7 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
             outputs["contrasts"],
             caption=captions["contrasts"],
             max_rows=100,
-            columns=[
-                "label",
-                "family",
-                "contrast",
-                "estimate",
-                "conf_low",
-                "conf_high",
-                "df",
-                "p_value",
-                "p_adjusted",
-            ],
+            columns=["label", "family", "contrast", *ESTIMATE_COLUMNS],
         ),
         FigureBlock(
             png["trajectories_figure"],
@@ -415,17 +407,7 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
             outputs["associations"],
             caption=captions["associations"],
             max_rows=100,
-            columns=[
-                "outcome_label",
-                "domain_label",
-                "estimate",
-                "conf_low",
-                "conf_high",
-                "df",
-                "p_value",
-                "p_adjusted",
-                "n_obs",
-            ],
+            columns=["outcome_label", "domain_label", *ESTIMATE_COLUMNS, "n_obs"],
         ),
     ]
     models = [
@@ -501,19 +483,7 @@ def betterback_forest_step(
     )
 
 
-EFFECT_COLUMNS = [
-    "label",
-    "timepoint",
-    "role",
-    "estimate",
-    "conf_low",
-    "conf_high",
-    "df",
-    "p_value",
-    "p_adjusted",
-    "n_obs",
-    "n_clinics",
-]
+EFFECT_COLUMNS = ["label", "timepoint", "role", *ESTIMATE_COLUMNS, "n_obs", "n_clinics"]
 MISSING_DATA = (
     "all patients with the outcome at the follow-up{baseline}; valid when missingness "
     "depends only on the variables in the model (MAR)"
