@@ -158,6 +158,7 @@ class _Renderer:
             rule=self.rule,
             labels=block.labels,
             columns=block.columns,
+            combine=block.combine,
             caption=f"Table {self.n_tables}. {block.caption}".rstrip(". ") + ".",
             notes=notes,
         )

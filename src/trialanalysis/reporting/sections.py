@@ -67,7 +67,7 @@ class TableBlock:
     source : str
         Where the numbers came from. Default for a path: the path itself;
         required for a DataFrame.
-    rounding, suppression, labels, columns, notes
+    rounding, suppression, labels, columns, notes, combine
         As in :func:`trialanalysis.reporting.tables.format_table`.
     provenance : mapping of str to str
         Extra lines shown under the table, e.g. ``{"model": "...",
@@ -86,6 +86,7 @@ class TableBlock:
     notes: list[str] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)
     max_rows: int | None = None
+    combine: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -146,6 +147,7 @@ _BLOCK_KEYS = {
             "notes",
             "provenance",
             "max_rows",
+            "combine",
         },
     ),
     "figure": (FigureBlock, {"figure", "caption", "data", "provenance"}),

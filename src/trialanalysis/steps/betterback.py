@@ -55,7 +55,6 @@ from trialanalysis.analyses.betterback.settings import resolve_betterback
 from trialanalysis.analyses.betterback.table1 import (
     clinic_table,
     columns,
-    dependents,
     patient_table,
     therapist_table,
 )
@@ -65,6 +64,7 @@ from trialanalysis.analyses.betterback.therapists import (
     published_analysis,
 )
 from trialanalysis.analyses.betterback.trajectories import condition_trajectories
+from trialanalysis.analyses.common.baseline import baseline_note, display
 from trialanalysis.analyses.common.fits import DIAGNOSTICS_COLUMNS
 from trialanalysis.analyses.common.tables import column_labels, count_suppression
 from trialanalysis.instruments import load_instruments
@@ -167,16 +167,8 @@ def betterback_table1_step(
     tables = design_tables(inputs, betterback_table1_step.files)
     patient_scores = tables["patient_scores"]
     therapist_scores = tables["therapist_scores"]
+    medians = settings["median_iqr"]
     built = {
-        "clinics": clinic_table(tables["design"]),
-        "therapists": therapist_table(
-            tables["design"],
-            tables["therapists"],
-            therapist_scores[therapist_scores["timepoint"] == timepoints["therapist"][0]],
-            settings["therapist_characteristics"],
-            settings["therapist_baseline_scores"],
-            labels,
-        ),
         "patients": patient_table(
             tables["design"],
             patient_scores[patient_scores["timepoint"] == timepoints["patient"][0]],
@@ -184,48 +176,51 @@ def betterback_table1_step(
             settings["patient_baseline_scores"],
             labels,
             orders,
+            medians,
         ),
+        "therapists": therapist_table(
+            tables["design"],
+            tables["therapists"],
+            therapist_scores[therapist_scores["timepoint"] == timepoints["therapist"][0]],
+            settings["therapist_characteristics"],
+            settings["therapist_baseline_scores"],
+            labels,
+            medians,
+        ),
+        "clinics": clinic_table(tables["design"]),
     }
-    suppression = count_suppression(
-        config,
-        list(dependents()),
-        dependents(),
-        ["level", "characteristic"],
-        part_columns=[[f"{c}_n", f"{c}_missing"] for c in CONDITIONS],
-    )
-    # the clinics table counts clinics (and sizes of clinics), not individuals
-    clinic_counts = {"not_counts": [c for c in columns() if c.endswith(("_n", "_missing"))]}
     captions = {
-        "clinics": "BetterBack: clinics and cluster sizes by condition",
-        "therapists": "BetterBack: therapists by condition in which they treated patients",
         "patients": "BetterBack: patient characteristics at baseline by condition",
+        "therapists": "BetterBack: therapists by condition in which they treated patients",
+        "clinics": "BetterBack: clinics and cluster sizes by condition",
     }
-    blocks = [
-        {
-            "text": "Counts, n (%) for categories and mean (SD) for numbers; no significance "
-            "tests (CONSORT). Clinics and therapists appear under every condition in which "
-            "they enrolled or treated patients."
-        }
-    ]
-    for name, table in built.items():
-        write_csv(table, outputs[name])
-        block = {
-            "table": outputs[name],
-            "caption": captions[name],
-            "columns": [c for c in table.columns if c != "level"],
-            "suppression": suppression if name != "clinics" else clinic_counts,
-            "rounding": rounding_rules(config, MISSING_COUNTS),
-            "max_rows": 200,
-        }
-        blocks.append(publish_table(table, outputs["tables"], f"table1_{name}", config, block))
+    note = baseline_note(
+        "Clinics and therapists appear under every condition in which they enrolled or "
+        "treated patients; Overall counts each once."
+    )
+    blocks = [{"text": note}]
+    for name in ("patients", "therapists"):
+        write_csv(built[name], outputs[name])
+        shown = display(CONDITIONS, additive=name == "patients")
+        block = {"table": outputs[name], "caption": captions[name], **shown}
+        blocks.append(
+            publish_table(built[name], outputs["tables"], f"table1_{name}", config, block)
+        )
+    write_csv(built["clinics"], outputs["clinics"])
+    # the clinics table counts clinics (and sizes of clinics), not individuals
+    clinic_counts = {"not_counts": [c for c in columns() if c.endswith("_n")]}
+    clinics = {
+        "table": outputs["clinics"],
+        "caption": captions["clinics"],
+        "columns": [c for c in built["clinics"].columns if c not in ("level", "category")],
+        "suppression": clinic_counts,
+    }
+    clinics = publish_table(built["clinics"], outputs["tables"], "clinics", config, clinics)
     write_fragment(
         outputs["fragment"],
         [
-            {
-                "section": "table1",
-                "title": "BetterBack: clinics, therapists, patients",
-                "blocks": blocks,
-            }
+            {"section": "table1", "title": "BetterBack", "blocks": blocks},
+            {"section": "design", "title": "BetterBack: clinics", "blocks": [clinics]},
         ],
     )
 

@@ -174,7 +174,7 @@ def publish_table(
         Validated config (``reporting.tables`` formats, rounding and missing text).
     block : dict
         A report table block (``table`` path, ``caption``, optional ``columns``,
-        ``labels``, ``rounding``, ``suppression``, ``notes``): the same settings
+        ``combine``, ``labels``, ``rounding``, ``suppression``, ``notes``): the same settings
         render the manuscript table, so manuscript and report agree.
     """
     settings = table_settings(config)
@@ -188,6 +188,7 @@ def publish_table(
         rule=SuppressionRule.from_config(config),
         labels=block.get("labels"),
         columns=block.get("columns"),
+        combine=block.get("combine"),
         notes=block.get("notes", ()),
         formats=settings["formats"],
         missing=settings["missing"],

@@ -34,13 +34,12 @@ from trialanalysis.analyses.prepare.models import (
 from trialanalysis.analyses.prepare.multiplicity import primary_family_p
 from trialanalysis.analyses.prepare.responders import dose_table, responder_table
 from trialanalysis.analyses.prepare.settings import resolve_prepare, resolve_settings
-from trialanalysis.analyses.prepare.table1 import table1, table1_labels, table1_suppression
+from trialanalysis.analyses.prepare.table1 import table1
 from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
-from trialanalysis.reporting.suppression import SuppressionRule
-from trialanalysis.steps.io import declare, read_table_csv, write_csv, write_table
+from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
 
 def load_analysis(config: Mapping, patients: str, outcomes: str) -> tuple[PrepareData, dict]:
@@ -78,25 +77,17 @@ def prepare_table1_step(
     """Write Table 1 by arm (``tables``: CSV and rendered formats) and its ``fragment``."""
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
     labels = score_labels(config["instruments_dir"])
+    chosen = settings["table1"]
     table = table1(
-        data, settings["table1"]["variables"], settings["table1"]["baseline_scores"], labels
-    )
-    tables = config["reporting"]["tables"]
-    suppression = table1_suppression(
-        data.arms, config["privacy"]["min_cell_size"], tables["suppression"]["marker"]
+        data, chosen["variables"], chosen["baseline_scores"], labels, chosen["median_iqr"]
     )
     caption = "PREPARE: baseline characteristics by arm (no significance tests)"
     path = Path(next(p for p in outputs["tables"] if str(p).endswith(".csv")))
-    write_table(
-        table, path.with_suffix(""), caption=caption, source=str(path),
-        rules=tables["rounding"], formats=sorted(set(tables["formats"]) | {"csv"}),
-        suppression=suppression, rule=SuppressionRule.from_config(config),
-        labels=table1_labels(data.arms),
-        columns=[c for c in table.columns if c != "variable"], missing=tables["missing"],
-    )  # fmt: skip
-    write_fragment(
-        outputs["fragment"], fragments.table1_sections(str(path), caption, data.arms, suppression)
-    )
+    sections = fragments.table1_sections(str(path), caption, data.arms)
+    block = sections[0]["blocks"][1]
+    publish_table(table, path.parent, path.stem, config, block)
+    write_csv(table, path)
+    write_fragment(outputs["fragment"], sections)
 
 
 @declare(

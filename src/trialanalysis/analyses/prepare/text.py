@@ -93,22 +93,12 @@ def ancova_rows(differences: pd.DataFrame, ancova: Mapping, timepoint: str) -> l
     return [model_row(differences, timepoint), check]
 
 
-def table1_sections(csv: str, caption: str, arms: Sequence[str], suppression: Mapping) -> list:
-    """Table 1 entry."""
-    from trialanalysis.analyses.prepare.table1 import table1_labels
+def table1_sections(csv: str, caption: str, arms: Sequence[str]) -> list:
+    """Table 1 entry: the baseline table by arm and overall."""
+    from trialanalysis.analyses.common.baseline import baseline_note, display
 
-    block = {
-        "table": csv, "caption": caption, "suppression": dict(suppression),
-        "labels": table1_labels(arms),
-        "columns": ["label", "level", "summary", *[f"{a}_{s}" for a in arms
-                                                   for s in ("n", "percent", "mean", "sd")]],
-        "max_rows": 200,
-    }  # fmt: skip
-    text = (
-        "Numeric characteristics: mean (SD) of those observed (n); categories: n (% of those "
-        "observed). No significance tests (differences at baseline of a randomised trial are "
-        "due to chance)."
-    )
+    block = {"table": csv, "caption": caption, **display(arms), "max_rows": 200}
+    text = baseline_note("Differences at baseline of a randomised trial are due to chance.")
     return [{"section": "table1", "title": "PREPARE", "blocks": [{"text": text}, block]}]
 
 
