@@ -97,7 +97,7 @@ def test_every_table_and_figure_names_its_file_and_hash(example):
     for table in tables:
         assert "Source file:" in table or "Source:</span>" in table
     listed = re.search(r'<section id="report-files".*?</section>', html, flags=re.DOTALL).group(0)
-    for name in ["design.svg", "consort_prepare.csv", "table1_betterback.csv"]:
+    for name in ["design.svg", "consort_prepare.csv", "table1/betterback_patients.csv"]:
         digest = hashlib.sha256((results / name).read_bytes()).hexdigest()
         assert f"<code>{name}</code>" in listed and digest in listed
 
@@ -107,9 +107,10 @@ def test_numbers_in_the_report_come_from_the_files(example):
     flow = pd.read_csv(results / "consort_prepare.csv")
     randomised = flow.query("stage == 'randomised'")["n"].iloc[0]
     assert f'<td class="num count">{randomised}</td>' in html
-    table1 = pd.read_csv(results / "table1_betterback.csv")
-    first = table1.iloc[0]
-    assert f'<td class="num">{first["percent"]:.1f}</td>' in html
+    table1 = pd.read_csv(results / "table1" / "betterback_patients.csv")
+    female = table1.set_index(["variable", "category"]).loc[("sex", "female")]
+    cell = f"{int(female['control_n'])} ({female['control_percent']:.1f}%)"
+    assert f'<td class="num count">{cell}</td>' in html
 
 
 def test_run_stamp_is_the_only_volatile_part():

@@ -62,7 +62,8 @@ def test_betterback_analyses_reach_tables_figures_consort_and_report(finished_ru
         "BetterBack: therapist cohort",
         "BetterBack: ICC, design effect",
         "BetterBack: sensitivity analyses",
-        "BetterBack: clinics, therapists, patients",
+        "BetterBack: baseline characteristics",
+        "BetterBack: clinics",
         "BetterBack: patient models",
     ):
         assert title in report, title  # fmt: skip

@@ -219,7 +219,11 @@ def betterback_table1_step(
     write_fragment(
         outputs["fragment"],
         [
-            {"section": "table1", "title": "BetterBack", "blocks": blocks},
+            {
+                "section": "table1",
+                "title": "BetterBack: baseline characteristics",
+                "blocks": blocks,
+            },
             {"section": "design", "title": "BetterBack: clinics", "blocks": [clinics]},
         ],
     )

@@ -220,6 +220,9 @@ def write_power_report(
         {"figure": str(png), "caption": "Power against clinics and against individuals per "
          "clinic-period, one line per ICC", "data": [outputs["table"]]},
     ]  # fmt: skip
-    write_fragment(
-        outputs["fragment"], [{"section": "design", "title": "Design and power", "blocks": blocks}]
-    )
+    entry = {
+        "section": "sample_size",
+        "title": "BetterBack: power of the design",
+        "blocks": blocks,
+    }
+    write_fragment(outputs["fragment"], [entry])
