@@ -24,6 +24,7 @@ import pandas as pd
 
 import trialanalysis
 from trialanalysis.errors import ReportError
+from trialanalysis.reporting.labels import Labels
 from trialanalysis.reporting.markup import TABLE_CSS, table_html
 from trialanalysis.reporting.provenance import sha256
 from trialanalysis.reporting.sections import (
@@ -97,8 +98,9 @@ def strip_run_stamp(text: str) -> str:
 class _Renderer:
     """Turns blocks into template-ready dicts, numbering tables and figures."""
 
-    def __init__(self, root: Path, default_rounding, rule: SuppressionRule | None):
+    def __init__(self, root: Path, default_rounding, rule: SuppressionRule | None, labels=None):
         self.root = root
+        self.labels = labels
         self.default_rounding = default_rounding
         self.rule = rule
         self.files: dict[str, dict] = {}
@@ -160,6 +162,7 @@ class _Renderer:
             columns=block.columns,
             caption=f"Table {self.n_tables}. {block.caption}".rstrip(". ") + ".",
             notes=notes,
+            codes=self.labels,
         )
         return {
             "kind": "table",
@@ -241,6 +244,7 @@ def render_report(
     strict: bool = True,
     default_rounding: Sequence[Mapping] | None = None,
     suppression_rule: SuppressionRule | None = None,
+    labels: Labels | None = None,
 ) -> str:
     """Render the report as one self-contained HTML string.
 
@@ -265,6 +269,9 @@ def render_report(
         The run's small-cell rule (default: the built-in config's); it
         applies to every table, each declaring its counts in ``suppression``
         (see :mod:`trialanalysis.reporting.suppression`).
+    labels : Labels, optional
+        The run's labels of codes in table cells and headers (default: the
+        built-in ones; see :mod:`trialanalysis.reporting.labels`).
 
     Returns
     -------
@@ -280,7 +287,7 @@ def render_report(
     absent = [f"{key} ({name})" for key, name in (outline or {}).items() if key not in ids]
     if absent and strict:
         raise ReportError(f"the report lacks required section(s): {', '.join(absent)}")
-    renderer = _Renderer(Path(root).resolve(), default_rounding, suppression_rule)
+    renderer = _Renderer(Path(root).resolve(), default_rounding, suppression_rule, labels)
     rendered = [renderer.section(s, 2) for s in sections]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("trialanalysis.reporting", "templates"),

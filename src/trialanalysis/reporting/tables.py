@@ -36,6 +36,7 @@ import pandas as pd
 
 from trialanalysis.config import validate_config
 from trialanalysis.errors import ConfigError, ReportError
+from trialanalysis.reporting.labels import Labels, default_labels
 from trialanalysis.reporting.suppression import SuppressionRule, default_rule, suppress_counts
 
 STYLES = ("fixed", "integer", "p_value", "significant", "text")
@@ -216,6 +217,7 @@ def format_table(
     caption: str = "",
     notes: Sequence[str] = (),
     missing: str = "",
+    codes: Labels | None = None,
 ) -> RenderedTable:
     """Round, suppress and label a tidy table for display.
 
@@ -242,6 +244,11 @@ def format_table(
         Shown with the table; a note on suppression is added when cells were suppressed.
     missing : str
         Shown for missing values.
+    codes : Labels, optional
+        The run's labels (:mod:`trialanalysis.reporting.labels`): codes in
+        text cells (``waiting_list``, ``3m``) are shown as their labels after
+        rounding (``where`` rules see the codes), and columns without a label
+        take the config's header. Default: the built-in labels.
 
     Returns
     -------
@@ -281,11 +288,17 @@ def format_table(
             _cell_text(v, next(r for r in parsed if r.matches(str(column), record)), missing)
             for v, record in zip(values, records, strict=True)
         ]
-    labels = {**DEFAULT_LABELS, **(labels or {})}
+    codes = codes or default_labels()
+    numeric = [pd.api.types.is_numeric_dtype(table[c].dtype) for c in columns]
+    shown_cells = codes.relabel(
+        pd.DataFrame(cells, columns=columns, index=range(len(table))),
+        [c for c, is_number in zip(columns, numeric, strict=True) if not is_number],
+    )
+    labels = {**DEFAULT_LABELS, **codes.columns, **(labels or {})}
     return RenderedTable(
-        cells=pd.DataFrame(cells, columns=columns, index=range(len(table))),
+        cells=shown_cells,
         headers=[labels.get(str(c), _default_label(str(c))) for c in columns],
-        numeric=[pd.api.types.is_numeric_dtype(table[c].dtype) for c in columns],
+        numeric=numeric,
         caption=caption,
         notes=notes,
         counts=suppressed.counts[columns].set_axis(range(len(table))),
@@ -332,6 +345,7 @@ def write_rendered_table(
     formats: Sequence[str] = FORMATS,
     standalone_html: bool = False,
     missing: str = "",
+    codes: Labels | None = None,
 ) -> dict[str, Path]:
     """Render one tidy table as a manuscript table in several formats and write them.
 
@@ -344,7 +358,7 @@ def write_rendered_table(
         ``.tex``, ``.docx``).
     caption, source : str
         Caption, and the file or step the numbers came from (shown as a note).
-    rules, suppression, rule, labels, columns, notes, missing
+    rules, suppression, rule, labels, columns, notes, missing, codes
         See :func:`format_table`.
     formats : sequence of str
         Any of ``html`` (a fragment, or a whole page with ``standalone_html``),
@@ -375,6 +389,7 @@ def write_rendered_table(
         caption=caption,
         notes=notes,
         missing=missing,
+        codes=codes,
     )
     written = {}
     for fmt in formats:

@@ -39,6 +39,7 @@ from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
+from trialanalysis.reporting.labels import instrument_labels
 from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.steps.io import declare, read_table_csv, write_csv, write_table
 
@@ -59,12 +60,8 @@ def load_analysis(config: Mapping, patients: str, outcomes: str) -> tuple[Prepar
 
 
 def score_labels(instruments_dir: str | Path) -> dict[str, str]:
-    """Score column -> label from the instrument definitions (for tables and figures)."""
-    labels = {}
-    for instrument in load_instruments(instruments_dir).values():
-        labels |= {s.column: s.label for s in instrument.scores.values()}
-        labels |= {c.column: c.label for c in instrument.classifications.values()}
-    return labels
+    """Score column -> label with direction, from the instrument definitions."""
+    return instrument_labels(load_instruments(instruments_dir))
 
 
 @declare(
