@@ -125,3 +125,38 @@ def test_codes_in_text_finds_whole_words_only(labels):
 def test_run_labels_reads_the_config_instruments_dir(tmp_path):
     config = {"instruments_dir": "config/instruments", "reporting": {}}
     assert run_labels(config)("odi_total").startswith("Disability (ODI")
+
+
+def test_running_text_shows_labels_outside_code(labels):
+    text = labels.text(
+        "At 3m: 99 waiting_list, 98 physiotherapy. post_intervention first; "
+        "`odi_total ~ timepoint` stays; so does results/prepare_3m.csv and a.3m"
+    )
+    assert text == (
+        "At 3 months: 99 waiting list, 98 physiotherapy. Post-intervention first; "
+        "`odi_total ~ timepoint` stays; so does results/prepare_3m.csv and a.3m"
+    )
+    odi = "Disability (ODI, 0-100, higher = worse)"
+    assert labels.text("odi_total at 12m") == f"{odi} at 12 months"
+
+
+def test_the_report_shows_labels_except_in_the_provenance_appendix(tmp_path):
+    from trialanalysis.reporting.report import render_report
+
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"arm": ["waiting_list"], "n": [12]}).to_csv(table, index=False)
+    sections = [
+        {"id": "results", "title": "Results at 3m", "blocks": [
+            {"text": "Primary: odi_total at post_intervention."},
+            {"table": str(table), "caption": "Arms at 3m"}]},
+        {"id": "provenance", "title": "Provenance", "blocks": [
+            {"text": "Recoded Väntelista to waiting_list."},
+            {"table": str(table), "caption": "Recodes"}]},
+    ]  # fmt: skip
+    html = render_report(sections, root=tmp_path, outline=None)
+    results, provenance = html.split('id="provenance"')
+    assert "Results at 3 months" in results and "Arms at 3 months" in results
+    assert "Disability (ODI, 0-100, higher = worse) at post-intervention" in results
+    assert "Waiting list" in results and "waiting_list" not in results
+    assert "Recoded Väntelista to waiting_list." in provenance
+    assert ">waiting_list<" in provenance

@@ -31,11 +31,25 @@ from trialanalysis.instruments import load_instruments
 #: ``reporting.labels`` of the built-in config (the schema's defaults).
 DEFAULTS: dict = validate_config({}, source="defaults")["reporting"]["labels"]
 UNVERIFIED = "direction unverified"
+#: A code is a whole word: not inside a longer name, a path or a dotted key.
+_BEFORE, _AFTER = r"(?<![\w./-])", r"(?![\w/-])"
+#: Where a label keeps its capital: the start of a text, a sentence, a line or a list item.
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*(?:- )?)$")
 
 
 def looks_like_code(text: str) -> bool:
     """Whether a text reads as a code, not a word (``odi_total``, ``3m``, ``lt3m``)."""
     return bool(re.search(r"[_0-9]", text)) and " " not in text
+
+
+def plural(n, noun: str) -> str:
+    """Return a count with its noun in the right number: ``1 sequence``, ``3 sequences``."""
+    return f"{n} {noun}" if str(n) == "1" else f"{n} {noun}s"
+
+
+def in_sentence(label: str) -> str:
+    """Return a label as it reads inside a sentence (``waiting list``; ``EQ-5D`` stays)."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
 
 
 def score_label(score) -> str:
@@ -93,6 +107,7 @@ class Labels:
     categories: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
     unverified: frozenset[str] = frozenset()
+    _compiled: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, config: Mapping | None = None, instruments: Mapping | None = None):
@@ -192,7 +207,41 @@ class Labels:
             return self.outcomes[value]
         if value in self.values:
             return self.values[value]
-        return self(value) if looks_like_code(value) else value
+        if looks_like_code(value):
+            return self(value)
+        return value if "~" in value else self.text(value)
+
+    def text(self, text: str) -> str:
+        """Replace the codes in running text by their labels (``at 3m`` -> ``at 3 months``).
+
+        Only codes that read as codes (:meth:`codes`) are replaced, as whole
+        words; spans in backticks (code: formulas, config keys) and paths
+        (``results/x_3m.csv``) are left as they are.
+        """
+        pattern, codes = self._pattern()
+        if pattern is None or not text:
+            return text
+
+        def label(match: re.Match) -> str:
+            code, whole = match.group(0), match.string
+            shown = codes[code]
+            start = _SENTENCE_START.search(whole[: match.start()]) is not None
+            if code in self.outcomes or start:
+                return shown
+            return in_sentence(shown)  # "at post-intervention", "waiting list"
+
+        parts = text.split("`")
+        for i in range(0, len(parts), 2):  # even parts are outside backticks
+            parts[i] = pattern.sub(label, parts[i])
+        return "`".join(parts)
+
+    def _pattern(self):
+        if self._compiled is None:
+            codes = self.codes()
+            alternatives = "|".join(re.escape(c) for c in sorted(codes, key=len, reverse=True))
+            pattern = re.compile(rf"{_BEFORE}(?:{alternatives}){_AFTER}") if codes else None
+            object.__setattr__(self, "_compiled", (pattern, codes))
+        return self._compiled
 
     def codes(self) -> dict[str, str]:
         """Every code that reads as one (:func:`looks_like_code`) and has a label: code -> label.
@@ -228,8 +277,4 @@ def default_labels() -> Labels:
 
 def codes_in_text(text: str, codes: Iterable[str]) -> list[str]:
     """Return the codes that appear in ``text`` as whole words (for report checks)."""
-    found = []
-    for code in codes:
-        if re.search(rf"(?<![\w./-]){re.escape(code)}(?![\w/-])", text):
-            found.append(code)
-    return found
+    return [c for c in codes if re.search(rf"{_BEFORE}{re.escape(c)}{_AFTER}", text)]

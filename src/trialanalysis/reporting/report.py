@@ -24,7 +24,7 @@ import pandas as pd
 
 import trialanalysis
 from trialanalysis.errors import ReportError
-from trialanalysis.reporting.labels import Labels
+from trialanalysis.reporting.labels import Labels, default_labels
 from trialanalysis.reporting.markup import TABLE_CSS, table_html
 from trialanalysis.reporting.provenance import sha256
 from trialanalysis.reporting.sections import (
@@ -100,7 +100,8 @@ class _Renderer:
 
     def __init__(self, root: Path, default_rounding, rule: SuppressionRule | None, labels=None):
         self.root = root
-        self.labels = labels
+        self.labels = labels or default_labels()
+        self.shown_as_is = False  # the provenance appendix shows the data's own codes
         self.default_rounding = default_rounding
         self.rule = rule
         self.files: dict[str, dict] = {}
@@ -127,7 +128,7 @@ class _Renderer:
 
     def block(self, block) -> dict:
         if isinstance(block, TextBlock):
-            return {"kind": "text", "html": text_to_html(block.text)}
+            return {"kind": "text", "html": text_to_html(self.say(block.text))}
         if isinstance(block, CodeBlock):
             return {"kind": "code", "code": block.code, "caption": block.caption}
         if isinstance(block, TableBlock):
@@ -160,9 +161,9 @@ class _Renderer:
             rule=self.rule,
             labels=block.labels,
             columns=block.columns,
-            caption=f"Table {self.n_tables}. {block.caption}".rstrip(". ") + ".",
-            notes=notes,
-            codes=self.labels,
+            caption=f"Table {self.n_tables}. {self.say(block.caption)}".rstrip(". ") + ".",
+            notes=[self.say(n) for n in notes],
+            codes=Labels() if self.shown_as_is else self.labels,
         )
         return {
             "kind": "table",
@@ -184,21 +185,29 @@ class _Renderer:
         return {
             "kind": "figure",
             "number": self.n_figures,
-            "caption": block.caption,
+            "caption": self.say(block.caption),
             "src": f"data:{mime};base64,{encoded}",
             "file": self.record(path, "figure"),
             "data": [self.record(d, "figure data") for d in block.data],
             "provenance": block.provenance,
         }
 
+    def say(self, text: str) -> str:
+        """Text with its codes shown as labels (outside the provenance appendix)."""
+        return text if self.shown_as_is else self.labels.text(text)
+
     def section(self, section: Section, level: int) -> dict:
-        return {
+        outer = self.shown_as_is
+        self.shown_as_is = outer or section.id == "provenance"
+        rendered = {
             "id": section.id,
-            "title": section.title,
+            "title": self.say(section.title),
             "level": min(level, 6),
             "blocks": [self.block(b) for b in section.blocks],
             "subsections": [self.section(s, level + 1) for s in section.subsections],
         }
+        self.shown_as_is = outer
+        return rendered
 
 
 def text_to_html(text: str) -> str:
