@@ -42,7 +42,9 @@ def test_default_rules_round_by_column_name(results):
     # estimates: 2 decimals; a rounded negative zero loses its sign; missing is blank
     assert cells["estimate"].tolist() == ["0.00", "1.23", "2.67", ""]
     assert cells["p_value"].tolist() == ["<0.001", "0.050", "0.500", "1.000"]
-    assert cells["arm"].tolist() == results["arm"].tolist()
+    # text cells show the labels of their codes (reporting.labels)
+    assert cells["arm"].tolist() == ["Control", "Intervention", "Control", "Intervention"]
+    assert cells["sex"].tolist() == ["Female", "Female", "Male", "Male"]
 
 
 def test_rules_are_ordered_first_match_wins_and_configurable(results):

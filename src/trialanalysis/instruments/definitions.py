@@ -54,6 +54,9 @@ class Score:
     verified: bool
     note: str
     value_set: str | None = None
+    #: What a higher score means ("worse", "more confident"); None when not stated.
+    direction: str | None = None
+    direction_verified: bool = True
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,8 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
             verified=merged["verified"],
             note=merged["note"],
             value_set=merged.get("value_set"),
+            direction=merged.get("direction"),
+            direction_verified=merged.get("direction_verified", True),
         )
     classifications = {
         cname: Classification(

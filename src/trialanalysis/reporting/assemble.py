@@ -29,6 +29,7 @@ import yaml
 from trialanalysis.errors import ReportError
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.conduct import conduct_section, no_sample_size_text
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.methods import methods_section
 from trialanalysis.reporting.provenance import provenance_section
 from trialanalysis.reporting.report import (
@@ -238,4 +239,5 @@ def assemble_report(
         strict=reporting["strict"],
         default_rounding=tables["rounding"],
         suppression_rule=SuppressionRule.from_config(config),
+        labels=run_labels(config),
     )

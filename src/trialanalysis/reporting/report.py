@@ -24,6 +24,7 @@ import pandas as pd
 
 import trialanalysis
 from trialanalysis.errors import ReportError
+from trialanalysis.reporting.labels import Labels, default_labels
 from trialanalysis.reporting.markup import TABLE_CSS, table_html
 from trialanalysis.reporting.provenance import sha256
 from trialanalysis.reporting.sections import (
@@ -122,8 +123,10 @@ def strip_run_stamp(text: str) -> str:
 class _Renderer:
     """Turns blocks into template-ready dicts, numbering tables and figures."""
 
-    def __init__(self, root: Path, default_rounding, rule: SuppressionRule | None):
+    def __init__(self, root: Path, default_rounding, rule: SuppressionRule | None, labels=None):
         self.root = root
+        self.labels = labels or default_labels()
+        self.shown_as_is = False  # the provenance appendix shows the data's own codes
         self.default_rounding = default_rounding
         self.rule = rule
         self.files: dict[str, dict] = {}
@@ -156,7 +159,7 @@ class _Renderer:
 
     def block(self, block) -> dict:
         if isinstance(block, TextBlock):
-            return {"kind": "text", "html": text_to_html(block.text)}
+            return {"kind": "text", "html": text_to_html(self.say(block.text))}
         if isinstance(block, CodeBlock):
             return {"kind": "code", "code": block.code, "caption": block.caption}
         if isinstance(block, TableBlock):
@@ -190,8 +193,9 @@ class _Renderer:
             labels=block.labels,
             columns=block.columns,
             combine=block.combine,
-            caption=f"Table {number}. {block.caption}".rstrip(". ") + ".",
-            notes=notes,
+            caption=f"Table {number}. {self.say(block.caption)}".rstrip(". ") + ".",
+            notes=[self.say(n) for n in notes],
+            codes=Labels() if self.shown_as_is else self.labels,
         )
         return {
             "kind": "table",
@@ -213,24 +217,29 @@ class _Renderer:
         return {
             "kind": "figure",
             "number": number,
-            "caption": block.caption,
+            "caption": self.say(block.caption),
             "src": f"data:{mime};base64,{encoded}",
             "file": self.record(path, "figure"),
             "data": [self.record(d, "figure data") for d in block.data],
             "provenance": block.provenance,
         }
 
+    def say(self, text: str) -> str:
+        """Text with its codes shown as labels (outside the provenance appendix)."""
+        return text if self.shown_as_is else self.labels.text(text)
+
     def section(self, section: Section, level: int) -> dict:
-        outer = self.supplementary
-        self.supplementary = tuple({*outer, *SUPPLEMENTARY.get(section.id, ())})
+        outer, outer_supplementary = self.shown_as_is, self.supplementary
+        self.shown_as_is = outer or section.id == "provenance"
+        self.supplementary = tuple({*outer_supplementary, *SUPPLEMENTARY.get(section.id, ())})
         rendered = {
             "id": section.id,
-            "title": section.title,
+            "title": self.say(section.title),
             "level": min(level, 6),
             "blocks": [self.block(b) for b in section.blocks],
             "subsections": [self.section(s, level + 1) for s in section.subsections],
         }
-        self.supplementary = outer
+        self.shown_as_is, self.supplementary = outer, outer_supplementary
         return rendered
 
 
@@ -313,6 +322,7 @@ def render_report(
     strict: bool = True,
     default_rounding: Sequence[Mapping] | None = None,
     suppression_rule: SuppressionRule | None = None,
+    labels: Labels | None = None,
 ) -> str:
     """Render the report as one self-contained HTML string.
 
@@ -337,6 +347,9 @@ def render_report(
         The run's small-cell rule (default: the built-in config's); it
         applies to every table, each declaring its counts in ``suppression``
         (see :mod:`trialanalysis.reporting.suppression`).
+    labels : Labels, optional
+        The run's labels of codes in table cells and headers (default: the
+        built-in ones; see :mod:`trialanalysis.reporting.labels`).
 
     Returns
     -------
@@ -352,7 +365,7 @@ def render_report(
     absent = [f"{key} ({name})" for key, name in (outline or {}).items() if key not in ids]
     if absent and strict:
         raise ReportError(f"the report lacks required section(s): {', '.join(absent)}")
-    renderer = _Renderer(Path(root).resolve(), default_rounding, suppression_rule)
+    renderer = _Renderer(Path(root).resolve(), default_rounding, suppression_rule, labels)
     rendered = [renderer.section(s, 2) for s in sections]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("trialanalysis.reporting", "templates"),

@@ -36,6 +36,7 @@ import pandas as pd
 
 from trialanalysis.config import validate_config
 from trialanalysis.errors import ConfigError, ReportError
+from trialanalysis.reporting.labels import Labels, default_labels
 from trialanalysis.reporting.suppression import SuppressionRule, default_rule, suppress_counts
 
 #: A field of a combined display cell, ``{column}`` (names only: no attributes, no code).
@@ -219,6 +220,7 @@ def format_table(
     notes: Sequence[str] = (),
     missing: str = "",
     combine: Mapping[str, Sequence[str]] | None = None,
+    codes: Labels | None = None,
 ) -> RenderedTable:
     """Round, suppress and label a tidy table for display.
 
@@ -252,6 +254,11 @@ def format_table(
         is used, so a row of means reads ``mean (SD)`` and a suppressed count
         only its marker. A combined cell counts individuals when one of its
         fields does. Named in ``columns`` like table columns.
+    codes : Labels, optional
+        The run's labels (:mod:`trialanalysis.reporting.labels`): codes in
+        text cells (``waiting_list``, ``3m``) are shown as their labels after
+        rounding (``where`` rules see the codes), and columns without a label
+        take the config's header. Default: the built-in labels.
 
     Returns
     -------
@@ -297,13 +304,17 @@ def format_table(
     counts = suppressed.counts.set_axis(range(len(table)))
     for name, templates in combine.items():
         cells[name], counts[name] = _combine(templates, cells, counts, len(table), missing)
-    labels = {**DEFAULT_LABELS, **(labels or {})}
+    codes = codes or default_labels()
+    numeric = [c in combine or pd.api.types.is_numeric_dtype(table[c].dtype) for c in columns]
+    shown_cells = codes.relabel(
+        pd.DataFrame({c: cells[c] for c in columns}, columns=columns, index=range(len(table))),
+        [c for c, is_number in zip(columns, numeric, strict=True) if not is_number],
+    )
+    labels = {**DEFAULT_LABELS, **codes.columns, **(labels or {})}
     return RenderedTable(
-        cells=pd.DataFrame(
-            {c: cells[c] for c in columns}, columns=columns, index=range(len(table))
-        ),
+        cells=shown_cells,
         headers=[labels.get(str(c), _default_label(str(c))) for c in columns],
-        numeric=[c in combine or pd.api.types.is_numeric_dtype(table[c].dtype) for c in columns],
+        numeric=numeric,
         caption=caption,
         notes=notes,
         counts=counts[columns],
@@ -367,6 +378,7 @@ def write_rendered_table(
     standalone_html: bool = False,
     missing: str = "",
     combine: Mapping[str, Sequence[str]] | None = None,
+    codes: Labels | None = None,
 ) -> dict[str, Path]:
     """Render one tidy table as a manuscript table in several formats and write them.
 
@@ -379,7 +391,7 @@ def write_rendered_table(
         ``.tex``, ``.docx``).
     caption, source : str
         Caption, and the file or step the numbers came from (shown as a note).
-    rules, suppression, rule, labels, columns, notes, missing, combine
+    rules, suppression, rule, labels, columns, notes, missing, combine, codes
         See :func:`format_table`.
     formats : sequence of str
         Any of ``html`` (a fragment, or a whole page with ``standalone_html``),
@@ -411,6 +423,7 @@ def write_rendered_table(
         notes=notes,
         missing=missing,
         combine=combine,
+        codes=codes,
     )
     written = {}
     for fmt in formats:

@@ -70,6 +70,7 @@ from trialanalysis.analyses.common.tables import column_labels, count_suppressio
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import design_schematic, save_figure
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.steps.io import (
     StepFiles,
     declare,
@@ -161,9 +162,11 @@ def betterback_table1_step(
     settings = config["betterback"]["analyses"]["table1"]
     timepoints = config["betterback"]["timepoints"]
     instruments, labels = instruments_and_labels(config)
+    codes = run_labels(config)
     orders = {
         c.column: list(c.labels) for i in instruments.values() for c in i.classifications.values()
     }
+    orders |= {k: list(v) for k, v in codes.categories.items()}  # clinical order from config
     tables = design_tables(inputs, betterback_table1_step.files)
     patient_scores = tables["patient_scores"]
     therapist_scores = tables["therapist_scores"]
@@ -177,6 +180,7 @@ def betterback_table1_step(
             labels,
             orders,
             medians,
+            codes.categories,
         ),
         "therapists": therapist_table(
             tables["design"],
@@ -186,6 +190,7 @@ def betterback_table1_step(
             settings["therapist_baseline_scores"],
             labels,
             medians,
+            codes.categories,
         ),
         "clinics": clinic_table(tables["design"]),
     }
@@ -201,7 +206,7 @@ def betterback_table1_step(
     blocks = [{"text": note}]
     for name in ("patients", "therapists"):
         write_csv(built[name], outputs[name])
-        shown = display(CONDITIONS, additive=name == "patients")
+        shown = display(CONDITIONS, {c: codes(c) for c in CONDITIONS}, name == "patients")
         block = {"table": outputs[name], "caption": captions[name], **shown}
         blocks.append(
             publish_table(built[name], outputs["tables"], f"table1_{name}", config, block)

@@ -25,6 +25,7 @@ from trialanalysis.errors import ConfigError, TrialAnalysisError
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.ingest.sources import trial_files
 from trialanalysis.reporting import tables as manuscript
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.suppression import SuppressionRule
 
 DATE_COLUMNS = ("period_start", "period_end")
@@ -192,6 +193,7 @@ def publish_table(
         notes=block.get("notes", ()),
         formats=settings["formats"],
         missing=settings["missing"],
+        codes=run_labels(config),
     )
     return block
 

@@ -39,6 +39,7 @@ from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
+from trialanalysis.reporting.labels import instrument_labels, run_labels
 from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
 
@@ -58,12 +59,8 @@ def load_analysis(config: Mapping, patients: str, outcomes: str) -> tuple[Prepar
 
 
 def score_labels(instruments_dir: str | Path) -> dict[str, str]:
-    """Score column -> label from the instrument definitions (for tables and figures)."""
-    labels = {}
-    for instrument in load_instruments(instruments_dir).values():
-        labels |= {s.column: s.label for s in instrument.scores.values()}
-        labels |= {c.column: c.label for c in instrument.classifications.values()}
-    return labels
+    """Score column -> label with direction, from the instrument definitions."""
+    return instrument_labels(load_instruments(instruments_dir))
 
 
 @declare(
@@ -78,12 +75,16 @@ def prepare_table1_step(
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
     labels = score_labels(config["instruments_dir"])
     chosen = settings["table1"]
+    codes = run_labels(config)
+    categories = {k: dict(v) for k, v in codes.categories.items()}
     table = table1(
-        data, chosen["variables"], chosen["baseline_scores"], labels, chosen["median_iqr"]
-    )
+        data, chosen["variables"], chosen["baseline_scores"], labels, chosen["median_iqr"],
+        orders={k: list(v) for k, v in categories.items()}, category_labels=categories,
+    )  # fmt: skip
     caption = "PREPARE: baseline characteristics by arm (no significance tests)"
     path = Path(next(p for p in outputs["tables"] if str(p).endswith(".csv")))
-    sections = fragments.table1_sections(str(path), caption, data.arms)
+    arms = {arm: codes(arm) for arm in data.arms}
+    sections = fragments.table1_sections(str(path), caption, arms)
     block = sections[0]["blocks"][1]
     publish_table(table, path.parent, path.stem, config, block)
     write_csv(table, path)

@@ -37,6 +37,7 @@ from trialanalysis.reporting.flowchart import (
     prepare_diagram,
     therapist_diagram,
 )
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.provenance import run_stamp
 from trialanalysis.reporting.suppression import SuppressionRule, suppress_counts
 from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
@@ -199,17 +200,19 @@ def consort_step(
     write_csv(flow_pr, outputs["prepare"])
     write_csv(sizes, outputs["cluster_sizes"])
     # the diagrams show the counts the tables show: suppressed by the same rule
-    rule = SuppressionRule.from_config(config)
+    rule, labels = SuppressionRule.from_config(config), run_labels(config)
     shown_bb = suppress_counts(flow_bb, FLOW_COUNTS, rule).table
     shown_pr = suppress_counts(flow_pr, FLOW_COUNTS, rule).table
     shown_sizes = suppress_counts(sizes, SIZE_COUNTS, rule).table
     figures = {
-        "betterback_figure": betterback_diagram(shown_bb, shown_sizes),
-        "therapist_figure": therapist_diagram(shown_bb),
-        "prepare_figure": prepare_diagram(shown_pr),
+        "betterback_figure": betterback_diagram(shown_bb, shown_sizes, labels),
+        "therapist_figure": therapist_diagram(shown_bb, labels),
+        "prepare_figure": prepare_diagram(shown_pr, labels),
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
-    summary = [{"text": f"{flow_summary(flow_bb, rule)}\n\n{flow_summary(flow_pr, rule)}"}]
+    summary = [
+        {"text": f"{flow_summary(flow_bb, rule, labels)}\n\n{flow_summary(flow_pr, rule, labels)}"}
+    ]
     flow_blocks = [
         {"figure": png["betterback_figure"], "caption": "BetterBack: flow of clusters, "
          "clinics and patients (CONSORT cluster extension)", "data": [outputs["betterback"]]},

@@ -93,11 +93,11 @@ def ancova_rows(differences: pd.DataFrame, ancova: Mapping, timepoint: str) -> l
     return [model_row(differences, timepoint), check]
 
 
-def table1_sections(csv: str, caption: str, arms: Sequence[str]) -> list:
-    """Table 1 entry: the baseline table by arm and overall."""
+def table1_sections(csv: str, caption: str, arms: Mapping[str, str]) -> list:
+    """Table 1 entry: the baseline table by arm (code -> header) and overall."""
     from trialanalysis.analyses.common.baseline import baseline_note, display
 
-    block = {"table": csv, "caption": caption, **display(arms), "max_rows": 200}
+    block = {"table": csv, "caption": caption, **display(list(arms), arms), "max_rows": 200}
     text = baseline_note("Differences at baseline of a randomised trial are due to chance.")
     return [{"section": "table1", "title": "PREPARE", "blocks": [{"text": text}, block]}]
 
