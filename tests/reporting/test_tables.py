@@ -1,8 +1,10 @@
 """Manuscript tables: rounding rules, small-cell suppression, the four formats, byte stability."""
 
 import io
+import sys
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -208,3 +210,35 @@ def test_quantities_are_rounded_by_what_they_are():
     assert format_table(variances).cells.iloc[0].tolist()[1:] == ["0.088", "0.000", "0.537"]
     with pytest.raises(ConfigError, match="where"):
         rounding_rules([{"columns": "x", "where": {"y": "("}}])
+
+
+def test_word_tables_fit_a4_numbers_unwrapped_text_wrapped(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from docx_layout import layout, text_width
+
+    from trialanalysis.reporting.word import column_widths, write_docx
+
+    narrow = pd.DataFrame({"label": ["Age", "Sex"], "control": [41.25, 12.5]})
+    path = write_docx(format_table(narrow), tmp_path / "narrow.docx")
+    found = layout(path)
+    assert found["page"] == 11906 and text_width(found) == 11906 - 2 * 1417
+    assert sum(found["columns"]) < text_width(found) / 2  # a small table stays small
+    # long labels and six columns of numbers: the text column wraps, the numbers keep room
+    wide = pd.DataFrame(
+        {"label": ["Illness perception (BIPQ 0-80, higher = more threatening), mean (SD)"] * 3}
+        | {f"arm_{i}": [123456.25, 2.5, 3.75] for i in range(6)}
+    )
+    rendered = format_table(wide)
+    path = write_docx(rendered, tmp_path / "wide.docx")
+    found = layout(path)
+    assert sum(found["columns"]) <= text_width(found)
+    widths = column_widths(rendered, 9)
+    label = len(wide["label"].iloc[0]) * 9 * 20 * 0.55
+    assert found["columns"] == widths and widths[0] < label  # the label wraps
+    needed = 9 * 20 * 0.55 * len("123456.25")
+    assert all(w >= needed for w in widths[1:])
+    # twelve columns of numbers do not fit at 9 pt: 8 pt is used
+    wider = pd.DataFrame({"label": ["x"]} | {f"arm_{i}": [123456.25] for i in range(12)})
+    assert column_widths(format_table(wider), 9) is None
+    found = layout(write_docx(format_table(wider), tmp_path / "wider.docx"))
+    assert found["font_half_points"] == [16]
