@@ -15,8 +15,10 @@ from collections.abc import Mapping
 import pandas as pd
 
 from trialanalysis.analyses.betterback import text
+from trialanalysis.analyses.betterback.binary import COLUMNS as BINARY_COLUMNS
 from trialanalysis.analyses.betterback.binary import binary_outcomes, responder_columns
 from trialanalysis.analyses.betterback.clusters import (
+    ICC_COLUMNS,
     clinic_effects,
     outcome_icc_table,
     variance_component_table,
@@ -46,6 +48,7 @@ from trialanalysis.analyses.betterback.patients import (
     primary_fit,
 )
 from trialanalysis.analyses.betterback.periods import (
+    DESIGN_EFFECT_COLUMNS,
     cluster_period_table,
     period_means,
     stepped_design_effects,
@@ -71,6 +74,13 @@ from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import design_schematic, save_figure
 from trialanalysis.reporting.labels import run_labels
+from trialanalysis.reporting.sections import (
+    CodeBlock,
+    FigureBlock,
+    ReportEntry,
+    TableBlock,
+    TextBlock,
+)
 from trialanalysis.steps.io import (
     StepFiles,
     declare,
@@ -108,15 +118,16 @@ def diagnostics_table(*frames) -> pd.DataFrame:
     return table.reindex(columns=DIAGNOSTICS_COLUMNS)
 
 
-def diagnostics_block(path: str, caption: str) -> dict:
-    """Report block of a diagnostics table."""
-    return {
-        "table": path,
-        "caption": caption,
-        "suppression": {},
-        "max_rows": 200,
-        "notes": ["One row per fitted model; warnings and boundary fits are never dropped."],
-    }
+def diagnostics_entry(title: str, path: str, caption: str) -> ReportEntry:
+    """Report entry of a diagnostics table, under the report's diagnostics section."""
+    block = TableBlock(
+        path,
+        caption=caption,
+        suppression={},
+        max_rows=200,
+        notes=["One row per fitted model; warnings and boundary fits are never dropped."],
+    )
+    return ReportEntry("diagnostics", title, [block])
 
 
 def design_tables(inputs: Mapping[str, str], files: StepFiles) -> dict[str, pd.DataFrame]:
@@ -133,13 +144,13 @@ def betterback_design_step(schedule: str, clinics: str, output: str, fragment: s
     """Draw the BetterBack cluster x period schematic (SVG and PNG) and its report entry."""
     figure = design_schematic(read_table_csv(schedule), read_table_csv(clinics))
     written = save_figure(figure, output)
-    block = {
-        "figure": str(written[0]),
-        "caption": "BetterBack: condition of each allocation cluster per period "
+    block = FigureBlock(
+        str(written[0]),
+        caption="BetterBack: condition of each allocation cluster per period "
         "(blank: cluster not observed)",
-        "data": [schedule, clinics],
-    }
-    write_fragment(fragment, [{"section": "design", "title": "BetterBack", "blocks": [block]}])
+        data=[schedule, clinics],
+    )
+    write_fragment(fragment, [ReportEntry("design", "BetterBack", [block])])
 
 
 # ---------------------------------------------------------------- table 1
@@ -203,33 +214,29 @@ def betterback_table1_step(
         "Clinics and therapists appear under every condition in which they enrolled or "
         "treated patients; Overall counts each once."
     )
-    blocks = [{"text": note}]
+    blocks = [TextBlock(note)]
     for name in ("patients", "therapists"):
         write_csv(built[name], outputs[name])
         shown = display(CONDITIONS, {c: codes(c) for c in CONDITIONS}, name == "patients")
-        block = {"table": outputs[name], "caption": captions[name], **shown}
+        block = TableBlock(outputs[name], caption=captions[name], **shown)
         blocks.append(
             publish_table(built[name], outputs["tables"], f"table1_{name}", config, block)
         )
     write_csv(built["clinics"], outputs["clinics"])
     # the clinics table counts clinics (and sizes of clinics), not individuals
     clinic_counts = {"not_counts": [c for c in columns() if c.endswith("_n")]}
-    clinics = {
-        "table": outputs["clinics"],
-        "caption": captions["clinics"],
-        "columns": [c for c in built["clinics"].columns if c not in ("level", "category")],
-        "suppression": clinic_counts,
-    }
+    clinics = TableBlock(
+        outputs["clinics"],
+        caption=captions["clinics"],
+        columns=[c for c in built["clinics"].columns if c not in ("level", "category")],
+        suppression=clinic_counts,
+    )
     clinics = publish_table(built["clinics"], outputs["tables"], "clinics", config, clinics)
     write_fragment(
         outputs["fragment"],
         [
-            {
-                "section": "table1",
-                "title": "BetterBack: baseline characteristics",
-                "blocks": blocks,
-            },
-            {"section": "design", "title": "BetterBack: clinics", "blocks": [clinics]},
+            ReportEntry("table1", "BetterBack: baseline characteristics", blocks),
+            ReportEntry("design", "BetterBack: clinics", [clinics]),
         ],
     )
 
@@ -316,33 +323,94 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
     )
     formula = " + ".join(["score ~ timepoint", *settings["random_effects"]])
     results_blocks = [
-        {
-            "text": f"Published analysis: repeated-measures ANOVA over {', '.join(timepoints)} "
+        TextBlock(
+            f"Published analysis: repeated-measures ANOVA over {', '.join(timepoints)} "
             "on therapists with every questionnaire (complete cases), partial eta squared "
             "and Greenhouse-Geisser epsilon. Recommended analysis: a linear mixed model "
             f"per score, `{formula}`, on all available questionnaires (MAR), with "
             f"estimated marginal means and {settings['df_method']} degrees of freedom. "
             + text.multiplicity_text(settings)
-        },
-        {"table": outputs["anova"], "caption": captions["anova"], "rounding": rounding,
-         "columns": ["label", "n_complete", "f_value", "df_effect", "df_error", "p_value",
-                     "partial_eta_sq", "gg_epsilon", "gg_p_value"],
-         "labels": {"partial_eta_sq": "Partial eta²", "gg_epsilon": "GG epsilon",
-                    "gg_p_value": "p (GG)", "f_value": "F"}},
-        {"table": outputs["pairwise"], "caption": captions["pairwise"], "max_rows": 100,
-         "columns": ["label", "contrast", "estimate", "conf_low", "conf_high", "p_value",
-                     "p_adjusted", "n_complete"]},
-        {"table": outputs["contrasts"], "caption": captions["contrasts"], "max_rows": 100,
-         "columns": ["label", "family", "contrast", "estimate", "conf_low", "conf_high", "df",
-                     "p_value", "p_adjusted"]},
-        {"figure": png["trajectories_figure"], "caption": "Therapist scores over time "
-         "(mixed-model means, 95% CI)", "data": [outputs["emmeans"]]},
-        {"figure": png["profile_figure"], "caption": "DIBQ domain profile over time "
-         "(mixed-model means, 95% CI)", "data": [outputs["emmeans"]]},
-        {"table": outputs["associations"], "caption": captions["associations"],
-         "max_rows": 100, "columns": ["outcome_label", "domain_label", "estimate", "conf_low",
-                                      "conf_high", "df", "p_value", "p_adjusted", "n_obs"]},
-    ]  # fmt: skip
+        ),
+        TableBlock(
+            outputs["anova"],
+            caption=captions["anova"],
+            rounding=rounding,
+            columns=[
+                "label",
+                "n_complete",
+                "f_value",
+                "df_effect",
+                "df_error",
+                "p_value",
+                "partial_eta_sq",
+                "gg_epsilon",
+                "gg_p_value",
+            ],
+            labels={
+                "partial_eta_sq": "Partial eta²",
+                "gg_epsilon": "GG epsilon",
+                "gg_p_value": "p (GG)",
+                "f_value": "F",
+            },
+        ),
+        TableBlock(
+            outputs["pairwise"],
+            caption=captions["pairwise"],
+            max_rows=100,
+            columns=[
+                "label",
+                "contrast",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "p_value",
+                "p_adjusted",
+                "n_complete",
+            ],
+        ),
+        TableBlock(
+            outputs["contrasts"],
+            caption=captions["contrasts"],
+            max_rows=100,
+            columns=[
+                "label",
+                "family",
+                "contrast",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "df",
+                "p_value",
+                "p_adjusted",
+            ],
+        ),
+        FigureBlock(
+            png["trajectories_figure"],
+            caption="Therapist scores over time (mixed-model means, 95% CI)",
+            data=[outputs["emmeans"]],
+        ),
+        FigureBlock(
+            png["profile_figure"],
+            caption="DIBQ domain profile over time (mixed-model means, 95% CI)",
+            data=[outputs["emmeans"]],
+        ),
+        TableBlock(
+            outputs["associations"],
+            caption=captions["associations"],
+            max_rows=100,
+            columns=[
+                "outcome_label",
+                "domain_label",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "df",
+                "p_value",
+                "p_adjusted",
+                "n_obs",
+            ],
+        ),
+    ]
     models = [
         {"trial": "betterback", "name": f"therapists_{score}", "outcome": score,
          "formula": " + ".join([f"{score} ~ timepoint", *settings["random_effects"]]),
@@ -369,16 +437,20 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
              "missing_data": f"one model per domain; therapists answering at {assoc['timepoint']}"}
         )  # fmt: skip
     for block in results_blocks:
-        name = next((k for k in captions if block.get("table") == outputs[k]), None)
+        name = next((k for k in captions if getattr(block, "table", None) == outputs[k]), None)
         if name:
             publish_table(results[name], outputs["tables"], f"therapists_{name}", config, block)
     sections = [
-        {"section": "summary", "title": "BetterBack: therapists",
-         "blocks": [{"text": text.therapist_summary(contrasts, scores)}]},
-        {"section": "results", "title": "BetterBack: therapist cohort", "blocks": results_blocks},
-        {"section": "diagnostics", "title": "BetterBack: therapist models",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "Therapist models")]},
-    ]  # fmt: skip
+        ReportEntry(
+            "summary",
+            "BetterBack: therapists",
+            [TextBlock(text.therapist_summary(contrasts, scores))],
+        ),
+        ReportEntry("results", "BetterBack: therapist cohort", results_blocks),
+        diagnostics_entry(
+            "BetterBack: therapist models", outputs["diagnostics"], "Therapist models"
+        ),
+    ]
     write_fragment(outputs["fragment"], sections, models)
 
 
@@ -393,18 +465,18 @@ def betterback_forest_step(
     continuous = effects.rename(columns={"outcome_sd": "sd"})
     figure = forest_figure(continuous, binary)
     png = save_figure(figure, outputs["figure"])[1]
-    block = {
-        "figure": str(png),
-        "caption": "Forest plot of all patient outcomes: continuous outcomes as standardised "
+    block = FigureBlock(
+        str(png),
+        caption="Forest plot of all patient outcomes: continuous outcomes as standardised "
         "differences (effect / SD of the outcome at that time point; raw effect and 95% CI "
         "at right, with the multiplicity-adjusted p of the primary family, "
         f"{config['betterback']['analyses']['patients']['multiplicity']['method']}), binary "
         "outcomes as odds ratios",
-        "data": [inputs["effects"], inputs["binary"]],
-    }
+        data=[inputs["effects"], inputs["binary"]],
+    )
     write_fragment(
         outputs["fragment"],
-        [{"section": "results", "title": "BetterBack: all patient outcomes", "blocks": [block]}],
+        [ReportEntry("results", "BetterBack: all patient outcomes", [block])],
     )
 
 
@@ -440,6 +512,17 @@ ICC_LABELS = {
     "size_mean": "Patients per clinic (mean)",
     "size_cv": "Cluster size CV",
 }
+# columns of the binary effects table not shown in the report
+BINARY_HIDDEN = (
+    "outcome",
+    "kind",
+    "n_obs",
+    "n_clinics",
+    "risk_control",
+    "risk_intervention",
+    "rd_p_value",
+    "formula",
+)
 BINARY_LABELS = {
     "n_control": "Control n",
     "events_control": "Control events",
@@ -584,44 +667,83 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
         config, {"columns": "icc|conf_.*", "style": "fixed", "digits": 3}
     )
     results_blocks = [
-        {"text": model_text},
-        {"code": formulas, "caption": "Models (lme4 notation)"},
-        publish_table(effects, outputs["tables"], "patient_effects", config,
-                {"table": outputs["effects"], "max_rows": 200,
-                 "caption": "BetterBack: treatment effects (intervention - control)",
-                 "columns": ["outcome", *EFFECT_COLUMNS], "labels": {"p_adjusted": "P adjusted"},
-                 "notes": ["Primary: the outcomes marked primary at the primary time point.",
-                           "P adjusted: the primary family, "
-                           f"{settings['multiplicity']['method']} "
-                           "(betterback.analyses.patients.multiplicity)."]}),
-        {"figure": png["trajectories_figure"], "caption": "Mean outcomes by condition (95% CI; "
-         "mixed model over all time points, not adjusted for period)",
-         "data": [outputs["trajectories"]]},
-    ]  # fmt: skip
+        TextBlock(model_text),
+        CodeBlock(formulas, caption="Models (lme4 notation)"),
+        publish_table(
+            effects,
+            outputs["tables"],
+            "patient_effects",
+            config,
+            TableBlock(
+                outputs["effects"],
+                max_rows=200,
+                caption="BetterBack: treatment effects (intervention - control)",
+                columns=["outcome", *EFFECT_COLUMNS],
+                labels={"p_adjusted": "P adjusted"},
+                notes=[
+                    "Primary: the outcomes marked primary at the primary time point.",
+                    "P adjusted: the primary family, "
+                    f"{settings['multiplicity']['method']} "
+                    "(betterback.analyses.patients.multiplicity).",
+                ],
+            ),
+        ),
+        FigureBlock(
+            png["trajectories_figure"],
+            caption="Mean outcomes by condition (95% CI; "
+            "mixed model over all time points, not adjusted for period)",
+            data=[outputs["trajectories"]],
+        ),
+    ]
     icc_blocks = [
-        {"text": text.design_effect_note()},
-        publish_table(written["design_effects"], outputs["tables"], "design_effects", config,
-                {"table": outputs["design_effects"], "labels": DESIGN_EFFECT_LABELS,
-                 "caption": "BetterBack: design effect of the stepped (dog-leg) design as run",
-                 "columns": ["label", "icc", "cac", "design_effect_stepped",
-                             "design_effect_parallel", "n_clinics", "n_periods",
-                             "n_patients"]}),
-        {"text": "ICC of each primary outcome (CONSORT cluster extension, item 17a): from "
-         "the primary model and from the outcome alone, with profile-likelihood 95% CIs; "
-         "the table's design effect is the parallel-trial one, 1 + ((CV² + 1) m − 1) ICC "
-         "for the patients per clinic analysed (Eldridge 2006), for comparison only."},
-        publish_table(written["icc"], outputs["tables"], "patient_icc", config,
-                {"table": outputs["icc"], "caption": "BetterBack: ICC and design effect",
-                 "rounding": icc_rounding, "labels": ICC_LABELS,
-                 "columns": ["label", "timepoint", "model", "group", "icc", "conf_low",
-                             "conf_high", "design_effect", "design_effect_low",
-                             "design_effect_high", "n_clusters", "n_patients", "size_mean",
-                             "size_cv"]}),
-        {"table": outputs["variance_components"], "caption": "Variance components of the "
-         "primary models", "rounding": icc_rounding},
-        {"figure": png["caterpillar_figure"], "caption": "Clinic effects of the primary "
-         "models (conditional modes ± 1.96 conditional SD)", "data": [outputs["clinic_effects"]]},
-    ]  # fmt: skip
+        TextBlock(text.design_effect_note()),
+        publish_table(
+            written["design_effects"],
+            outputs["tables"],
+            "design_effects",
+            config,
+            TableBlock(
+                outputs["design_effects"],
+                labels=DESIGN_EFFECT_LABELS,
+                caption="BetterBack: design effect of the stepped (dog-leg) design as run",
+                columns=DESIGN_EFFECT_COLUMNS[1:],
+            ),
+        ),
+        TextBlock(
+            "ICC of each primary outcome (CONSORT cluster extension, item 17a): from "
+            "the primary model and from the outcome alone, with profile-likelihood 95% CIs; "
+            "the table's design effect is the parallel-trial one, 1 + ((CV² + 1) m − 1) ICC "
+            "for the patients per clinic analysed (Eldridge 2006), for comparison only."
+        ),
+        publish_table(
+            written["icc"],
+            outputs["tables"],
+            "patient_icc",
+            config,
+            TableBlock(
+                outputs["icc"],
+                caption="BetterBack: ICC and design effect",
+                rounding=icc_rounding,
+                labels=ICC_LABELS,
+                columns=[
+                    c
+                    for c in ICC_COLUMNS
+                    if c not in ("outcome", "size_min", "size_max", "formula")
+                ],
+            ),
+        ),
+        TableBlock(
+            outputs["variance_components"],
+            caption="Variance components of the primary models",
+            rounding=icc_rounding,
+        ),
+        FigureBlock(
+            png["caterpillar_figure"],
+            caption="Clinic effects of the primary "
+            "models (conditional modes ± 1.96 conditional SD)",
+            data=[outputs["clinic_effects"]],
+        ),
+    ]
     models = [
         {"trial": "betterback", "name": f"patients_{score}", "outcome": score,
          "formula": spec.formula, "df_method": settings["df_method"],
@@ -631,13 +753,15 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
         for score, spec in results.specs.items()
     ]  # fmt: skip
     sections = [
-        {"section": "summary", "title": "BetterBack: primary outcomes",
-         "blocks": [{"text": text.primary_summary(effects, settings)}]},
-        {"section": "results", "title": "BetterBack: patient outcomes", "blocks": results_blocks},
-        {"section": "icc", "title": "BetterBack: ICC, design effect", "blocks": icc_blocks},
-        {"section": "diagnostics", "title": "BetterBack: patient models",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "Patient models")]},
-    ]  # fmt: skip
+        ReportEntry(
+            "summary",
+            "BetterBack: primary outcomes",
+            [TextBlock(text.primary_summary(effects, settings))],
+        ),
+        ReportEntry("results", "BetterBack: patient outcomes", results_blocks),
+        ReportEntry("icc", "BetterBack: ICC, design effect", icc_blocks),
+        diagnostics_entry("BetterBack: patient models", outputs["diagnostics"], "Patient models"),
+    ]
     write_fragment(outputs["fragment"], sections, models)
 
 
@@ -671,29 +795,36 @@ def betterback_binary_step(
         config, {"columns": "risk_.*|rd_conf_.*", "style": "fixed", "digits": 3}
     )
     blocks = [
-        {"text": "Logistic GEE per outcome, `outcome ~ C(period) + treatment"
-         + "".join(f" + {c}" for c in settings["covariates"])
-         + f"`, {settings['correlation']} working correlation within clinics, "
-         "Mancl-DeRouen bias-reduced sandwich and t with K - p df (K = clinics; "
-         f"df policy: {config['betterback']['analyses']['patients']['df_policy']}, see the "
-         "patient models). Odds ratios are "
-         "population-averaged; risks and risk differences are standardised over the "
-         "analysed patients. Referral outcomes and the first two CPQI indicators are "
-         "complements (odds ratios reciprocal)."},
-        publish_table(effects, outputs["tables"], "binary_effects", config,
-                {"table": outputs["effects"], "rounding": rounding, "suppression": suppression,
-                 "caption": "BetterBack: binary outcomes, GEE odds ratios and risk differences",
-                 "columns": ["label", "n_control", "events_control", "n_intervention",
-                             "events_intervention", "odds_ratio", "or_conf_low",
-                             "or_conf_high", "or_p_value", "risk_difference", "rd_conf_low",
-                             "rd_conf_high", "df", "n_unclassified", "note"],
-                 "labels": BINARY_LABELS}),
-    ]  # fmt: skip
+        TextBlock(
+            "Logistic GEE per outcome, `outcome ~ C(period) + treatment"
+            + "".join(f" + {c}" for c in settings["covariates"])
+            + f"`, {settings['correlation']} working correlation within clinics, "
+            "Mancl-DeRouen bias-reduced sandwich and t with K - p df (K = clinics; "
+            f"df policy: {config['betterback']['analyses']['patients']['df_policy']}, see the "
+            "patient models). Odds ratios are "
+            "population-averaged; risks and risk differences are standardised over the "
+            "analysed patients. Referral outcomes and the first two CPQI indicators are "
+            "complements (odds ratios reciprocal)."
+        ),
+        publish_table(
+            effects,
+            outputs["tables"],
+            "binary_effects",
+            config,
+            TableBlock(
+                outputs["effects"],
+                rounding=rounding,
+                suppression=suppression,
+                caption="BetterBack: binary outcomes, GEE odds ratios and risk differences",
+                columns=[c for c in BINARY_COLUMNS if c not in BINARY_HIDDEN],
+                labels=BINARY_LABELS,
+            ),
+        ),
+    ]
     sections = [
-        {"section": "results", "title": "BetterBack: binary outcomes", "blocks": blocks},
-        {"section": "diagnostics", "title": "BetterBack: binary outcomes (GEE)",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "GEE fits")]},
-    ]  # fmt: skip
+        ReportEntry("results", "BetterBack: binary outcomes", blocks),
+        diagnostics_entry("BetterBack: binary outcomes (GEE)", outputs["diagnostics"], "GEE fits"),
+    ]
     write_fragment(outputs["fragment"], sections)
 
 
@@ -720,23 +851,46 @@ def betterback_sensitivity_step(
     write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
     caption = f"BetterBack: sensitivity analyses at {settings['primary_timepoint']}"
     blocks = [
-        {"text": "Each outcome's primary estimate beside: the cluster-level analysis (clinic "
-         "means of covariate-adjusted residuals compared within periods); the randomization "
-         "test over the schedule's sequences (statistic: the primary model's treatment "
-         "estimate); complete cases; all available follow-ups in one model; and, when a "
-         "variance is estimated at zero, the model without it.\n\n" + text.design_note()},
-        publish_table(table, outputs["tables"], "sensitivity", config,
-                {"table": outputs["table"], "caption": caption, "max_rows": 200,
-                 "columns": ["label", "analysis", "estimate", "conf_low", "conf_high", "df",
-                             "p_value", "n_obs", "n_clinics", "note"]}),
-        {"table": outputs["randomization"], "caption": "Randomization tests as computed",
-         "suppression": {}},
-    ]  # fmt: skip
+        TextBlock(
+            "Each outcome's primary estimate beside: the cluster-level analysis (clinic "
+            "means of covariate-adjusted residuals compared within periods); the randomization "
+            "test over the schedule's sequences (statistic: the primary model's treatment "
+            "estimate); complete cases; all available follow-ups in one model; and, when a "
+            "variance is estimated at zero, the model without it.\n\n" + text.design_note()
+        ),
+        publish_table(
+            table,
+            outputs["tables"],
+            "sensitivity",
+            config,
+            TableBlock(
+                outputs["table"],
+                caption=caption,
+                max_rows=200,
+                columns=[
+                    "label",
+                    "analysis",
+                    "estimate",
+                    "conf_low",
+                    "conf_high",
+                    "df",
+                    "p_value",
+                    "n_obs",
+                    "n_clinics",
+                    "note",
+                ],
+            ),
+        ),
+        TableBlock(
+            outputs["randomization"], caption="Randomization tests as computed", suppression={}
+        ),
+    ]
     sections = [
-        {"section": "sensitivity", "title": "BetterBack: sensitivity analyses", "blocks": blocks},
-        {"section": "diagnostics", "title": "BetterBack: sensitivity models",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "Sensitivity models")]},
-    ]  # fmt: skip
+        ReportEntry("sensitivity", "BetterBack: sensitivity analyses", blocks),
+        diagnostics_entry(
+            "BetterBack: sensitivity models", outputs["diagnostics"], "Sensitivity models"
+        ),
+    ]
     write_fragment(outputs["fragment"], sections)
 
 
@@ -797,30 +951,66 @@ def betterback_inference_step(
     )
     counts = ["n_clinics", "n_therapists", "patients_recruited", "patients_analysed"]
     blocks = [
-        {"text": note},
-        publish_table(written["cluster_periods"], outputs["tables"], "cluster_periods", config,
-                {"table": outputs["cluster_periods"], "labels": CELL_LABELS,
-                 "suppression": count_suppression(config, counts[2:]),
-                 "caption": "BetterBack: clinics, therapists and patients per allocation unit "
-                 f"and period (analysed: in a primary model at {timepoint}; CONSORT-SW)"}),
-        publish_table(inference.table, outputs["tables"], "inference", config,
-                {"table": outputs["inference"], "max_rows": 200,
-                 "caption": f"BetterBack: what the treatment effect rests on, at {timepoint} "
-                 "(betterback.analyses.sensitivity.inference)",
-                 "columns": ["label", "description", "estimate", "std_error", "conf_low",
-                             "conf_high", "df", "df_method", "p_value", "n_obs", "n_clinics",
-                             "periods", "note"]}),
-        {"figure": png, "data": [outputs["period_means"]],
-         "caption": "Adjusted mean change per period and condition from each primary model "
-         "(the secular trend the period effects remove; cells the schedule has)"},
-        {"table": outputs["period_means"], "caption": "Adjusted means per period and "
-         "condition, with the period coefficients (scheduled = the schedule has the cell; "
-         "the others are model extrapolations)"},
-    ]  # fmt: skip
+        TextBlock(note),
+        publish_table(
+            written["cluster_periods"],
+            outputs["tables"],
+            "cluster_periods",
+            config,
+            TableBlock(
+                outputs["cluster_periods"],
+                labels=CELL_LABELS,
+                suppression=count_suppression(config, counts[2:]),
+                caption="BetterBack: clinics, therapists and patients per allocation unit "
+                f"and period (analysed: in a primary model at {timepoint}; CONSORT-SW)",
+            ),
+        ),
+        publish_table(
+            inference.table,
+            outputs["tables"],
+            "inference",
+            config,
+            TableBlock(
+                outputs["inference"],
+                max_rows=200,
+                caption=f"BetterBack: what the treatment effect rests on, at {timepoint} "
+                "(betterback.analyses.sensitivity.inference)",
+                columns=[
+                    "label",
+                    "description",
+                    "estimate",
+                    "std_error",
+                    "conf_low",
+                    "conf_high",
+                    "df",
+                    "df_method",
+                    "p_value",
+                    "n_obs",
+                    "n_clinics",
+                    "periods",
+                    "note",
+                ],
+            ),
+        ),
+        FigureBlock(
+            png,
+            data=[outputs["period_means"]],
+            caption="Adjusted mean change per period and condition from each primary model "
+            "(the secular trend the period effects remove; cells the schedule has)",
+        ),
+        TableBlock(
+            outputs["period_means"],
+            caption="Adjusted means per period and "
+            "condition, with the period coefficients (scheduled = the schedule has the cell; "
+            "the others are model extrapolations)",
+        ),
+    ]
     sections = [
-        {"section": "sensitivity", "title": "BetterBack: what the inference rests on",
-         "blocks": blocks},
-        {"section": "diagnostics", "title": "BetterBack: inference sensitivity models",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "Inference sensitivity models")]},
-    ]  # fmt: skip
+        ReportEntry("sensitivity", "BetterBack: what the inference rests on", blocks),
+        diagnostics_entry(
+            "BetterBack: inference sensitivity models",
+            outputs["diagnostics"],
+            "Inference sensitivity models",
+        ),
+    ]
     write_fragment(outputs["fragment"], sections)

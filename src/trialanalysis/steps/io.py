@@ -26,6 +26,7 @@ from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.ingest.sources import trial_files
 from trialanalysis.reporting import tables as manuscript
 from trialanalysis.reporting.labels import run_labels
+from trialanalysis.reporting.sections import TableBlock
 from trialanalysis.reporting.suppression import SuppressionRule
 
 DATE_COLUMNS = ("period_start", "period_end")
@@ -161,8 +162,8 @@ def write_table(
 
 
 def publish_table(
-    table: pd.DataFrame, folder: str | Path, name: str, config: Mapping, block: dict
-) -> dict:
+    table: pd.DataFrame, folder: str | Path, name: str, config: Mapping, block: TableBlock
+) -> TableBlock:
     """Write a manuscript table rendered as its report block shows it; return the block.
 
     Parameters
@@ -173,24 +174,27 @@ def publish_table(
         Output folder and file name without suffix; one file per configured format.
     config : mapping
         Validated config (``reporting.tables`` formats, rounding and missing text).
-    block : dict
-        A report table block (``table`` path, ``caption``, optional ``columns``,
-        ``combine``, ``labels``, ``rounding``, ``suppression``, ``notes``): the same settings
-        render the manuscript table, so manuscript and report agree.
+    block : TableBlock
+        The report block of the table (its ``table`` path, ``caption``,
+        ``columns``, ``combine``, ``labels``, ``rounding``, ``suppression``,
+        ``notes``): the same settings render the manuscript table, so
+        manuscript and report agree.
     """
+    if not isinstance(block, TableBlock):
+        raise TypeError(f"publish_table needs a TableBlock, not a {type(block).__name__}")
     settings = table_settings(config)
     write_table(
         table,
         Path(folder) / name,
-        caption=block["caption"],
-        source=str(block["table"]),
-        rules=block.get("rounding") or settings["rules"],
-        suppression=block.get("suppression"),
+        caption=block.caption,
+        source=str(block.table),
+        rules=block.rounding or settings["rules"],
+        suppression=block.suppression,
         rule=SuppressionRule.from_config(config),
-        labels=block.get("labels"),
-        columns=block.get("columns"),
-        combine=block.get("combine"),
-        notes=block.get("notes", ()),
+        labels=block.labels,
+        columns=block.columns,
+        combine=block.combine,
+        notes=block.notes,
         formats=settings["formats"],
         missing=settings["missing"],
         codes=run_labels(config),

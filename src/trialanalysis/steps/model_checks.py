@@ -23,6 +23,7 @@ from trialanalysis.models.residuals import residual_table
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.model_checks import residual_figure
+from trialanalysis.reporting.sections import Block, FigureBlock, ReportEntry, TableBlock, TextBlock
 from trialanalysis.steps.betterback import _patient_results
 from trialanalysis.steps.io import declare, write_csv
 from trialanalysis.steps.prepare import load_analysis, score_labels
@@ -79,15 +80,18 @@ def _random_effects(fit, model: str) -> pd.DataFrame:
     return fit.random_effects().assign(model=model)
 
 
-def _blocks(text: str, outputs, png: str, caption: str) -> list[dict]:
+def _blocks(text: str, outputs, png: str, caption: str) -> list[Block]:
     return [
-        {"text": text},
-        {"figure": png, "caption": caption,
-         "data": [outputs["residuals"], outputs["random_effects"]]},
-        {"table": outputs["floor_ceiling"], "caption": "Floor and ceiling shares per outcome "
-         "and time point", "suppression": {}, "max_rows": 200,
-         "columns": ["outcome", "timepoint", "n", "floor_pct", "ceiling_pct", "note"]},
-    ]  # fmt: skip
+        TextBlock(text),
+        FigureBlock(png, caption=caption, data=[outputs["residuals"], outputs["random_effects"]]),
+        TableBlock(
+            outputs["floor_ceiling"],
+            caption="Floor and ceiling shares per outcome and time point",
+            suppression={},
+            max_rows=200,
+            columns=["outcome", "timepoint", "n", "floor_pct", "ceiling_pct", "note"],
+        ),
+    ]
 
 
 @declare(
@@ -119,11 +123,16 @@ def betterback_model_checks_step(
     )  # fmt: skip
     png = _write(outputs, residual_frame, pd.concat(blups, ignore_index=True), floor, titles)
     text = RESIDUAL_TEXT + "\n\n" + floor_ceiling_text(floor, threshold, "betterback.analyses")
-    blocks = _blocks(text, outputs, png, "BetterBack primary models: residual QQ, clinic-effect "
-                     "QQ, residuals against fitted values")  # fmt: skip
+    blocks = _blocks(
+        text,
+        outputs,
+        png,
+        "BetterBack primary models: residual QQ, clinic-effect "
+        "QQ, residuals against fitted values",
+    )
     write_fragment(
         outputs["fragment"],
-        [{"section": "diagnostics", "title": "BetterBack: model checks", "blocks": blocks}],
+        [ReportEntry("diagnostics", "BetterBack: model checks", blocks)],
     )
 
 
@@ -154,10 +163,8 @@ def prepare_model_checks_step(
     write_fragment(
         outputs["fragment"],
         [
-            {
-                "section": "diagnostics",
-                "title": "PREPARE: model checks",
-                "blocks": _blocks(text, outputs, png, caption),
-            }
+            ReportEntry(
+                "diagnostics", "PREPARE: model checks", _blocks(text, outputs, png, caption)
+            )
         ],
     )

@@ -39,6 +39,7 @@ from trialanalysis.reporting.flowchart import (
 )
 from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.provenance import run_stamp
+from trialanalysis.reporting.sections import Block, FigureBlock, ReportEntry, TableBlock, TextBlock
 from trialanalysis.reporting.suppression import SuppressionRule, suppress_counts
 from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
@@ -136,15 +137,24 @@ def psychometrics_step(
         "and highest possible score; item statistics in the file named below the table."
     )
     blocks = [
-        {"text": text},
-        {"table": outputs["scales"], "caption": "Reliability, floor and ceiling effects",
-         "columns": columns, "suppression": {}, "max_rows": 400},
-        {"table": outputs["unverified"], "caption": "Scoring settings not confirmed by "
-         "public sources: check them against the trial's own forms", "suppression": {}},
-    ]  # fmt: skip
+        TextBlock(text),
+        TableBlock(
+            outputs["scales"],
+            caption="Reliability, floor and ceiling effects",
+            columns=columns,
+            suppression={},
+            max_rows=400,
+        ),
+        TableBlock(
+            outputs["unverified"],
+            caption="Scoring settings not confirmed by "
+            "public sources: check them against the trial's own forms",
+            suppression={},
+        ),
+    ]
     write_fragment(
         outputs["fragment"],
-        [{"section": "psychometrics", "title": "Instruments", "blocks": blocks}],
+        [ReportEntry("psychometrics", "Instruments", blocks)],
     )
 
 
@@ -211,25 +221,37 @@ def consort_step(
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
     summary = [
-        {"text": f"{flow_summary(flow_bb, rule, labels)}\n\n{flow_summary(flow_pr, rule, labels)}"}
+        TextBlock(
+            f"{flow_summary(flow_bb, rule, labels)}\n\n{flow_summary(flow_pr, rule, labels)}"
+        )
     ]
     flow_blocks = [
-        {"figure": png["betterback_figure"], "caption": "BetterBack: flow of clusters, "
-         "clinics and patients (CONSORT cluster extension)", "data": [outputs["betterback"]]},
-        {"figure": png["therapist_figure"], "caption": "BetterBack: therapist cohort",
-         "data": [outputs["betterback"]]},
-        {"table": outputs["cluster_sizes"], "caption": "BetterBack: patients per clinic by "
-         "condition", "suppression": SIZE_COUNTS},
-        {"figure": png["prepare_figure"], "caption": "PREPARE: flow of patients",
-         "data": [outputs["prepare"]]},
-        {"table": outputs["prepare"], "caption": "PREPARE: flow counts",
-         "suppression": FLOW_COUNTS},
-    ]  # fmt: skip
+        FigureBlock(
+            png["betterback_figure"],
+            caption="BetterBack: flow of clusters, "
+            "clinics and patients (CONSORT cluster extension)",
+            data=[outputs["betterback"]],
+        ),
+        FigureBlock(
+            png["therapist_figure"],
+            caption="BetterBack: therapist cohort",
+            data=[outputs["betterback"]],
+        ),
+        TableBlock(
+            outputs["cluster_sizes"],
+            caption="BetterBack: patients per clinic by condition",
+            suppression=SIZE_COUNTS,
+        ),
+        FigureBlock(
+            png["prepare_figure"], caption="PREPARE: flow of patients", data=[outputs["prepare"]]
+        ),
+        TableBlock(outputs["prepare"], caption="PREPARE: flow counts", suppression=FLOW_COUNTS),
+    ]
     write_fragment(
         outputs["fragment"],
         [
-            {"section": "summary", "title": "Participants", "blocks": summary},
-            {"section": "consort", "title": "Both trials", "blocks": flow_blocks},
+            ReportEntry("summary", "Participants", summary),
+            ReportEntry("consort", "Both trials", flow_blocks),
         ],
     )
 
@@ -294,18 +316,18 @@ def harms_step(
     for g in groups:
         name = g.replace("_", " ")
         headers |= {f"{g}_n": f"{name}: n", f"{g}_percent": f"{name}: %"}
-    blocks: list[dict] = [{"text": harms_text(harms, label, present)}]
+    blocks: list[Block] = [TextBlock(harms_text(harms, label, present))]
     if present:
-        block = {
-            "table": outputs["table"],
-            "caption": f"{label}: adverse events by {group}",
-            "columns": ["label"] + [f"{g}_{s}" for g in groups for s in ("n", "percent")],
-            "labels": headers,
-            "suppression": harms_counts(groups),
-        }
+        block = TableBlock(
+            outputs["table"],
+            caption=f"{label}: adverse events by {group}",
+            columns=["label"] + [f"{g}_{s}" for g in groups for s in ("n", "percent")],
+            labels=headers,
+            suppression=harms_counts(groups),
+        )
         blocks.append(publish_table(harms.table, outputs["tables"], "harms", config, block))
     else:
         # Data without the optional table still give the rule's folder (empty).
         Path(outputs["tables"]).mkdir(parents=True, exist_ok=True)
-    entry = {"section": "harms", "title": f"{label}: adverse events", "blocks": blocks}
+    entry = ReportEntry("harms", f"{label}: adverse events", blocks)
     write_fragment(outputs["fragment"], [entry])

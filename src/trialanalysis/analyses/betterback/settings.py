@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from trialanalysis.analyses.common.baseline import check_baseline
 from trialanalysis.analyses.common.fits import random_groups
-from trialanalysis.analyses.common.settings import freeze
+from trialanalysis.analyses.common.settings import freeze, unknown_names
 from trialanalysis.errors import ConfigError
-from trialanalysis.instruments.definitions import Instrument
+from trialanalysis.instruments.definitions import Instrument, table_score_columns
 
 KEY = "betterback.analyses"
 
@@ -44,17 +44,8 @@ class BetterBackSettings:
     sensitivity: Mapping
 
 
-def _scores(config: Mapping, instruments: Mapping[str, Instrument], table: str) -> list[str]:
-    """Score and classification columns of the instruments scored in one table."""
-    names = config["betterback"]["instruments"].get(table, [])
-    return [c for n in names if n in instruments for c in instruments[n].score_columns]
-
-
 def _unknown(key: str, values: Sequence[str], known: Sequence[str], what: str) -> list[str]:
-    missing = [v for v in values if v not in known]
-    if not missing:
-        return []
-    return [f"{KEY}.{key}: unknown {missing}, not among the {what}: {', '.join(known) or 'none'}"]
+    return unknown_names(f"{KEY}.{key}", values, known, what)
 
 
 def _random_terms(key: str, terms: Sequence[str]) -> tuple[list[str], list[tuple[str, ...]]]:
@@ -89,8 +80,8 @@ def resolve_betterback(
     analyses = trial["analyses"]
     patient_times = list(trial["timepoints"]["patient"])
     therapist_times = list(trial["timepoints"]["therapist"])
-    patient_scores = _scores(config, instruments, "patient_outcomes")
-    therapist_scores = _scores(config, instruments, "therapist_responses")
+    patient_scores = table_score_columns(instruments, trial, "patient_outcomes")
+    therapist_scores = table_score_columns(instruments, trial, "therapist_responses")
     patient_what = "scores of betterback.instruments.patient_outcomes"
     therapist_what = "scores of betterback.instruments.therapist_responses"
     problems: list[str] = []
