@@ -132,7 +132,7 @@ def prepare_effects_step(
         model = fit_outcome_model(data, outcome, mixed, covariates, level, long)
         if note:
             baseline_notes.append(f"{outcome}: {note}")
-        means.append(cell_means(model, data))
+        means.append(cell_means(model, data.baseline))
         difference = arm_differences(model)
         differences.append(difference)
         coefficients.append(coefficient_table(model))

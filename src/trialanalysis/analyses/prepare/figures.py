@@ -34,8 +34,11 @@ def trajectory_figure(
     ----------
     means : DataFrame
         ``outcome, arm, timepoint, estimate, conf_low, conf_high, source``
-        (from :func:`~trialanalysis.analyses.prepare.models.cell_means`);
-        observed (not modelled) means are drawn with open markers.
+        (from :func:`~trialanalysis.analyses.prepare.models.cell_means`): every
+        point is a value of the one model per outcome; the baseline of a
+        model with the baseline as covariate (``source`` = covariate, the
+        value the means are evaluated at) is drawn as a square without an
+        interval.
     arms, timepoints : sequence of str
     labels : mapping, optional
         Outcome -> axis label.
@@ -61,9 +64,9 @@ def trajectory_figure(
                 yerr=[part["estimate"] - part["conf_low"], part["conf_high"] - part["estimate"]],
                 fmt="none", ecolor=colour, elinewidth=1, capsize=2,
             )  # fmt: skip
-            for source, face in (("model", colour), ("observed", "white")):
+            for source, marker in (("model", "o"), ("covariate", "s")):
                 sel = part[part["source"] == source]
-                ax.scatter(sel["x"], sel["estimate"], s=16, color=face, edgecolor=colour, zorder=3)
+                ax.scatter(sel["x"], sel["estimate"], s=16, marker=marker, color=colour, zorder=3)
         ax.set_xticks(range(len(timepoints)), [t.replace("_", "\n") for t in timepoints])
         ax.set_title(_label(labels, outcome), fontsize=8)
         ax.tick_params(labelsize=7)

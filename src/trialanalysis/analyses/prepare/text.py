@@ -235,8 +235,9 @@ def effects_sections(
         ),
         FigureBlock(
             png["trajectories"],
-            caption="PREPARE: mean per arm and time point with "
-            "95% CI (filled: model-based EMMs; open: observed baseline means)",
+            caption="PREPARE: adjusted mean per arm and time point with 95% CI, all from "
+            "the outcome's model (squares: the mean baseline the model's means are "
+            "evaluated at, so each drawn change is the model's adjusted change)",
             data=[outputs["means"]],
         ),
         FigureBlock(
