@@ -101,6 +101,8 @@ class Instrument:
     value_sets: dict[str, dict]
     source_file: str = ""
     unverified: tuple[dict[str, str], ...] = ()
+    #: The items form the construct (an index), so internal consistency does not apply.
+    formative: bool = False
 
     @property
     def items(self) -> tuple[int, ...]:
@@ -340,6 +342,7 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
         value_sets=spec.get("value_sets", {}),
         source_file=source,
         unverified=tuple(spec.get("unverified", [])),
+        formative=bool(spec.get("formative", False)),
     )
     problems = consistency_problems(instrument, columns_override)
     if problems:

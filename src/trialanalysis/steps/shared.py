@@ -122,6 +122,8 @@ def psychometrics_step(
     first = ["trial", "table"]
     for rows, key in ((scales, "scales"), (items, "item_statistics")):
         table = pd.concat(rows, ignore_index=True)
+        if key == "scales":  # a score nobody answered at a time point says nothing
+            table = table[table["n_respondents"] > 0]
         write_csv(table[first + [c for c in table.columns if c not in first]], outputs[key])
     ordered = dict(sorted(used.items()))
     options = {k: v for k, v in config["scoring"]["options"].items() if k in ordered}
@@ -134,8 +136,12 @@ def psychometrics_step(
     text = (
         "Cronbach's alpha with Feldt 95% CI and McDonald's omega (one-factor maximum "
         "likelihood) on complete cases; floor and ceiling: % of respondents at the lowest "
-        "and highest possible score; item statistics in the file named below the table."
+        "and highest possible score; item statistics in the file named below the table. "
+        "Scores without respondents at a time point are not shown; formative indices "
+        "(items that form rather than reflect the construct, `formative: true` in the "
+        "instrument file) have no internal consistency."
     )
+
     blocks = [
         TextBlock(text),
         TableBlock(
