@@ -58,6 +58,8 @@ class Score:
     #: What a higher score means ("worse", "more confident"); None when not stated.
     direction: str | None = None
     direction_verified: bool = True
+    #: Which scores are better for the patient: "higher", "lower" or None (not stated).
+    better: str | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,7 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
             value_set=merged.get("value_set"),
             direction=merged.get("direction"),
             direction_verified=merged.get("direction_verified", True),
+            better=merged.get("better"),
         )
     classifications = {
         cname: Classification(
@@ -440,3 +443,8 @@ def table_score_columns(
     """
     names = trial_config["instruments"].get(table, [])
     return [c for n in names if n in instruments for c in instruments[n].score_columns]
+
+
+def better_directions(instruments: Mapping[str, Instrument]) -> dict[str, str | None]:
+    """Score column -> which scores are better for the patient (``better``; None: not stated)."""
+    return {s.column: s.better for i in instruments.values() for s in i.scores.values()}

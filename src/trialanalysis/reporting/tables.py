@@ -116,6 +116,19 @@ class RoundingRule:
         return text
 
 
+def number_text(value: float, digits: int = 2) -> str:
+    """Format a number as the tables do (fixed decimals, never ``-0.00``), for figures and text."""
+    return RoundingRule("x", "fixed", digits).format(value)
+
+
+def tick_text(value: float, position=None) -> str:
+    """Format an axis tick with the tables' formatter: the fewest decimals (up to 3) it needs."""
+    for digits in range(4):
+        if abs(round(value, digits) - value) < 1e-9:
+            return number_text(value, digits)
+    return number_text(value, 3)
+
+
 def p_text(p: float, digits: int = 3) -> str:
     """Quote a p-value in text exactly as tables show it: ``p = 0.004``, ``p < 0.001``.
 

@@ -71,6 +71,7 @@ from trialanalysis.analyses.common.baseline import baseline_note, display
 from trialanalysis.analyses.common.fits import DIAGNOSTICS_COLUMNS
 from trialanalysis.analyses.common.tables import column_labels, count_suppression
 from trialanalysis.instruments import load_instruments
+from trialanalysis.instruments.definitions import better_directions
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import design_schematic, save_figure
 from trialanalysis.reporting.labels import run_labels
@@ -463,11 +464,14 @@ def betterback_forest_step(
     effects = pd.read_csv(inputs["effects"])
     binary = pd.read_csv(inputs["binary"])
     continuous = effects.rename(columns={"outcome_sd": "sd"})
-    figure = forest_figure(continuous, binary)
+    figure = forest_figure(
+        continuous, binary, better_directions(load_instruments(config["instruments_dir"]))
+    )
     png = save_figure(figure, outputs["figure"])[1]
     block = FigureBlock(
         str(png),
-        caption="Forest plot of all patient outcomes: continuous outcomes as standardised "
+        caption="Forest plot of all patient outcomes, one panel per direction of benefit "
+        "(each says which side favours the intervention): continuous outcomes as standardised "
         "differences (effect / SD of the outcome at that time point; raw effect and 95% CI "
         "at right, with the multiplicity-adjusted p of the primary family, "
         f"{config['betterback']['analyses']['patients']['multiplicity']['method']}), binary "

@@ -37,6 +37,7 @@ from trialanalysis.analyses.prepare.settings import resolve_prepare, resolve_set
 from trialanalysis.analyses.prepare.table1 import table1
 from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
+from trialanalysis.instruments.definitions import better_directions
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.labels import instrument_labels, run_labels
@@ -181,7 +182,11 @@ def prepare_effects_step(
     figures = {
         "trajectories": trajectory_figure(results["means"], data.arms, data.timepoints, labels),
         "forest": forest_figure(
-            results["effect_sizes"], results["differences"], data.follow_ups, labels
+            results["effect_sizes"],
+            results["differences"],
+            data.follow_ups,
+            labels,
+            better_directions(load_instruments(config["instruments_dir"])),
         ),
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
