@@ -412,3 +412,26 @@ def test_provenance_lists_the_mapping_applied_to_the_exports(tmp_path, config):
         input_files=[], config=config, root=tmp_path, mapping=empty, git={"commit": "c"}
     )
     assert "data contract: none (every file carried the" in render_report([section], outline=None)
+
+
+def test_tables_and_figures_are_numbered_in_order_table_1_the_baseline(example):
+    from tests.workflow.publication import numbering_problems, table_captions, top_sections
+
+    _, html = example
+    assert numbering_problems(html) == []
+    captions = table_captions(html)
+    first = next(c for c in captions if c.startswith("Table 1."))
+    assert first.startswith("Table 1. BetterBack: patient characteristics at baseline")
+    # methods and appendix tables are supplementary, numbered on their own
+    assert any(c.startswith("Table S1.") for c in captions)
+    assert top_sections(html)[2:6] == ["Summary per trial", "Methods", "Results", "Appendix"]
+
+
+def test_sections_follow_the_paper_order(example):
+    from tests.workflow.publication import section_order
+
+    _, html = example
+    found = section_order(html)
+    assert [s for s in found if s in REPORT_OUTLINE] == list(REPORT_OUTLINE)
+    key = "<code>betterback.conduct.randomised_by</code>"
+    assert f"Randomisation done by: not recorded in the configuration ({key})." in html

@@ -86,7 +86,7 @@ def prepare_table1_step(
     path = Path(next(p for p in outputs["tables"] if str(p).endswith(".csv")))
     arms = {arm: codes(arm) for arm in data.arms}
     sections = fragments.table1_sections(str(path), caption, arms)
-    block = sections[0]["blocks"][1]
+    block = sections[0].blocks[1]
     publish_table(table, path.parent, path.stem, config, block)
     write_csv(table, path)
     write_fragment(outputs["fragment"], sections)
