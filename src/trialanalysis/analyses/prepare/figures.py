@@ -135,7 +135,7 @@ def forest_figure(
         ax.set_title(f"{BENEFIT_PANELS[key].capitalize()}", fontsize=7.5, loc="left", pad=12)
         favours(ax, key)
     axes[-1, 0].set_xlabel("Hedges' g, intervention - control (pooled baseline SD), 95% CI")
-    fig.subplots_adjust(left=0.32, right=0.68, hspace=0.6)
+    fig.subplots_adjust(left=0.32, right=0.68, hspace=0.15)
     return fig
 
 
