@@ -42,5 +42,5 @@ def test_panels_by_direction_with_favours_and_table_signs():
     assert texts[2] == [] and texts[3] == []  # no side favours anything unstated
     # raw labels on the twin axes: the table's signs, no negative zero
     raw = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
-    assert "-3.36 (-5.93, -0.80)" in raw and "0.00 (-0.03, 0.03)" in raw
+    assert "-3.36 (-5.93, -0.80)" in raw and "0.000 (-0.030, 0.030)" in raw  # as in tables
     assert "Referral: 0.30 (0.07, 1.37)" in raw

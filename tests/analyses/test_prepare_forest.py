@@ -53,7 +53,7 @@ def test_one_direction_per_panel_with_favours_and_no_negative_zero():
     lower, higher = ([t.get_text() for t in ax.texts] for ax in panels)
     assert "\u2190 favours intervention " in lower and " favours control \u2192" in lower
     assert "\u2190 favours control " in higher and " favours intervention \u2192" in higher
-    assert "0.00 (-3.50 to 1.50)" in higher  # -0.0004 is shown as the tables show it
+    assert "0.000 (-3.500 to 1.500)" in higher  # EQ-5D: 3 decimals, no -0.000, as in tables
     fig.canvas.draw()
     ticks = [t.get_text() for ax in panels for t in ax.get_xticklabels()]
     assert ticks and not any(t.startswith(("-0.0", "\u22120.0")) and float(

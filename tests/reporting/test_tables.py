@@ -242,3 +242,13 @@ def test_word_tables_fit_a4_numbers_unwrapped_text_wrapped(tmp_path):
     assert column_widths(format_table(wider), 9) is None
     found = layout(write_docx(format_table(wider), tmp_path / "wider.docx"))
     assert found["font_half_points"] == [16]
+
+
+def test_figures_format_values_as_the_tables_do():
+    from trialanalysis.reporting.tables import tick_text, value_text
+
+    assert value_text(0.02149, "estimate", {"outcome": "eq5d_index"}) == "0.021"
+    assert value_text(-3.3612, "estimate", {"outcome": "odi_total"}) == "-3.36"
+    assert value_text(-0.0004, "estimate", {"outcome": "eq5d_index"}) == "0.000"
+    assert value_text(0.0041, "p_value") == "0.004" and value_text(0.0004, "p_value") == "<0.001"
+    assert [tick_text(v) for v in (-1e-17, 0.25, -0.5, 2.0)] == ["0", "0.25", "-0.5", "2"]

@@ -121,6 +121,22 @@ def number_text(value: float, digits: int = 2) -> str:
     return RoundingRule("x", "fixed", digits).format(value)
 
 
+def value_text(
+    value: float,
+    column: str,
+    row: Mapping | None = None,
+    rules: Sequence[Mapping] | None = None,
+) -> str:
+    """Format a value exactly as a table column shows it (the rounding rules, ``where`` too).
+
+    So a figure's annotation of an EQ-5D estimate has the 3 decimals of the
+    tables, an ODI estimate 2 (:data:`DEFAULT_ROUNDING` unless ``rules``).
+    """
+    parsed = rounding_rules(rules)
+    rule = next(r for r in parsed if r.matches(column, row))
+    return _cell_text(value, rule, "")
+
+
 def tick_text(value: float, position=None) -> str:
     """Format an axis tick with the tables' formatter: the fewest decimals (up to 3) it needs."""
     for digits in range(4):

@@ -22,7 +22,7 @@ from trialanalysis.reporting.figures import (
     new_figure,
     plain_ticks,
 )
-from trialanalysis.reporting.tables import number_text
+from trialanalysis.reporting.tables import number_text, value_text
 
 CONDITION_LINES = {"control": "#3182bd", "intervention": CONDITION_COLOURS["intervention"]}
 
@@ -75,10 +75,11 @@ def trajectory_figure(table: pd.DataFrame, timepoints: Sequence[str]):
 
 def _raw_label(row: pd.Series) -> str:
     """Raw effect and CI; for a primary-family row also its multiplicity-adjusted p."""
-    text = (
-        f"{number_text(row['estimate'])} ({number_text(row['conf_low'])}, "
-        f"{number_text(row['conf_high'])})"
+    where = {"outcome": row.get("outcome", "")}
+    low, estimate, high = (
+        value_text(row[c], c, where) for c in ("conf_low", "estimate", "conf_high")
     )
+    text = f"{estimate} ({low}, {high})"
     adjusted = row.get("p_adjusted", np.nan)
     if pd.notna(adjusted):
         text += f"; adj. p {number_text(adjusted, 3)}"

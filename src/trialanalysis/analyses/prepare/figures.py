@@ -22,7 +22,7 @@ from trialanalysis.reporting.figures import (
     new_figure,
     plain_ticks,
 )
-from trialanalysis.reporting.tables import number_text
+from trialanalysis.reporting.tables import number_text, value_text
 
 
 def _label(labels: Mapping[str, str], column: str) -> str:
@@ -159,10 +159,9 @@ def _forest_panel(ax, merged, outcomes, timepoints, labels) -> None:
                 xerr=[[row["hedges_g"] - row["conf_low"]], [row["conf_high"] - row["hedges_g"]]],
                 fmt=markers[k % len(markers)], color=colour, ms=3.5, elinewidth=1, capsize=0,
             )  # fmt: skip
-            text = (
-                f"{number_text(row['estimate'])} ({number_text(row['conf_low_raw'])} to "
-                f"{number_text(row['conf_high_raw'])})"
-            )
+            where = {"outcome": outcome}
+            low, high = (value_text(row[f"{c}_raw"], c, where) for c in ("conf_low", "conf_high"))
+            text = f"{value_text(row['estimate'], 'estimate', where)} ({low} to {high})"
             if pd.notna(row.get("p_adjusted", np.nan)):
                 text += f"; adj. p {number_text(row['p_adjusted'], 3)}"
             ax.text(1.02, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=6.5)
