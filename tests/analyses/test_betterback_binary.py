@@ -120,3 +120,19 @@ def test_responders_with_baseline_zero_are_counted_not_dropped_silently(data):
     assert row["note"].startswith(f"{expected} patient(s) with a baseline value of 0")
     classified = frame["odi_total_responder_3m"].notna().sum()
     assert row["n_control"] + row["n_intervention"] == classified
+
+
+def test_a_complementary_outcome_is_reported_once(data):
+    from trialanalysis.analyses.betterback.binary import complements
+
+    frame = data.assign(not_referred=1 - data["referral_specialist"])
+    assert complements(frame, ["referral_specialist", "cpqi_education", "not_referred"]) == {
+        "not_referred": "referral_specialist"
+    }
+    settings = {**SETTINGS, "outcomes": ["referral_specialist", "not_referred"], "responders": []}
+    results = binary_outcomes(frame, settings, {}, {"not_referred": "Not referred"})
+    assert results.effects["outcome"].tolist() == ["referral_specialist"]
+    assert "Not referred is its complement" in results.effects["note"].iloc[0]
+    # a column that differs from the complement in one patient is its own outcome
+    frame.loc[frame.index[0], "not_referred"] = frame.loc[frame.index[0], "referral_specialist"]
+    assert complements(frame, ["referral_specialist", "not_referred"]) == {}

@@ -183,3 +183,25 @@ def test_text_covariates_enter_the_cluster_level_stage_one_as_indicators():
         covariates=["odi_total_baseline", "sex_male", "age"], period="period",
     ).iloc[0]  # fmt: skip
     assert row["estimate"] == pytest.approx(direct["estimate"])
+
+
+def test_randomization_tests_are_described_in_text_not_tabled():
+    from trialanalysis.analyses.betterback.text import randomization_text
+
+    tests = pd.DataFrame(
+        {
+            "outcome": ["odi_total", "nrs_back"],
+            "timepoint": ["3m", "3m"],
+            "p_value": [1.0, 1.0],
+            "n_allocations": [6, 6],
+            "n_feasible": [1, 1],
+            "exact": [True, True],
+            "min_attainable_p": [1.0, 1.0],
+        }
+    )
+    text = randomization_text(tests, {"odi_total": "Disability (ODI)"})
+    assert "1 of 6 allocations" in text and "smallest attainable p is 1" in text
+    assert "Disability (ODI) at 3m: p = 1.000; nrs_back at 3m: p = 1.000" in text
+    assert "not among the sensitivity analyses" in text
+    informative = tests.assign(n_feasible=40, n_allocations=40, min_attainable_p=0.025)
+    assert "cannot detect" not in randomization_text(informative, {})

@@ -38,7 +38,7 @@ def test_means_and_differences_match_r(data, design, df_method):
     golden = GOLDEN_VALUES[
         (GOLDEN_VALUES["design"] == design) & (GOLDEN_VALUES["df_method"] == df_method)
     ]
-    means = cell_means(model, data).set_index(["arm", "timepoint"])
+    means = cell_means(model, data.baseline).set_index(["arm", "timepoint"])
     differences = arm_differences(model).set_index("timepoint")
     for row in golden.itertuples():
         ours = (
@@ -65,19 +65,29 @@ def test_differences_equal_the_coefficients_that_define_them(data):
     difference = arm_differences(clda).set_index("timepoint")["estimate"]
     for t in ("post", "3m", "12m"):
         assert difference[t] == pytest.approx(beta[f"treatment_{t}"])
-    means = cell_means(clda, data).set_index(["arm", "timepoint"])["estimate"]
+    means = cell_means(clda, data.baseline).set_index(["arm", "timepoint"])["estimate"]
     assert means[("control", "baseline")] == pytest.approx(means[("treated", "baseline")])
 
 
-def test_observed_baseline_means_and_counts(data):
+def test_baseline_is_drawn_from_the_model_so_changes_equal_its_estimates(data):
     model = fit_outcome_model(data, "y", settings("covariate", "satterthwaite"))
-    means = cell_means(model, data)
+    means = cell_means(model, data.baseline)
     baseline = means[means["timepoint"] == "baseline"].set_index("arm")
-    raw = data.long[data.long["timepoint"] == "baseline"].groupby("arm")["y"]
-    assert (baseline["source"] == "observed").all()
+    used = model.frame.dropna(subset=["y", "y_baseline"])
+    # the covariate value of the reference grid: the mean baseline of the model's rows
+    assert (baseline["source"] == "covariate").all()
+    assert baseline["estimate"].tolist() == pytest.approx([used["y_baseline"].mean()] * 2)
+    assert baseline["conf_low"].isna().all()  # conditioned on, not estimated
     for arm in ("control", "treated"):
-        assert baseline.loc[arm, "estimate"] == pytest.approx(raw.mean()[arm])
-        assert baseline.loc[arm, "n"] == raw.count()[arm]
+        assert baseline.loc[arm, "n"] == used.loc[used["arm"] == arm, "patient_id"].nunique()
+    # the change from baseline of each arm, as drawn, differs between arms by the model's effect
+    cells = means.set_index(["arm", "timepoint"])["estimate"]
+    difference = arm_differences(model).set_index("timepoint")["estimate"]
+    for t in ("post", "3m", "12m"):
+        drawn = (cells[("treated", t)] - cells[("treated", "baseline")]) - (
+            cells[("control", t)] - cells[("control", "baseline")]
+        )
+        assert drawn == pytest.approx(difference[t])
     # follow-up counts are the rows with both the outcome and the baseline value
     used = model.frame.dropna(subset=["y", "y_baseline"])
     counts = used.groupby(["arm", used["timepoint"].astype(str)]).size()
@@ -171,3 +181,16 @@ def test_model_formula_writes_the_covariance_term():
     )
     with pytest.raises(ModelSpecificationError, match="covariance 'un'"):
         model_formula(*args, covariance="un")
+
+
+def test_trajectory_figure_draws_the_model_table_values(data):
+    from trialanalysis.analyses.prepare.figures import trajectory_figure
+
+    model = fit_outcome_model(data, "y", settings("covariate", "satterthwaite"))
+    means = cell_means(model, data.baseline)
+    figure = trajectory_figure(means, data.arms, data.timepoints, {"y": "Y"})
+    ax = figure.axes[0]
+    for arm in data.arms:
+        (line,) = [line for line in ax.get_lines() if line.get_label() == arm]
+        table = means[means["arm"] == arm].set_index("timepoint")["estimate"]
+        assert list(line.get_ydata()) == pytest.approx([table[t] for t in data.timepoints])

@@ -1,5 +1,7 @@
 """Psychometrics: checked against R (psych, factanal), pingouin and hand-worked cases."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pingouin
@@ -211,3 +213,20 @@ def test_item_statistics_with_a_constant_item():
         reliability.cronbach_alpha(data[:, :3]).alpha
     )
     assert np.isnan(reliability.mean_inter_item_correlation(data))
+
+
+def test_no_internal_consistency_for_a_formative_index(instruments):
+    cpqi = instruments["cpqi"]
+    assert cpqi.formative and not instruments["odi"].formative
+    rows = [[1, 0, 1, 1, 0], [0, 0, 1, 0, 0], [1, 1, 0, 1, 1], [0, 1, 1, 1, 0], [1, 0, 0, 0, 1]]
+    data = items_frame(cpqi, rows)
+    table = psychometrics_table(data, [cpqi])
+    assert table["n_complete"].min() == 5
+    assert table["cronbach_alpha"].isna().all() and table["omega_total"].isna().all()
+    assert table["note"].str.contains("formative index").all()
+    items = item_statistics(data, [cpqi])
+    assert items["alpha_if_deleted"].isna().all()
+    # the same items declared reflective do get an alpha
+    reflective = dataclasses.replace(cpqi, formative=False)
+    total = psychometrics_table(data, [reflective]).set_index("column")
+    assert total["cronbach_alpha"].notna().any()

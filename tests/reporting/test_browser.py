@@ -28,6 +28,8 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (chromium not on PATH)"),
 ]
 HERE = Path(__file__).resolve().parent
+#: The window width the baseline tables must fit (issue 17: 1200 px).
+WIDTH = 1200
 sys.path.insert(0, str(HERE))
 
 # Runs after the page has loaded and writes what it finds into the DOM, which --dump-dom prints.
@@ -45,7 +47,15 @@ window.addEventListener("load", function () {
       return {id: s.id, height: s.getBoundingClientRect().height,
               heading: (s.querySelector("h2, h3, h4") || {}).textContent || ""};
     }),
-    tables: document.querySelectorAll("table.data-table").length
+    tables: document.querySelectorAll("table.data-table").length,
+    viewport: window.innerWidth,
+    table_boxes: Array.prototype.slice.call(document.querySelectorAll("table.data-table")).map(
+      function (t) {
+        var box = t.getBoundingClientRect();
+        return {caption: (t.querySelector("caption") || {}).textContent || "",
+                left: box.left, right: box.right, width: box.width,
+                columns: t.querySelectorAll("thead th").length};
+      })
   };
   var out = document.createElement("pre");
   out.id = "render-check";
@@ -69,6 +79,7 @@ def render_in_chromium(page: Path, profile: Path) -> dict:
         # requests leaving the machine fail: a report needing the network shows broken images
         "--host-resolver-rules=MAP * ~NOTFOUND",
         "--virtual-time-budget=10000",
+        f"--window-size={WIDTH},900",
         "--dump-dom",
         page.as_uri(),
     ]
@@ -109,3 +120,17 @@ def test_every_section_renders(rendered):
     for extra in ("run-stamp", "report-files", "methods-models", "methods-scoring"):
         assert shown[extra]["height"] > 0
     assert result["tables"] >= 8
+
+
+def test_baseline_tables_fit_1200_px_with_one_column_per_arm(rendered):
+    result, _ = rendered
+    assert result["viewport"] == WIDTH
+    baseline = [
+        t for t in result["table_boxes"]
+        if "characteristics" in t["caption"] or "therapists by condition" in t["caption"]
+    ]  # fmt: skip
+    assert len(baseline) == 3, [t["caption"] for t in result["table_boxes"]]
+    for table in baseline:
+        # characteristic, category, one column per arm or condition, Overall
+        assert table["columns"] == 5, table
+        assert 0 <= table["left"] and table["right"] <= WIDTH, table

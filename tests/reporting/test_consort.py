@@ -251,11 +251,11 @@ def test_flow_summary_uses_the_counts(betterback, prepare):
     assert f"{len(patients)} patients recruited" in text
     assert f"{(patients.condition == 'control').sum()} control" in text
     assert (
-        f"returned at 12m: {at_12m} of {len(patients)} ({100 * at_12m / len(patients):.1f}%)"
+        f"returned at 12 months: {at_12m} of {len(patients)} ({100 * at_12m / len(patients):.1f}%)"
         in text
     )
-    assert "3 allocation clusters (17 clinics) in 3 sequence(s); 116 therapists" in text
+    assert "3 allocation clusters (17 clinics) in 3 sequences; 116 therapists" in text
     text = flow_summary(prepare_flow(prepare, PREPARE_TP, ARMS))
     at_24m = prepare["outcomes"].query("timepoint == '24m'").patient_id.nunique()
     assert text.startswith("PREPARE: 197 randomised")
-    assert f"returned at 24m: {at_24m} of 197" in text
+    assert f"returned at 24 months: {at_24m} of 197" in text

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from html import unescape
@@ -37,6 +38,7 @@ from trialanalysis.reporting.suppression import SuppressionRule
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+from docx_layout import layout, text_width  # noqa: E402
 from example_report import MODELS, build_example  # noqa: E402
 
 
@@ -97,7 +99,7 @@ def test_every_table_and_figure_names_its_file_and_hash(example):
     for table in tables:
         assert "Source file:" in table or "Source:</span>" in table
     listed = re.search(r'<section id="report-files".*?</section>', html, flags=re.DOTALL).group(0)
-    for name in ["design.svg", "consort_prepare.csv", "table1_betterback.csv"]:
+    for name in ["design.svg", "consort_prepare.csv", "table1/betterback_patients.csv"]:
         digest = hashlib.sha256((results / name).read_bytes()).hexdigest()
         assert f"<code>{name}</code>" in listed and digest in listed
 
@@ -107,9 +109,25 @@ def test_numbers_in_the_report_come_from_the_files(example):
     flow = pd.read_csv(results / "consort_prepare.csv")
     randomised = flow.query("stage == 'randomised'")["n"].iloc[0]
     assert f'<td class="num count">{randomised}</td>' in html
-    table1 = pd.read_csv(results / "table1_betterback.csv")
-    first = table1.iloc[0]
-    assert f'<td class="num">{first["percent"]:.1f}</td>' in html
+    table1 = pd.read_csv(results / "table1" / "betterback_patients.csv")
+    female = table1.set_index(["variable", "category"]).loc[("sex", "female")]
+    cell = f"{int(female['control_n'])} ({female['control_percent']:.1f}%)"
+    assert f'<td class="num count">{cell}</td>' in html
+
+
+def test_baseline_tables_fit_an_a4_page_in_word(example):
+    results, _ = example
+    files = sorted((results / "table1").rglob("*.docx"))
+    names = {p.name for p in files}
+    assert {"table1_patients.docx", "table1_therapists.docx", "table1.docx"} <= names
+    for path in files:
+        found = layout(path)
+        assert found["page"] == 11906, path  # A4 portrait: 210 mm
+        assert found["fixed"], path
+        assert sum(found["columns"]) <= text_width(found), (path, found["columns"])
+        for row in found["cells"]:
+            assert row == found["columns"], path  # every cell as wide as its column
+        assert max(found["font_half_points"]) <= 18  # at most 9 pt
 
 
 def test_run_stamp_is_the_only_volatile_part():
@@ -142,7 +160,7 @@ def run_example(results: Path, started: str, finished: str, hash_seed: str) -> N
 
 def checksums(folder: Path) -> dict[str, str]:
     out = {}
-    for path in sorted(folder.rglob("*")):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         data = path.read_bytes()
         if path.name == "report.html":
             data = strip_run_stamp(data.decode("utf-8")).encode("utf-8")
@@ -155,14 +173,14 @@ def test_two_clean_runs_are_identical_outside_the_run_stamp(tmp_path):
     run_example(results, "2026-01-01T10:00:00+00:00", "2026-01-01T10:01:00+00:00", "1")
     first = checksums(results)
     first_report = (results / "report.html").read_text(encoding="utf-8")
-    for path in sorted(results.rglob("*"), reverse=True):
-        path.unlink()
-    results.rmdir()
+    shutil.rmtree(results)
     run_example(results, "2026-02-02T08:00:00+00:00", "2026-02-02T08:09:00+00:00", "2")
     second_report = (results / "report.html").read_text(encoding="utf-8")
     assert first_report != second_report  # the stamps differ ...
     assert checksums(results) == first  # ... and nothing else does
-    assert len(first) == 15  # csv, png, svg, docx, tex, html files and the report
+    # csv, png, svg, docx, tex, html files, the baseline tables and their fragments, the report
+    assert {"report.html", "table1/prepare/table1.docx", "table1/betterback.yaml"} <= set(first)
+    assert len(first) > 40
 
 
 def test_sections_from_dicts_are_checked():
@@ -394,3 +412,26 @@ def test_provenance_lists_the_mapping_applied_to_the_exports(tmp_path, config):
         input_files=[], config=config, root=tmp_path, mapping=empty, git={"commit": "c"}
     )
     assert "data contract: none (every file carried the" in render_report([section], outline=None)
+
+
+def test_tables_and_figures_are_numbered_in_order_table_1_the_baseline(example):
+    from tests.workflow.publication import numbering_problems, table_captions, top_sections
+
+    _, html = example
+    assert numbering_problems(html) == []
+    captions = table_captions(html)
+    first = next(c for c in captions if c.startswith("Table 1."))
+    assert first.startswith("Table 1. BetterBack: patient characteristics at baseline")
+    # methods and appendix tables are supplementary, numbered on their own
+    assert any(c.startswith("Table S1.") for c in captions)
+    assert top_sections(html)[2:6] == ["Summary per trial", "Methods", "Results", "Appendix"]
+
+
+def test_sections_follow_the_paper_order(example):
+    from tests.workflow.publication import section_order
+
+    _, html = example
+    found = section_order(html)
+    assert [s for s in found if s in REPORT_OUTLINE] == list(REPORT_OUTLINE)
+    key = "<code>betterback.conduct.randomised_by</code>"
+    assert f"Randomisation done by: not recorded in the configuration ({key})." in html

@@ -1,8 +1,10 @@
 """Manuscript tables: rounding rules, small-cell suppression, the four formats, byte stability."""
 
 import io
+import sys
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,9 @@ def test_default_rules_round_by_column_name(results):
     # estimates: 2 decimals; a rounded negative zero loses its sign; missing is blank
     assert cells["estimate"].tolist() == ["0.00", "1.23", "2.67", ""]
     assert cells["p_value"].tolist() == ["<0.001", "0.050", "0.500", "1.000"]
-    assert cells["arm"].tolist() == results["arm"].tolist()
+    # text cells show the labels of their codes (reporting.labels)
+    assert cells["arm"].tolist() == ["Control", "Intervention", "Control", "Intervention"]
+    assert cells["sex"].tolist() == ["Female", "Female", "Male", "Male"]
 
 
 def test_rules_are_ordered_first_match_wins_and_configurable(results):
@@ -206,3 +210,45 @@ def test_quantities_are_rounded_by_what_they_are():
     assert format_table(variances).cells.iloc[0].tolist()[1:] == ["0.088", "0.000", "0.537"]
     with pytest.raises(ConfigError, match="where"):
         rounding_rules([{"columns": "x", "where": {"y": "("}}])
+
+
+def test_word_tables_fit_a4_numbers_unwrapped_text_wrapped(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from docx_layout import layout, text_width
+
+    from trialanalysis.reporting.word import column_widths, write_docx
+
+    narrow = pd.DataFrame({"label": ["Age", "Sex"], "control": [41.25, 12.5]})
+    path = write_docx(format_table(narrow), tmp_path / "narrow.docx")
+    found = layout(path)
+    assert found["page"] == 11906 and text_width(found) == 11906 - 2 * 1417
+    assert sum(found["columns"]) < text_width(found) / 2  # a small table stays small
+    # long labels and six columns of numbers: the text column wraps, the numbers keep room
+    wide = pd.DataFrame(
+        {"label": ["Illness perception (BIPQ 0-80, higher = more threatening), mean (SD)"] * 3}
+        | {f"arm_{i}": [123456.25, 2.5, 3.75] for i in range(6)}
+    )
+    rendered = format_table(wide)
+    path = write_docx(rendered, tmp_path / "wide.docx")
+    found = layout(path)
+    assert sum(found["columns"]) <= text_width(found)
+    widths = column_widths(rendered, 9)
+    label = len(wide["label"].iloc[0]) * 9 * 20 * 0.55
+    assert found["columns"] == widths and widths[0] < label  # the label wraps
+    needed = 9 * 20 * 0.55 * len("123456.25")
+    assert all(w >= needed for w in widths[1:])
+    # twelve columns of numbers do not fit at 9 pt: 8 pt is used
+    wider = pd.DataFrame({"label": ["x"]} | {f"arm_{i}": [123456.25] for i in range(12)})
+    assert column_widths(format_table(wider), 9) is None
+    found = layout(write_docx(format_table(wider), tmp_path / "wider.docx"))
+    assert found["font_half_points"] == [16]
+
+
+def test_figures_format_values_as_the_tables_do():
+    from trialanalysis.reporting.tables import tick_text, value_text
+
+    assert value_text(0.02149, "estimate", {"outcome": "eq5d_index"}) == "0.021"
+    assert value_text(-3.3612, "estimate", {"outcome": "odi_total"}) == "-3.36"
+    assert value_text(-0.0004, "estimate", {"outcome": "eq5d_index"}) == "0.000"
+    assert value_text(0.0041, "p_value") == "0.004" and value_text(0.0004, "p_value") == "<0.001"
+    assert [tick_text(v) for v in (-1e-17, 0.25, -0.5, 2.0)] == ["0", "0.25", "-0.5", "2"]

@@ -101,3 +101,28 @@ def table_captions(html: str) -> list[str]:
     parser = _Tables()
     parser.feed(html)
     return [t["caption"] for t in parser.tables]
+
+
+def numbering_problems(html: str) -> list[str]:
+    """Tables and figures whose numbers are not 1..n (and S1..Sm) in document order."""
+    problems = []
+    for kind, pattern in (
+        ("Table", r"<caption>Table (S?)(\d+)\."),
+        ("Figure", r"<figcaption><strong>Figure (S?)(\d+)\.</strong>"),
+    ):
+        found = re.findall(pattern, html)
+        for series in ("", "S"):
+            numbers = [int(n) for s, n in found if s == series]
+            if numbers != list(range(1, len(numbers) + 1)):
+                problems.append(f"{kind} {series or 'main'} numbers in order: {numbers}")
+    return problems
+
+
+def top_sections(html: str) -> list[str]:
+    """Titles of the report's top-level sections (h2), in order."""
+    return [re.sub(r"<[^>]+>", "", t).strip() for t in re.findall(r"<h2[^>]*>(.*?)</h2>", html)]
+
+
+def section_order(html: str) -> list[str]:
+    """Ids of the report's sections, in document order."""
+    return re.findall(r'<section id="([^"]+)"', html)

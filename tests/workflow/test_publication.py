@@ -8,10 +8,17 @@ whole workflow runs on data simulated with another seed.
 import pandas as pd
 import pytest
 
+from tests.reporting.docx_layout import layout, text_width
 from tests.workflow.project import copy_project, snakemake
-from tests.workflow.publication import suppression_problems
+from tests.workflow.publication import (
+    numbering_problems,
+    section_order,
+    suppression_problems,
+    table_captions,
+)
 from trialanalysis.cli.simulate import simulate_to_folder
 from trialanalysis.reporting.markup import table_html
+from trialanalysis.reporting.report import REPORT_OUTLINE
 from trialanalysis.reporting.tables import format_table
 
 
@@ -51,3 +58,13 @@ def test_a_second_simulated_draw_keeps_the_rule(tmp_path):
         assert harms.loc[harms["row"] == "events"].filter(like="_n").sum(axis=1).iloc[0] > 0
         assert f"{'BetterBack' if trial == 'betterback' else 'PREPARE'}: adverse events" in html
     assert "Harms (adverse events)" in html
+    # tables and figures numbered in order, Table 1 the baseline table, a paper's order
+    assert numbering_problems(html) == []
+    first = next(c for c in table_captions(html) if c.startswith("Table 1."))
+    assert first.startswith("Table 1. BetterBack: patient characteristics at baseline")
+    assert [s for s in section_order(html) if s in REPORT_OUTLINE] == list(REPORT_OUTLINE)
+    # the baseline tables fit an A4 page in Word
+    for path in [*(results / "betterback" / "tables" / "table1").glob("*.docx"),
+                 results / "prepare" / "table1.docx"]:  # fmt: skip
+        found = layout(path)
+        assert found["page"] == 11906 and sum(found["columns"]) <= text_width(found), path

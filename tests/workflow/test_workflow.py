@@ -8,8 +8,13 @@ import pandas as pd
 import pytest
 
 from tests.workflow.project import copy_project, snakemake
-from tests.workflow.publication import suppression_problems
-from trialanalysis.reporting.report import strip_run_stamp
+from tests.workflow.publication import (
+    numbering_problems,
+    section_order,
+    suppression_problems,
+    table_captions,
+)
+from trialanalysis.reporting.report import REPORT_OUTLINE, strip_run_stamp
 
 pytestmark = pytest.mark.slow
 
@@ -57,12 +62,20 @@ def test_betterback_analyses_reach_tables_figures_consort_and_report(finished_ru
     counted = flow[(flow["stage"] == "analysed") & (flow["timepoint"] == "3m")]["n"].sum()
     assert counted == analysed.loc[analysed["timepoint"] == "3m", "patient_id"].nunique()
     report = (results / "report" / "report.html").read_text("utf-8")
+    # a paper's order: methods, results (flow, baseline, outcomes, harms, sensitivity), appendix
+    assert [s for s in section_order(report) if s in REPORT_OUTLINE] == list(REPORT_OUTLINE)
+    assert numbering_problems(report) == []
+    first = next(c for c in table_captions(report) if c.startswith("Table 1."))
+    assert first.startswith("Table 1. BetterBack: patient characteristics at baseline")
+    assert "Randomisation done by: not recorded in the configuration" in report
+    assert "Randomization tests as computed" not in report  # reported in the text instead
     for title in (
         "BetterBack: primary outcomes",
         "BetterBack: therapist cohort",
         "BetterBack: ICC, design effect",
         "BetterBack: sensitivity analyses",
-        "BetterBack: clinics, therapists, patients",
+        "BetterBack: baseline characteristics",
+        "BetterBack: clinics",
         "BetterBack: patient models",
     ):
         assert title in report, title  # fmt: skip
@@ -230,7 +243,10 @@ def test_default_run_plans_power_from_the_trial_and_reports_it(finished_run):
     assert observed["se_effect"].iloc[0] == pytest.approx(fitted["std_error"].iloc[0], rel=0.05)
     assert observed["clinics"].iloc[0] == 17
     report = (results / "report" / "report.html").read_text("utf-8")
-    assert "Design and power" in report and "not post-hoc power" in report
+    assert "BetterBack: power of the design" in report and "not post-hoc power" in report
+    # the power results are the report's sample-size section, under Methods
+    order = section_order(report)
+    assert order.index("methods") < order.index("sample_size") < order.index("findings")
     assert (results / "figures" / "power_analytic.svg").stat().st_size > 1000
     assert not (results / "power" / "simulation.csv").exists()
 

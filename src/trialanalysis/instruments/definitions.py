@@ -55,6 +55,11 @@ class Score:
     verified: bool
     note: str
     value_set: str | None = None
+    #: What a higher score means ("worse", "more confident"); None when not stated.
+    direction: str | None = None
+    direction_verified: bool = True
+    #: Which scores are better for the patient: "higher", "lower" or None (not stated).
+    better: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class Instrument:
     value_sets: dict[str, dict]
     source_file: str = ""
     unverified: tuple[dict[str, str], ...] = ()
+    #: The items form the construct (an index), so internal consistency does not apply.
+    formative: bool = False
 
     @property
     def items(self) -> tuple[int, ...]:
@@ -303,6 +310,9 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
             verified=merged["verified"],
             note=merged["note"],
             value_set=merged.get("value_set"),
+            direction=merged.get("direction"),
+            direction_verified=merged.get("direction_verified", True),
+            better=merged.get("better"),
         )
     classifications = {
         cname: Classification(
@@ -335,6 +345,7 @@ def instrument_from_dict(spec: dict, source: str = "<dict>") -> Instrument:
         value_sets=spec.get("value_sets", {}),
         source_file=source,
         unverified=tuple(spec.get("unverified", [])),
+        formative=bool(spec.get("formative", False)),
     )
     problems = consistency_problems(instrument, columns_override)
     if problems:
@@ -432,3 +443,8 @@ def table_score_columns(
     """
     names = trial_config["instruments"].get(table, [])
     return [c for n in names if n in instruments for c in instruments[n].score_columns]
+
+
+def better_directions(instruments: Mapping[str, Instrument]) -> dict[str, str | None]:
+    """Score column -> which scores are better for the patient (``better``; None: not stated)."""
+    return {s.column: s.better for i in instruments.values() for s in i.scores.values()}

@@ -235,12 +235,17 @@ def _tables(data, instruments, by, options, confidence, skip_absent, items):
                 if items:
                     item_rows += _item_rows(head, instrument, score, matrix)
                 else:
-                    stats = _summary(score, matrix, values[respondents], (low, high), confidence)
+                    stats = _summary(
+                        score, matrix, values[respondents], (low, high), confidence,
+                        instrument.formative,
+                    )  # fmt: skip
                     summary.append({**head, "column": score.column, "n_rows": len(rows), **stats})
     return summary, item_rows
 
 
-def _reliability_note(score: Score, n_complete: int) -> str:
+def _reliability_note(score: Score, n_complete: int, formative: bool = False) -> str:
+    if formative:
+        return "formative index: internal consistency not applicable"
     if score.method == "value_set":
         return "value-set index: internal consistency not applicable"
     if len(score.items) < 2:
@@ -250,13 +255,13 @@ def _reliability_note(score: Score, n_complete: int) -> str:
     return ""
 
 
-def _summary(score, matrix, values, bounds, confidence) -> dict:
+def _summary(score, matrix, values, bounds, confidence, formative=False) -> dict:
     """Statistics of one score in one group; ``matrix`` holds the respondents' keyed items."""
     low, high = bounds
     n_resp, k = matrix.shape
     complete = reliability.complete_cases(matrix)
     scored = values[~np.isnan(values)]
-    note = _reliability_note(score, len(complete))
+    note = _reliability_note(score, len(complete), formative)
     stats = {
         "n_items": k,
         "n_respondents": n_resp,
@@ -304,7 +309,7 @@ def _item_rows(head: dict, instrument: Instrument, score: Score, matrix: np.ndar
     complete = reliability.complete_cases(matrix)
     k = matrix.shape[1]
     nan = np.full(k, np.nan)
-    if _reliability_note(score, len(complete)):
+    if _reliability_note(score, len(complete), instrument.formative):
         item_total, if_deleted, loadings = nan, nan, nan
     else:
         item_total = reliability.corrected_item_total(complete)

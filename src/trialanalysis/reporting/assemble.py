@@ -27,13 +27,68 @@ import yaml
 
 from trialanalysis.errors import ReportError
 from trialanalysis.instruments import load_instruments
+from trialanalysis.reporting.conduct import conduct_section, no_sample_size_text
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.methods import methods_section
 from trialanalysis.reporting.provenance import provenance_section
-from trialanalysis.reporting.report import REPORT_OUTLINE, RunStamp, write_report
-from trialanalysis.reporting.sections import ReportEntry, block_to_dict, check_blocks
+from trialanalysis.reporting.report import (
+    REPORT_OUTLINE,
+    RunStamp,
+    arrange_sections,
+    write_report,
+)
+from trialanalysis.reporting.sections import (
+    ReportEntry,
+    Section,
+    TextBlock,
+    block_to_dict,
+    check_blocks,
+)
 from trialanalysis.reporting.suppression import SuppressionRule
 
-GENERATED = ("methods", "provenance")
+#: Sections the report builds itself; fragments write the others of the outline.
+NO_ESTIMANDS = (
+    "No estimand is defined in the configuration (`betterback.analyses.patients.estimand`, "
+    "`prepare.analyses.estimand`)."
+)
+GENERATED = ("methods", "conduct", "estimands", "analysis", "findings", "appendix", "provenance")
+
+
+def generated_sections(config: Mapping, methods: Section, power: bool) -> dict[str, Section]:
+    """Methods sections built from the config: conduct, sample size, estimands, analysis.
+
+    Parameters
+    ----------
+    config : mapping
+        The validated config.
+    methods : Section
+        From :func:`~trialanalysis.reporting.methods.methods_section` (its
+        estimands, models and scoring subsections are placed here).
+    power : bool
+        Whether a fragment reports the sample size (power); otherwise the
+        sample-size section says that none is part of the run.
+    """
+    parts = {s.id: s for s in methods.subsections}
+    estimands = parts.get("methods-estimands")
+    out = {
+        "conduct": conduct_section(config),
+        "estimands": Section(
+            REPORT_OUTLINE["estimands"],
+            list(estimands.blocks) if estimands else [TextBlock(NO_ESTIMANDS)],
+            "estimands",
+        ),
+        "analysis": Section(
+            REPORT_OUTLINE["analysis"],
+            [],
+            "analysis",
+            [s for s in methods.subsections if s.id != "methods-estimands"],
+        ),
+    }
+    if not power:
+        out["sample_size"] = Section(
+            REPORT_OUTLINE["sample_size"], [TextBlock(no_sample_size_text())], "sample_size"
+        )
+    return out
 
 
 def write_fragment(
@@ -150,34 +205,29 @@ def assemble_report(
     """
     grouped, models = read_fragments(fragments)
     reporting = config["reporting"]
-    sections: list = []
-    for key, title in REPORT_OUTLINE.items():
-        if key == "methods":
-            instruments = load_instruments(config["instruments_dir"])
-            sections.append(
-                methods_section(
-                    config,
-                    instruments,
-                    models,
-                    missing_data=reporting["missing_data"],
-                    root=root,
-                )
-            )
-        elif key == "provenance":
-            sections.append(
-                provenance_section(
-                    input_files=input_files,
-                    config=config,
-                    root=root,
-                    validation_summary=validation_summary,
-                    mapping=mapping,
-                )
-            )
-        elif grouped[key]:
-            subsections = [
-                {"title": e["title"], "blocks": e.get("blocks", [])} for e in grouped[key]
-            ]
-            sections.append({"id": key, "title": title, "blocks": [], "subsections": subsections})
+    methods = methods_section(
+        config,
+        load_instruments(config["instruments_dir"]),
+        models,
+        missing_data=reporting["missing_data"],
+        root=root,
+    )
+    found = {
+        key: {"id": key, "title": REPORT_OUTLINE[key], "blocks": [], "subsections": [
+            {"title": e["title"], "blocks": e.get("blocks", [])} for e in entries
+        ]}
+        for key, entries in grouped.items()
+        if entries
+    }  # fmt: skip
+    found.update(generated_sections(config, methods, "sample_size" in found))
+    found["provenance"] = provenance_section(
+        input_files=input_files,
+        config=config,
+        root=root,
+        validation_summary=validation_summary,
+        mapping=mapping,
+    )
+    sections = arrange_sections(found, {"methods": methods.blocks})
     tables = reporting["tables"]
     return write_report(
         sections,
@@ -188,4 +238,5 @@ def assemble_report(
         strict=reporting["strict"],
         default_rounding=tables["rounding"],
         suppression_rule=SuppressionRule.from_config(config),
+        labels=run_labels(config),
     )

@@ -25,6 +25,7 @@ from dataclasses import replace
 import pandas as pd
 
 from trialanalysis.errors import ReportError
+from trialanalysis.reporting.labels import Labels, default_labels, in_sentence, plural
 from trialanalysis.reporting.suppression import SuppressionRule, default_rule
 
 COLUMNS = ["trial", "level", "group", "stage", "timepoint", "n"]
@@ -343,7 +344,9 @@ def patients_per_clinic(
     return summary.rename_axis("group").reset_index()
 
 
-def flow_summary(counts: pd.DataFrame, rule: SuppressionRule | None = None) -> str:
+def flow_summary(
+    counts: pd.DataFrame, rule: SuppressionRule | None = None, labels: Labels | None = None
+) -> str:
     """Summarise a flow table in one or two sentences for the report's trial summary.
 
     Parameters
@@ -353,6 +356,8 @@ def flow_summary(counts: pd.DataFrame, rule: SuppressionRule | None = None) -> s
     rule : SuppressionRule, optional
         Small counts (and small remainders of "x of y") are quoted as the
         rule's marker unless flow counts are exempt; default the built-in rule.
+    labels : Labels, optional
+        Names of arms, conditions and time points (default: the built-in labels).
 
     Returns
     -------
@@ -360,6 +365,7 @@ def flow_summary(counts: pd.DataFrame, rule: SuppressionRule | None = None) -> s
         Numbers only from ``counts``; follow-up is given for the last time point.
     """
     rule = rule or default_rule()
+    labels = labels or default_labels()
     if rule.exempt_flow:
         rule = replace(rule, min_cell_size=1)  # is_small is then never true
 
@@ -377,29 +383,35 @@ def flow_summary(counts: pd.DataFrame, rule: SuppressionRule | None = None) -> s
     trial = str(counts["trial"].iloc[0])
     patient_follow = counts[(counts["level"] == "patient") & (counts["stage"] == "followed_up")]
     last = patient_follow["timepoint"].iloc[-1]
+    when = in_sentence(labels(last))
     if trial == "betterback":
         sequences = counts.loc[counts["level"] == "allocation_cluster", "group"]
         recruited = total("patient", "recruited", CONDITIONS)
         by_condition = ", ".join(
-            f"{rule.count(total('patient', 'recruited', [c]))} {c}" for c in CONDITIONS
+            f"{rule.count(total('patient', 'recruited', [c]))} {in_sentence(labels(c))}"
+            for c in CONDITIONS
         )
         returned = total("patient", "followed_up", CONDITIONS, last)
         clinics = total("clinic", "allocated", sequences)
+        units = total("allocation_cluster", "allocated")
         text = (
-            f"BetterBack: {total('allocation_cluster', 'allocated')} allocation clusters "
-            f"({clinics} clinics) in {len(sequences)} sequence(s); "
+            f"BetterBack: {plural(units, 'allocation cluster')} ({plural(clinics, 'clinic')}) "
+            f"in {plural(len(sequences), 'sequence')}; "
             f"{rule.count(total('therapist', 'recruited', ['all']))} therapists; "
             f"{rule.count(recruited)} patients recruited ({by_condition}). Questionnaires "
-            f"returned at {last}: {rule.part_of(returned, recruited)}."
+            f"returned at {when}: {rule.part_of(returned, recruited)}."
         )
     else:
         arms = list(counts.loc[counts["stage"] == "allocated", "group"])
         randomised = total("patient", "randomised")
-        by_arm = ", ".join(f"{rule.count(total('patient', 'allocated', [a]))} {a}" for a in arms)
+        by_arm = ", ".join(
+            f"{rule.count(total('patient', 'allocated', [a]))} {in_sentence(labels(a))}"
+            for a in arms
+        )
         returned = total("patient", "followed_up", arms, last)
         text = (
             f"{trial.upper()}: {rule.count(randomised)} randomised "
-            f"({by_arm}). Questionnaires returned at {last}: "
+            f"({by_arm}). Questionnaires returned at {when}: "
             f"{rule.part_of(returned, randomised)}."
         )
     return text

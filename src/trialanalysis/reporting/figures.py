@@ -16,6 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from trialanalysis.reporting.tables import tick_text
 
 STYLE = {
     "figure.dpi": 100,
@@ -30,6 +33,51 @@ STYLE = {
 }
 CONDITION_COLOURS = {"control": "#9ecae1", "intervention": "#e6550d"}
 ARM_COLOURS = ("#3182bd", "#e6550d", "#31a354", "#756bb1")
+
+
+#: Forest-plot panels by which scores are better for the patient (``better`` of a score).
+BENEFIT_PANELS = {
+    "lower": "lower scores are better",
+    "higher": "higher scores are better",
+    None: "direction of benefit not stated",
+}
+
+
+def benefit_groups(outcomes, better) -> list[tuple[str | None, list]]:
+    """Group outcomes by direction of benefit, in :data:`BENEFIT_PANELS` order (non-empty only).
+
+    Parameters
+    ----------
+    outcomes : iterable of str
+    better : mapping
+        Outcome -> ``"lower"``, ``"higher"`` or None.
+    """
+    outcomes = list(dict.fromkeys(outcomes))
+    groups = [(key, [o for o in outcomes if better.get(o) == key]) for key in BENEFIT_PANELS]
+    return [(key, members) for key, members in groups if members]
+
+
+def favours(ax, better: str | None, null: float = 0.0) -> None:
+    """Write "favours intervention / favours control" on both sides of the null line.
+
+    Effects are intervention minus control (or their ratio), so where lower
+    scores are better the left side favours the intervention. Nothing is
+    written when the direction of benefit is not stated.
+    """
+    if better not in ("lower", "higher"):
+        return
+    left, right = ("intervention", "control") if better == "lower" else ("control", "intervention")
+    where = ax.get_xaxis_transform()
+    ax.text(null, 1.0, f"\u2190 favours {left} ", transform=where, ha="right", va="bottom",
+            fontsize=7, style="italic")  # fmt: skip
+    ax.text(null, 1.0, f" favours {right} \u2192", transform=where, ha="left", va="bottom",
+            fontsize=7, style="italic")  # fmt: skip
+
+
+def plain_ticks(ax, axis: str = "x") -> None:
+    """Label an axis's ticks with the tables' number formatter (no ``-0.00``)."""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_formatter(FuncFormatter(tick_text))
 
 
 def new_figure(width: float = 6.0, height: float = 4.0, **subplots):

@@ -19,6 +19,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from trialanalysis.errors import ReportError
 from trialanalysis.reporting.figures import STYLE, new_figure
+from trialanalysis.reporting.labels import Labels, default_labels, in_sentence, plural
 
 FONT_SIZE = 7.5
 CHAR_WIDTH = 0.068  # inches per character at FONT_SIZE (generous, so text fits)
@@ -181,7 +182,7 @@ def _timepoints(counts: pd.DataFrame, level: str) -> list[str]:
     return list(dict.fromkeys(rows["timepoint"]))
 
 
-def _followup_stages(counts, level, groups, noun) -> list[FlowStage]:
+def _followup_stages(counts, level, groups, noun, labels: Labels) -> list[FlowStage]:
     stages = []
     for i, timepoint in enumerate(_timepoints(counts, level)):
         boxes = []
@@ -189,12 +190,12 @@ def _followup_stages(counts, level, groups, noun) -> list[FlowStage]:
             seen = _n(counts, level, group, "followed_up", timepoint)
             lost = _n(counts, level, group, "lost_to_follow_up", timepoint)
             boxes.append(f"{noun} returned: {seen}\nMissing / lost: {lost}")
-        label = "Baseline" if i == 0 else f"Follow-up {timepoint}"
-        stages.append(FlowStage(f"{label}".replace("_", " "), boxes))
+        label = "Baseline" if i == 0 else f"Follow-up {in_sentence(labels(timepoint))}"
+        stages.append(FlowStage(label, boxes))
     return stages
 
 
-def _analysis_stage(counts, level, groups) -> list[FlowStage]:
+def _analysis_stage(counts, level, groups, labels: Labels) -> list[FlowStage]:
     analysed = counts[(counts["level"] == level) & (counts["stage"] == "analysed")]
     if analysed.empty:
         return [FlowStage("Analysis", ["Analysed: not reported by the analysis"] * len(groups))]
@@ -208,13 +209,16 @@ def _analysis_stage(counts, level, groups) -> list[FlowStage]:
             boxes.append(
                 "Analysed\n"
                 + "\n".join(
-                    f"{t}: {_shown(n)}" for t, n in zip(mine["timepoint"], mine["n"], strict=True)
+                    f"{labels(t)}: {_shown(n)}"
+                    for t, n in zip(mine["timepoint"], mine["n"], strict=True)
                 )
             )
     return [FlowStage("Analysis", boxes)]
 
 
-def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
+def betterback_diagram(
+    counts: pd.DataFrame, sizes: pd.DataFrame | None = None, labels: Labels | None = None
+):
     """Draw the BetterBack flow of clusters, clinics and patients per condition.
 
     Parameters
@@ -224,7 +228,10 @@ def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
     sizes : DataFrame, optional
         From :func:`trialanalysis.reporting.consort.patients_per_clinic`; adds
         patients per clinic to the recruitment boxes.
+    labels : Labels, optional
+        Names of conditions and time points (default: the built-in labels).
     """
+    labels = labels or default_labels()
     allocation = counts[
         (counts["level"] == "allocation_cluster") & (counts["stage"] == "allocated")
     ]
@@ -236,8 +243,9 @@ def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
         FlowStage(
             "Allocation",
             [
-                f"Allocated to {len(sequences)} sequence(s): {n_clusters} clusters, "
-                f"{n_clinics} clinics, {n_therapists} therapists"
+                f"Allocated to {plural(len(sequences), 'sequence')}: "
+                f"{plural(n_clusters, 'allocation cluster')}, {plural(n_clinics, 'clinic')}, "
+                f"{plural(n_therapists, 'therapist')}"
             ],
         ),
         FlowStage(
@@ -255,7 +263,7 @@ def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
     boxes = []
     for group in groups:
         text = (
-            f"{group.capitalize()} periods\n"
+            f"{labels(group)} periods\n"
             f"Patients recruited: {_n(counts, 'patient', group, 'recruited')}\n"
             f"Clinics recruiting: {_n(counts, 'clinic', group, 'recruiting')}\n"
             f"Therapists treating: {_n(counts, 'therapist', group, 'treating')}"
@@ -270,28 +278,32 @@ def betterback_diagram(counts: pd.DataFrame, sizes: pd.DataFrame | None = None):
                 )
         boxes.append(text)
     stages.append(FlowStage("Recruitment", boxes))
-    stages += _followup_stages(counts, "patient", groups, "Questionnaires")
-    stages += _analysis_stage(counts, "patient", groups)
+    stages += _followup_stages(counts, "patient", groups, "Questionnaires", labels)
+    stages += _analysis_stage(counts, "patient", groups, labels)
     return flow_chart(stages, width=7.5)
 
 
-def therapist_diagram(counts: pd.DataFrame):
+def therapist_diagram(counts: pd.DataFrame, labels: Labels | None = None):
     """Draw the flow of the BetterBack therapist questionnaire cohort."""
+    labels = labels or default_labels()
     n = _n(counts, "therapist", "all", "recruited")
     stages = [FlowStage("Recruitment", [f"Therapists recruited: {n}"])]
-    stages += _followup_stages(counts, "therapist", ["all"], "Questionnaires")
+    stages += _followup_stages(counts, "therapist", ["all"], "Questionnaires", labels)
     return flow_chart(stages, width=4.5)
 
 
-def prepare_diagram(counts: pd.DataFrame):
+def prepare_diagram(counts: pd.DataFrame, labels: Labels | None = None):
     """Draw the PREPARE flow of individuals per arm (order of the counts table)."""
+    labels = labels or default_labels()
     arms = list(counts.loc[counts["stage"] == "allocated", "group"])
     stages = [
         FlowStage("Randomisation", [f"Randomised: {_n(counts, 'patient', 'all', 'randomised')}"])
     ]
     boxes = []
     for arm in arms:
-        text = f"Allocated to {arm.replace('_', ' ')}: {_n(counts, 'patient', arm, 'allocated')}"
+        text = (
+            f"Allocated to {in_sentence(labels(arm))}: {_n(counts, 'patient', arm, 'allocated')}"
+        )
         mine = counts[counts["group"] == arm]
         if (mine["stage"] == "attended_any_session").any():
             attended = _n(counts, "patient", arm, "attended_any_session")
@@ -300,6 +312,6 @@ def prepare_diagram(counts: pd.DataFrame):
             text += f"\nOperated: {_n(counts, 'patient', arm, 'operated')}"
         boxes.append(text)
     stages.append(FlowStage("Allocation", boxes))
-    stages += _followup_stages(counts, "patient", arms, "Questionnaires")
-    stages += _analysis_stage(counts, "patient", arms)
+    stages += _followup_stages(counts, "patient", arms, "Questionnaires", labels)
+    stages += _analysis_stage(counts, "patient", arms, labels)
     return flow_chart(stages, width=6.5)

@@ -24,6 +24,7 @@ import pandas as pd
 
 import trialanalysis
 from trialanalysis.errors import ReportError
+from trialanalysis.reporting.labels import Labels, default_labels
 from trialanalysis.reporting.markup import TABLE_CSS, table_html
 from trialanalysis.reporting.provenance import sha256
 from trialanalysis.reporting.sections import (
@@ -32,6 +33,7 @@ from trialanalysis.reporting.sections import (
     Section,
     TableBlock,
     TextBlock,
+    block_from_dict,
     sections_from_dicts,
     walk,
 )
@@ -40,19 +42,43 @@ from trialanalysis.reporting.tables import format_table
 
 RUN_STAMP_BEGIN = "<!-- run-stamp:begin -->"
 RUN_STAMP_END = "<!-- run-stamp:end -->"
+#: Every section of the report, by id, in report order: those that fragments
+#: fill (design, consort, table1, results, ...) and those the report builds
+#: (methods, conduct, estimands, analysis, provenance, the parts).
 REPORT_OUTLINE = {
     "summary": "Summary per trial",
+    "methods": "Methods",
     "design": "Design",
+    "conduct": "Randomisation, allocation concealment and blinding",
+    "sample_size": "Sample size",
+    "estimands": "Estimands and multiplicity",
+    "analysis": "Statistical analysis",
+    "findings": "Results",
     "consort": "Participant flow (CONSORT)",
-    "table1": "Baseline characteristics (Table 1)",
-    "results": "Primary and secondary results",
+    "table1": "Baseline characteristics",
+    "results": "Primary and secondary outcomes",
     "harms": "Harms (adverse events)",
     "icc": "ICCs and design effects",
     "sensitivity": "Sensitivity analyses",
+    "appendix": "Appendix",
     "psychometrics": "Psychometrics",
     "diagnostics": "Model diagnostics and warnings",
-    "methods": "Methods",
     "provenance": "Provenance",
+}
+#: The report's parts (top-level headings after the summary) and the sections each holds.
+REPORT_PARTS = {
+    "methods": ("design", "conduct", "sample_size", "estimands", "analysis"),
+    "findings": ("consort", "table1", "results", "harms", "icc", "sensitivity"),
+    "appendix": ("psychometrics", "diagnostics", "provenance"),
+}
+#: Sections whose tables or figures are supplementary (numbered S1, S2, ...), so
+#: that the main tables and figures are those of the results, Table 1 the
+#: baseline table: the methods and the appendix, and the tables beside the flow
+#: diagrams (the flow is reported by its figures).
+SUPPLEMENTARY = {
+    "methods": ("table", "figure"),
+    "appendix": ("table", "figure"),
+    "consort": ("table",),
 }
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 
@@ -97,13 +123,21 @@ def strip_run_stamp(text: str) -> str:
 class _Renderer:
     """Turns blocks into template-ready dicts, numbering tables and figures."""
 
-    def __init__(self, root: Path, default_rounding, rule: SuppressionRule | None):
+    def __init__(self, root: Path, default_rounding, rule: SuppressionRule | None, labels=None):
         self.root = root
+        self.labels = labels or default_labels()
+        self.shown_as_is = False  # the provenance appendix shows the data's own codes
         self.default_rounding = default_rounding
         self.rule = rule
         self.files: dict[str, dict] = {}
-        self.n_tables = 0
-        self.n_figures = 0
+        self.numbers = {(kind, s): 0 for kind in ("table", "figure") for s in (False, True)}
+        self.supplementary: tuple[str, ...] = ()
+
+    def number(self, kind: str) -> str:
+        """Next number of a table or figure: ``3``, or ``S3`` where supplementary."""
+        extra = kind in self.supplementary
+        self.numbers[(kind, extra)] += 1
+        return f"{'S' if extra else ''}{self.numbers[(kind, extra)]}"
 
     def shown(self, path: str | Path) -> str:
         path = Path(path)
@@ -125,7 +159,7 @@ class _Renderer:
 
     def block(self, block) -> dict:
         if isinstance(block, TextBlock):
-            return {"kind": "text", "html": text_to_html(block.text)}
+            return {"kind": "text", "html": text_to_html(self.say(block.text))}
         if isinstance(block, CodeBlock):
             return {"kind": "code", "code": block.code, "caption": block.caption}
         if isinstance(block, TableBlock):
@@ -133,7 +167,7 @@ class _Renderer:
         return self.figure(block)
 
     def table(self, block: TableBlock) -> dict:
-        self.n_tables += 1
+        number = self.number("table")
         if isinstance(block.table, pd.DataFrame):
             if not block.source:
                 raise ReportError(
@@ -158,8 +192,10 @@ class _Renderer:
             rule=self.rule,
             labels=block.labels,
             columns=block.columns,
-            caption=f"Table {self.n_tables}. {block.caption}".rstrip(". ") + ".",
-            notes=notes,
+            combine=block.combine,
+            caption=f"Table {number}. {self.say(block.caption)}".rstrip(". ") + ".",
+            notes=[self.say(n) for n in notes],
+            codes=Labels() if self.shown_as_is else self.labels,
         )
         return {
             "kind": "table",
@@ -170,7 +206,7 @@ class _Renderer:
         }
 
     def figure(self, block: FigureBlock) -> dict:
-        self.n_figures += 1
+        number = self.number("figure")
         path = Path(block.figure)
         mime = IMAGE_TYPES.get(path.suffix.lower())
         if mime is None:
@@ -180,22 +216,67 @@ class _Renderer:
         encoded = base64.b64encode(path.read_bytes()).decode("ascii")
         return {
             "kind": "figure",
-            "number": self.n_figures,
-            "caption": block.caption,
+            "number": number,
+            "caption": self.say(block.caption),
             "src": f"data:{mime};base64,{encoded}",
             "file": self.record(path, "figure"),
             "data": [self.record(d, "figure data") for d in block.data],
             "provenance": block.provenance,
         }
 
+    def say(self, text: str) -> str:
+        """Text with its codes shown as labels (outside the provenance appendix)."""
+        return text if self.shown_as_is else self.labels.text(text)
+
     def section(self, section: Section, level: int) -> dict:
-        return {
+        outer, outer_supplementary = self.shown_as_is, self.supplementary
+        self.shown_as_is = outer or section.id == "provenance"
+        self.supplementary = tuple({*outer_supplementary, *SUPPLEMENTARY.get(section.id, ())})
+        rendered = {
             "id": section.id,
-            "title": section.title,
+            "title": self.say(section.title),
             "level": min(level, 6),
             "blocks": [self.block(b) for b in section.blocks],
             "subsections": [self.section(s, level + 1) for s in section.subsections],
         }
+        self.shown_as_is, self.supplementary = outer, outer_supplementary
+        return rendered
+
+
+def arrange_sections(
+    found: Mapping[str, Section | Mapping], leads: Mapping[str, Sequence] | None = None
+) -> list[Section]:
+    """Put sections into the report's order and parts (Methods, Results, Appendix).
+
+    Parameters
+    ----------
+    found : mapping of str to Section or mapping
+        Sections by outline id (:data:`REPORT_OUTLINE`); those absent are left out.
+    leads : mapping of str to sequence of blocks, optional
+        Blocks shown at the top of a part (e.g. the methods' general lines).
+
+    Returns
+    -------
+    list of Section
+        The summary, then each part of :data:`REPORT_PARTS` with its sections
+        as subsections, in outline order.
+    """
+    found = {key: sections_from_dicts([value])[0] for key, value in found.items()}
+    unknown = sorted(set(found) - set(REPORT_OUTLINE))
+    if unknown:
+        raise ReportError(f"sections {unknown} are not in the report outline")
+    leads = leads or {}
+    placed = {key for keys in REPORT_PARTS.values() for key in keys}
+    out = []
+    for key in REPORT_OUTLINE:
+        if key in REPORT_PARTS:
+            inner = [found[k] for k in REPORT_PARTS[key] if k in found]
+            blocks = [block_from_dict(b) for b in leads.get(key, ())]
+            if inner or blocks:
+                out.append(Section(REPORT_OUTLINE[key], blocks, key, inner))
+        elif key in found and key not in placed:
+            out.append(found[key])
+    return out
 
 
 def text_to_html(text: str) -> str:
@@ -241,6 +322,7 @@ def render_report(
     strict: bool = True,
     default_rounding: Sequence[Mapping] | None = None,
     suppression_rule: SuppressionRule | None = None,
+    labels: Labels | None = None,
 ) -> str:
     """Render the report as one self-contained HTML string.
 
@@ -265,6 +347,9 @@ def render_report(
         The run's small-cell rule (default: the built-in config's); it
         applies to every table, each declaring its counts in ``suppression``
         (see :mod:`trialanalysis.reporting.suppression`).
+    labels : Labels, optional
+        The run's labels of codes in table cells and headers (default: the
+        built-in ones; see :mod:`trialanalysis.reporting.labels`).
 
     Returns
     -------
@@ -280,7 +365,7 @@ def render_report(
     absent = [f"{key} ({name})" for key, name in (outline or {}).items() if key not in ids]
     if absent and strict:
         raise ReportError(f"the report lacks required section(s): {', '.join(absent)}")
-    renderer = _Renderer(Path(root).resolve(), default_rounding, suppression_rule)
+    renderer = _Renderer(Path(root).resolve(), default_rounding, suppression_rule, labels)
     rendered = [renderer.section(s, 2) for s in sections]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("trialanalysis.reporting", "templates"),

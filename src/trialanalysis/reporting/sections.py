@@ -100,7 +100,7 @@ class TableBlock:
     source : str
         Where the numbers came from. Default for a path: the path itself;
         required for a DataFrame.
-    rounding, suppression, labels, columns, notes
+    rounding, suppression, labels, columns, notes, combine
         As in :func:`trialanalysis.reporting.tables.format_table`.
     provenance : mapping of str to str
         Extra lines shown under the table, e.g. ``{"model": "...",
@@ -119,6 +119,7 @@ class TableBlock:
     notes: list[str] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)
     max_rows: int | None = None
+    combine: dict[str, list[str]] | None = None
 
     def __post_init__(self) -> None:
         kinds = (str, Path, pd.DataFrame)
@@ -149,6 +150,16 @@ class TableBlock:
             self.max_rows is None
             or (isinstance(self.max_rows, int) and not isinstance(self.max_rows, bool)),
             "a whole number",
+        )
+        _check(
+            self,
+            "combine",
+            self.combine is None
+            or (
+                isinstance(self.combine, Mapping)
+                and all(_is_text_list(v) for v in self.combine.values())
+            ),
+            "a mapping of display column to a list of templates",
         )
 
 
@@ -261,6 +272,7 @@ _BLOCK_KEYS = {
             "notes",
             "provenance",
             "max_rows",
+            "combine",
         },
     ),
     "figure": (FigureBlock, {"figure", "caption", "data", "provenance"}),

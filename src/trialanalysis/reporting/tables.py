@@ -36,8 +36,11 @@ import pandas as pd
 
 from trialanalysis.config import validate_config
 from trialanalysis.errors import ConfigError, ReportError
+from trialanalysis.reporting.labels import Labels, default_labels
 from trialanalysis.reporting.suppression import SuppressionRule, default_rule, suppress_counts
 
+#: A field of a combined display cell, ``{column}`` (names only: no attributes, no code).
+FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 STYLES = ("fixed", "integer", "p_value", "significant", "text")
 #: Default rounding rules: those of the config schema (reporting.tables.rounding).
 DEFAULT_ROUNDING: tuple[dict, ...] = tuple(
@@ -111,6 +114,35 @@ class RoundingRule:
         if text.startswith("-") and float(text) == 0:
             text = text[1:]
         return text
+
+
+def number_text(value: float, digits: int = 2) -> str:
+    """Format a number as the tables do (fixed decimals, never ``-0.00``), for figures and text."""
+    return RoundingRule("x", "fixed", digits).format(value)
+
+
+def value_text(
+    value: float,
+    column: str,
+    row: Mapping | None = None,
+    rules: Sequence[Mapping] | None = None,
+) -> str:
+    """Format a value exactly as a table column shows it (the rounding rules, ``where`` too).
+
+    So a figure's annotation of an EQ-5D estimate has the 3 decimals of the
+    tables, an ODI estimate 2 (:data:`DEFAULT_ROUNDING` unless ``rules``).
+    """
+    parsed = rounding_rules(rules)
+    rule = next(r for r in parsed if r.matches(column, row))
+    return _cell_text(value, rule, "")
+
+
+def tick_text(value: float, position=None) -> str:
+    """Format an axis tick with the tables' formatter: the fewest decimals (up to 3) it needs."""
+    for digits in range(4):
+        if abs(round(value, digits) - value) < 1e-9:
+            return number_text(value, digits)
+    return number_text(value, 3)
 
 
 def p_text(p: float, digits: int = 3) -> str:
@@ -216,6 +248,8 @@ def format_table(
     caption: str = "",
     notes: Sequence[str] = (),
     missing: str = "",
+    combine: Mapping[str, Sequence[str]] | None = None,
+    codes: Labels | None = None,
 ) -> RenderedTable:
     """Round, suppress and label a tidy table for display.
 
@@ -242,6 +276,18 @@ def format_table(
         Shown with the table; a note on suppression is added when cells were suppressed.
     missing : str
         Shown for missing values.
+    combine : mapping of str to sequence of str, optional
+        Display columns made of several table columns, after rounding and
+        suppression: name -> templates such as ``"{control_n} ({control_percent}%)"``;
+        in each row the first template whose fields are all shown (not blank)
+        is used, so a row of means reads ``mean (SD)`` and a suppressed count
+        only its marker. A combined cell counts individuals when one of its
+        fields does. Named in ``columns`` like table columns.
+    codes : Labels, optional
+        The run's labels (:mod:`trialanalysis.reporting.labels`): codes in
+        text cells (``waiting_list``, ``3m``) are shown as their labels after
+        rounding (``where`` rules see the codes), and columns without a label
+        take the config's header. Default: the built-in labels.
 
     Returns
     -------
@@ -251,8 +297,11 @@ def format_table(
         parsed = list(rules)
     else:
         parsed = rounding_rules(rules)
+    combine = {str(k): list(v) for k, v in (combine or {}).items()}
     columns = list(table.columns if columns is None else columns)
-    absent = [c for c in columns if c not in table.columns]
+    fields = {f for templates in combine.values() for t in templates for f in FIELD.findall(t)}
+    absent = [c for c in columns if c not in table.columns and c not in combine]
+    absent += sorted(f for f in fields if f not in table.columns)
     if absent:
         raise ReportError(f"column(s) {absent} requested for display are not in the table")
     rule = rule or default_rule()
@@ -270,7 +319,7 @@ def format_table(
         notes.append("Flow counts are shown in full (privacy.exempt_flow_counts).")
     cells = {}
     records = table.to_dict("records")
-    for column in columns:
+    for column in [c for c in table.columns if c in columns or c in fields]:
         plain = next(r for r in parsed if r.matches(str(column)))
         conditional = any(r.where and re.fullmatch(r.columns, str(column)) for r in parsed)
         values = shown[column].tolist()
@@ -281,16 +330,41 @@ def format_table(
             _cell_text(v, next(r for r in parsed if r.matches(str(column), record)), missing)
             for v, record in zip(values, records, strict=True)
         ]
-    labels = {**DEFAULT_LABELS, **(labels or {})}
+    counts = suppressed.counts.set_axis(range(len(table)))
+    for name, templates in combine.items():
+        cells[name], counts[name] = _combine(templates, cells, counts, len(table), missing)
+    codes = codes or default_labels()
+    numeric = [c in combine or pd.api.types.is_numeric_dtype(table[c].dtype) for c in columns]
+    shown_cells = codes.relabel(
+        pd.DataFrame({c: cells[c] for c in columns}, columns=columns, index=range(len(table))),
+        [c for c, is_number in zip(columns, numeric, strict=True) if not is_number],
+    )
+    labels = {**DEFAULT_LABELS, **codes.columns, **(labels or {})}
     return RenderedTable(
-        cells=pd.DataFrame(cells, columns=columns, index=range(len(table))),
+        cells=shown_cells,
         headers=[labels.get(str(c), _default_label(str(c))) for c in columns],
-        numeric=[pd.api.types.is_numeric_dtype(table[c].dtype) for c in columns],
+        numeric=numeric,
         caption=caption,
         notes=notes,
-        counts=suppressed.counts[columns].set_axis(range(len(table))),
+        counts=counts[columns],
         other_counts=tuple(c for c in columns if c in suppressed.other),
     )
+
+
+def _combine(templates, cells, counts, n_rows: int, missing: str) -> tuple[list, list]:
+    """Fill each row's first template whose fields are all shown; return texts and count flags."""
+    texts, flags = [], []
+    for row in range(n_rows):
+        for template in templates:
+            names = FIELD.findall(template)
+            if all(cells[f][row] not in ("", missing) for f in names):
+                texts.append(FIELD.sub(lambda m, r=row: cells[m.group(1)][r], template))
+                flags.append(any(bool(counts.at[row, f]) for f in names))
+                break
+        else:
+            texts.append(missing)
+            flags.append(False)
+    return texts, flags
 
 
 def _default_label(column: str) -> str:
@@ -332,6 +406,8 @@ def write_rendered_table(
     formats: Sequence[str] = FORMATS,
     standalone_html: bool = False,
     missing: str = "",
+    combine: Mapping[str, Sequence[str]] | None = None,
+    codes: Labels | None = None,
 ) -> dict[str, Path]:
     """Render one tidy table as a manuscript table in several formats and write them.
 
@@ -344,7 +420,7 @@ def write_rendered_table(
         ``.tex``, ``.docx``).
     caption, source : str
         Caption, and the file or step the numbers came from (shown as a note).
-    rules, suppression, rule, labels, columns, notes, missing
+    rules, suppression, rule, labels, columns, notes, missing, combine, codes
         See :func:`format_table`.
     formats : sequence of str
         Any of ``html`` (a fragment, or a whole page with ``standalone_html``),
@@ -375,6 +451,8 @@ def write_rendered_table(
         caption=caption,
         notes=notes,
         missing=missing,
+        combine=combine,
+        codes=codes,
     )
     written = {}
     for fmt in formats:

@@ -60,7 +60,6 @@ from trialanalysis.analyses.betterback.settings import BetterBackSettings, resol
 from trialanalysis.analyses.betterback.table1 import (
     clinic_table,
     columns,
-    dependents,
     patient_table,
     therapist_table,
 )
@@ -70,12 +69,15 @@ from trialanalysis.analyses.betterback.therapists import (
     published_analysis,
 )
 from trialanalysis.analyses.betterback.trajectories import condition_trajectories
+from trialanalysis.analyses.common.baseline import baseline_note, display
 from trialanalysis.analyses.common.fits import DIAGNOSTICS_COLUMNS
 from trialanalysis.analyses.common.settings import thaw
 from trialanalysis.analyses.common.tables import column_labels, count_suppression
 from trialanalysis.instruments import load_instruments
+from trialanalysis.instruments.definitions import better_directions
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import design_schematic, save_figure
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.sections import (
     CodeBlock,
     FigureBlock,
@@ -192,22 +194,16 @@ def betterback_table1_step(
     trial = betterback_settings(config, settings)
     settings = thaw(trial.table1)
     instruments, labels = instruments_and_labels(config)
+    codes = run_labels(config)
     orders = {
         c.column: list(c.labels) for i in instruments.values() for c in i.classifications.values()
     }
+    orders |= {k: list(v) for k, v in codes.categories.items()}  # clinical order from config
     tables = design_tables(inputs, betterback_table1_step.files)
     patient_scores = tables["patient_scores"]
     therapist_scores = tables["therapist_scores"]
+    medians = settings["median_iqr"]
     built = {
-        "clinics": clinic_table(tables["design"]),
-        "therapists": therapist_table(
-            tables["design"],
-            tables["therapists"],
-            therapist_scores[therapist_scores["timepoint"] == trial.therapist_timepoints[0]],
-            settings["therapist_characteristics"],
-            settings["therapist_baseline_scores"],
-            labels,
-        ),
         "patients": patient_table(
             tables["design"],
             patient_scores[patient_scores["timepoint"] == trial.patient_timepoints[0]],
@@ -215,43 +211,54 @@ def betterback_table1_step(
             settings["patient_baseline_scores"],
             labels,
             orders,
+            medians,
+            codes.categories,
         ),
+        "therapists": therapist_table(
+            tables["design"],
+            tables["therapists"],
+            therapist_scores[therapist_scores["timepoint"] == trial.therapist_timepoints[0]],
+            settings["therapist_characteristics"],
+            settings["therapist_baseline_scores"],
+            labels,
+            medians,
+            codes.categories,
+        ),
+        "clinics": clinic_table(tables["design"]),
     }
-    suppression = count_suppression(
-        config,
-        list(dependents()),
-        dependents(),
-        ["level", "characteristic"],
-        part_columns=[[f"{c}_n", f"{c}_missing"] for c in CONDITIONS],
-    )
-    # the clinics table counts clinics (and sizes of clinics), not individuals
-    clinic_counts = {"not_counts": [c for c in columns() if c.endswith(("_n", "_missing"))]}
     captions = {
-        "clinics": "BetterBack: clinics and cluster sizes by condition",
-        "therapists": "BetterBack: therapists by condition in which they treated patients",
         "patients": "BetterBack: patient characteristics at baseline by condition",
+        "therapists": "BetterBack: therapists by condition in which they treated patients",
+        "clinics": "BetterBack: clinics and cluster sizes by condition",
     }
-    blocks = [
-        TextBlock(
-            "Counts, n (%) for categories and mean (SD) for numbers; no significance "
-            "tests (CONSORT). Clinics and therapists appear under every condition in which "
-            "they enrolled or treated patients."
+    note = baseline_note(
+        "Clinics and therapists appear under every condition in which they enrolled or "
+        "treated patients; Overall counts each once."
+    )
+    blocks = [TextBlock(note)]
+    for name in ("patients", "therapists"):
+        write_csv(built[name], outputs[name])
+        shown = display(CONDITIONS, {c: codes(c) for c in CONDITIONS}, name == "patients")
+        block = TableBlock(outputs[name], caption=captions[name], **shown)
+        blocks.append(
+            publish_table(built[name], outputs["tables"], f"table1_{name}", config, block)
         )
-    ]
-    for name, table in built.items():
-        write_csv(table, outputs[name])
-        block = TableBlock(
-            outputs[name],
-            caption=captions[name],
-            columns=[c for c in table.columns if c != "level"],
-            suppression=suppression if name != "clinics" else clinic_counts,
-            rounding=rounding_rules(config, MISSING_COUNTS),
-            max_rows=200,
-        )
-        blocks.append(publish_table(table, outputs["tables"], f"table1_{name}", config, block))
+    write_csv(built["clinics"], outputs["clinics"])
+    # the clinics table counts clinics (and sizes of clinics), not individuals
+    clinic_counts = {"not_counts": [c for c in columns() if c.endswith("_n")]}
+    clinics = TableBlock(
+        outputs["clinics"],
+        caption=captions["clinics"],
+        columns=[c for c in built["clinics"].columns if c not in ("level", "category")],
+        suppression=clinic_counts,
+    )
+    clinics = publish_table(built["clinics"], outputs["tables"], "clinics", config, clinics)
     write_fragment(
         outputs["fragment"],
-        [ReportEntry("table1", "BetterBack: clinics, therapists, patients", blocks)],
+        [
+            ReportEntry("table1", "BetterBack: baseline characteristics", blocks),
+            ReportEntry("design", "BetterBack: clinics", [clinics]),
+        ],
     )
 
 
@@ -466,11 +473,14 @@ def betterback_forest_step(
     effects = pd.read_csv(inputs["effects"])
     binary = pd.read_csv(inputs["binary"])
     continuous = effects.rename(columns={"outcome_sd": "sd"})
-    figure = forest_figure(continuous, binary)
+    figure = forest_figure(
+        continuous, binary, better_directions(load_instruments(config["instruments_dir"]))
+    )
     png = save_figure(figure, outputs["figure"])[1]
     block = FigureBlock(
         str(png),
-        caption="Forest plot of all patient outcomes: continuous outcomes as standardised "
+        caption="Forest plot of all patient outcomes, one panel per direction of benefit "
+        "(each says which side favours the intervention): continuous outcomes as standardised "
         "differences (effect / SD of the outcome at that time point; raw effect and 95% CI "
         "at right, with the multiplicity-adjusted p of the primary family, "
         f"{betterback_settings(config, settings).patients['multiplicity']['method']}), binary "
@@ -855,18 +865,21 @@ def betterback_sensitivity_step(
         results, settings, sensitivity, tables["schedule"], timepoints, int(config["seed"])
     )
     table, randomization, diagnostics = checks.table, checks.randomization, checks.diagnostics
+    # the randomization tests are reported in the text (randomization.csv has them)
+    table = table[table["analysis"] != "randomization test"].reset_index(drop=True)
     write_csv(table, outputs["table"])
     write_csv(randomization, outputs["randomization"])
+    labels = dict(zip(checks.table["outcome"], checks.table["label"], strict=True))
     write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
     caption = f"BetterBack: sensitivity analyses at {settings['primary_timepoint']}"
     blocks = [
         TextBlock(
             "Each outcome's primary estimate beside: the cluster-level analysis (clinic "
-            "means of covariate-adjusted residuals compared within periods); the randomization "
-            "test over the schedule's sequences (statistic: the primary model's treatment "
-            "estimate); complete cases; all available follow-ups in one model; and, when a "
-            "variance is estimated at zero, the model without it.\n\n" + text.design_note()
+            "means of covariate-adjusted residuals compared within periods); complete "
+            "cases; all available follow-ups in one model; and, when a variance is "
+            "estimated at zero, the model without it.\n\n" + text.design_note()
         ),
+        TextBlock(text.randomization_text(randomization, labels)),
         publish_table(
             table,
             outputs["tables"],
@@ -889,9 +902,6 @@ def betterback_sensitivity_step(
                     "note",
                 ],
             ),
-        ),
-        TableBlock(
-            outputs["randomization"], caption="Randomization tests as computed", suppression={}
         ),
     ]
     sections = [

@@ -27,6 +27,7 @@ from trialanalysis.ingest.contract import contract_kinds
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.ingest.sources import trial_files
 from trialanalysis.reporting import tables as manuscript
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.sections import TableBlock
 from trialanalysis.reporting.suppression import SuppressionRule
 
@@ -176,8 +177,9 @@ def publish_table(
         Validated config (``reporting.tables`` formats, rounding and missing text).
     block : TableBlock
         The report block of the table (its ``table`` path, ``caption``,
-        ``columns``, ``labels``, ``rounding``, ``suppression``, ``notes``): the
-        same settings render the manuscript table, so manuscript and report agree.
+        ``columns``, ``combine``, ``labels``, ``rounding``, ``suppression``,
+        ``notes``): the same settings render the manuscript table, so
+        manuscript and report agree.
     """
     if not isinstance(block, TableBlock):
         raise TypeError(f"publish_table needs a TableBlock, not a {type(block).__name__}")
@@ -192,9 +194,11 @@ def publish_table(
         rule=SuppressionRule.from_config(config),
         labels=block.labels,
         columns=block.columns,
+        combine=block.combine,
         notes=block.notes,
         formats=settings["formats"],
         missing=settings["missing"],
+        codes=run_labels(config),
     )
     return block
 

@@ -243,4 +243,7 @@ def write_power_report(
             data=[outputs["table"]],
         ),
     ]
-    write_fragment(outputs["fragment"], [ReportEntry("design", "Design and power", blocks)])
+    write_fragment(
+        outputs["fragment"],
+        [ReportEntry("sample_size", "BetterBack: power of the design", blocks)],
+    )

@@ -41,13 +41,14 @@ from trialanalysis.analyses.prepare.settings import (
     resolve_prepare,
     resolve_settings,
 )
-from trialanalysis.analyses.prepare.table1 import table1, table1_labels, table1_suppression
+from trialanalysis.analyses.prepare.table1 import table1
 from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
+from trialanalysis.instruments.definitions import better_directions
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
-from trialanalysis.reporting.suppression import SuppressionRule
-from trialanalysis.steps.io import declare, read_table_csv, write_csv, write_table
+from trialanalysis.reporting.labels import instrument_labels, run_labels
+from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
 
 def prepare_settings(config: Mapping, settings: PrepareSettings | None = None) -> PrepareSettings:
@@ -99,12 +100,8 @@ def load_analysis(
 
 
 def score_labels(instruments_dir: str | Path) -> dict[str, str]:
-    """Score column -> label from the instrument definitions (for tables and figures)."""
-    labels = {}
-    for instrument in load_instruments(instruments_dir).values():
-        labels |= {s.column: s.label for s in instrument.scores.values()}
-        labels |= {c.column: c.label for c in instrument.classifications.values()}
-    return labels
+    """Score column -> label with direction, from the instrument definitions."""
+    return instrument_labels(load_instruments(instruments_dir))
 
 
 @declare(
@@ -122,25 +119,21 @@ def prepare_table1_step(
     """Write Table 1 by arm (``tables``: CSV and rendered formats) and its ``fragment``."""
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     labels = score_labels(config["instruments_dir"])
+    chosen = settings["table1"]
+    codes = run_labels(config)
+    categories = {k: dict(v) for k, v in codes.categories.items()}
     table = table1(
-        data, settings["table1"]["variables"], settings["table1"]["baseline_scores"], labels
-    )
-    tables = config["reporting"]["tables"]
-    suppression = table1_suppression(
-        data.arms, config["privacy"]["min_cell_size"], tables["suppression"]["marker"]
-    )
+        data, chosen["variables"], chosen["baseline_scores"], labels, chosen["median_iqr"],
+        orders={k: list(v) for k, v in categories.items()}, category_labels=categories,
+    )  # fmt: skip
     caption = "PREPARE: baseline characteristics by arm (no significance tests)"
     path = Path(next(p for p in outputs["tables"] if str(p).endswith(".csv")))
-    write_table(
-        table, path.with_suffix(""), caption=caption, source=str(path),
-        rules=tables["rounding"], formats=sorted(set(tables["formats"]) | {"csv"}),
-        suppression=suppression, rule=SuppressionRule.from_config(config),
-        labels=table1_labels(data.arms),
-        columns=[c for c in table.columns if c != "variable"], missing=tables["missing"],
-    )  # fmt: skip
-    write_fragment(
-        outputs["fragment"], fragments.table1_sections(str(path), caption, data.arms, suppression)
-    )
+    arms = {arm: codes(arm) for arm in data.arms}
+    sections = fragments.table1_sections(str(path), caption, arms)
+    block = sections[0].blocks[1]
+    publish_table(table, path.parent, path.stem, config, block)
+    write_csv(table, path)
+    write_fragment(outputs["fragment"], sections)
 
 
 @declare(
@@ -187,7 +180,7 @@ def prepare_effects_step(
         model = fit_outcome_model(data, outcome, mixed, covariates, level, long)
         if note:
             baseline_notes.append(f"{outcome}: {note}")
-        means.append(cell_means(model, data))
+        means.append(cell_means(model, data.baseline))
         difference = arm_differences(model)
         differences.append(difference)
         coefficients.append(coefficient_table(model))
@@ -236,7 +229,11 @@ def prepare_effects_step(
     figures = {
         "trajectories": trajectory_figure(results["means"], data.arms, data.timepoints, labels),
         "forest": forest_figure(
-            results["effect_sizes"], results["differences"], data.follow_ups, labels
+            results["effect_sizes"],
+            results["differences"],
+            data.follow_ups,
+            labels,
+            better_directions(load_instruments(config["instruments_dir"])),
         ),
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}

@@ -37,6 +37,7 @@ from trialanalysis.reporting.flowchart import (
     prepare_diagram,
     therapist_diagram,
 )
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.provenance import run_stamp
 from trialanalysis.reporting.sections import Block, FigureBlock, ReportEntry, TableBlock, TextBlock
 from trialanalysis.reporting.suppression import SuppressionRule, suppress_counts
@@ -121,6 +122,8 @@ def psychometrics_step(
     first = ["trial", "table"]
     for rows, key in ((scales, "scales"), (items, "item_statistics")):
         table = pd.concat(rows, ignore_index=True)
+        if key == "scales":  # a score nobody answered at a time point says nothing
+            table = table[table["n_respondents"] > 0]
         write_csv(table[first + [c for c in table.columns if c not in first]], outputs[key])
     ordered = dict(sorted(used.items()))
     options = {k: v for k, v in config["scoring"]["options"].items() if k in ordered}
@@ -133,8 +136,12 @@ def psychometrics_step(
     text = (
         "Cronbach's alpha with Feldt 95% CI and McDonald's omega (one-factor maximum "
         "likelihood) on complete cases; floor and ceiling: % of respondents at the lowest "
-        "and highest possible score; item statistics in the file named below the table."
+        "and highest possible score; item statistics in the file named below the table. "
+        "Scores without respondents at a time point are not shown; formative indices "
+        "(items that form rather than reflect the construct, `formative: true` in the "
+        "instrument file) have no internal consistency."
     )
+
     blocks = [
         TextBlock(text),
         TableBlock(
@@ -209,17 +216,21 @@ def consort_step(
     write_csv(flow_pr, outputs["prepare"])
     write_csv(sizes, outputs["cluster_sizes"])
     # the diagrams show the counts the tables show: suppressed by the same rule
-    rule = SuppressionRule.from_config(config)
+    rule, labels = SuppressionRule.from_config(config), run_labels(config)
     shown_bb = suppress_counts(flow_bb, FLOW_COUNTS, rule).table
     shown_pr = suppress_counts(flow_pr, FLOW_COUNTS, rule).table
     shown_sizes = suppress_counts(sizes, SIZE_COUNTS, rule).table
     figures = {
-        "betterback_figure": betterback_diagram(shown_bb, shown_sizes),
-        "therapist_figure": therapist_diagram(shown_bb),
-        "prepare_figure": prepare_diagram(shown_pr),
+        "betterback_figure": betterback_diagram(shown_bb, shown_sizes, labels),
+        "therapist_figure": therapist_diagram(shown_bb, labels),
+        "prepare_figure": prepare_diagram(shown_pr, labels),
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
-    summary = [TextBlock(f"{flow_summary(flow_bb, rule)}\n\n{flow_summary(flow_pr, rule)}")]
+    summary = [
+        TextBlock(
+            f"{flow_summary(flow_bb, rule, labels)}\n\n{flow_summary(flow_pr, rule, labels)}"
+        )
+    ]
     flow_blocks = [
         FigureBlock(
             png["betterback_figure"],

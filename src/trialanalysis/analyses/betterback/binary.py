@@ -196,6 +196,30 @@ class BinaryResults:
     diagnostics: pd.DataFrame
 
 
+def complements(data: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
+    """Outcomes that are the complement (1 - y, same missing values) of an earlier one.
+
+    Such a pair is one test (OR and 1/OR, the same p), so it is reported once.
+
+    Returns
+    -------
+    dict
+        Later column -> the earlier column it complements.
+    """
+    out: dict[str, str] = {}
+    for j, later in enumerate(columns):
+        for earlier in columns[:j]:
+            if earlier in out or later in out:
+                continue
+            a, b = data[earlier], data[later]
+            if not (a.isna() == b.isna()).all() or a.notna().sum() == 0:
+                continue
+            observed = a.notna()
+            if (pd.to_numeric(a[observed]) + pd.to_numeric(b[observed]) == 1).all():
+                out[later] = earlier
+    return out
+
+
 def binary_outcomes(
     data: pd.DataFrame,
     settings: Mapping,
@@ -228,8 +252,12 @@ def binary_outcomes(
     )
     wanted = [(o, labels.get(o, o), "care process") for o in settings["outcomes"]]
     wanted += [(c, text, "responder") for c, text in responder_labels.items()]
+    twins = complements(data, [o for o, _, _ in wanted])
+    named = {o: label for o, label, _ in wanted}
     rows, coefficients, diagnostics = [], [], []
     for outcome, label, kind in wanted:
+        if outcome in twins:
+            continue
         fit = fit_binary(
             data, outcome, label, kind, settings["covariates"], settings["correlation"]
         )
@@ -243,6 +271,12 @@ def binary_outcomes(
                     "relative improvement) and are not in the model"
                 )
                 row["note"] = "; ".join(filter(None, [row.get("note", ""), reason]))
+        for twin in [t for t, of in twins.items() if of == outcome]:
+            reason = (
+                f"{named[twin]} is its complement (the same test: odds ratio inverted, "
+                "risk difference negated), so it is reported once"
+            )
+            row["note"] = "; ".join(filter(None, [row.get("note", ""), reason]))
         diagnostics.append(fit.diagnostics)
         rows.append(row)
         if fit.coefficients is not None:

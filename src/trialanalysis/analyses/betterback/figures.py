@@ -13,7 +13,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from trialanalysis.reporting.figures import ARM_COLOURS, CONDITION_COLOURS, new_figure
+from trialanalysis.reporting.figures import (
+    ARM_COLOURS,
+    BENEFIT_PANELS,
+    CONDITION_COLOURS,
+    benefit_groups,
+    favours,
+    new_figure,
+    plain_ticks,
+)
+from trialanalysis.reporting.tables import number_text, value_text
 
 CONDITION_LINES = {"control": "#3182bd", "intervention": CONDITION_COLOURS["intervention"]}
 
@@ -66,77 +75,106 @@ def trajectory_figure(table: pd.DataFrame, timepoints: Sequence[str]):
 
 def _raw_label(row: pd.Series) -> str:
     """Raw effect and CI; for a primary-family row also its multiplicity-adjusted p."""
-    text = f"{row['estimate']:.2f} ({row['conf_low']:.2f}, {row['conf_high']:.2f})"
+    where = {"outcome": row.get("outcome", "")}
+    low, estimate, high = (
+        value_text(row[c], c, where) for c in ("conf_low", "estimate", "conf_high")
+    )
+    text = f"{estimate} ({low}, {high})"
     adjusted = row.get("p_adjusted", np.nan)
     if pd.notna(adjusted):
-        text += f"; adj. p {adjusted:.3f}"
+        text += f"; adj. p {number_text(adjusted, 3)}"
     return text
 
 
-def forest_figure(continuous: pd.DataFrame, binary: pd.DataFrame):
-    """Forest plot of every patient outcome.
+def forest_figure(continuous: pd.DataFrame, binary: pd.DataFrame, better=None):
+    """Forest plot of every patient outcome, one panel per direction of benefit.
+
+    Continuous outcomes are split by which scores are better for the patient
+    (``better`` of the score: lower, higher, not stated), so every outcome of
+    a panel shares one direction and the panel says which side favours the
+    intervention; estimates keep their sign (intervention minus control), as
+    in the tables. Binary outcomes (care processes, whose benefit direction
+    the data do not state) are a panel of their own, odds ratio > 1 meaning
+    more often under the intervention.
 
     Parameters
     ----------
     continuous : DataFrame
-        Treatment effects with ``label, timepoint, role, estimate, conf_low,
-        conf_high`` and ``sd`` (the outcome's SD at that time point), plotted as
-        standardised differences ``estimate / sd`` and annotated in raw units
-        (with the multiplicity-adjusted p of the primary family when the
-        table has ``p_adjusted``).
+        Treatment effects with ``outcome, label, timepoint, role, estimate,
+        conf_low, conf_high`` and ``sd`` (the outcome's SD at that time point),
+        plotted as standardised differences ``estimate / sd`` and annotated in
+        raw units (with the multiplicity-adjusted p of the primary family when
+        the table has ``p_adjusted``).
     binary : DataFrame
         ``label, odds_ratio, or_conf_low, or_conf_high`` (log scale).
+    better : mapping, optional
+        Outcome -> ``"lower"``, ``"higher"`` or None.
     """
-    n_rows = max(len(continuous), len(binary), 1)
-    fig, axes = new_figure(
-        12.0, 1.2 + 0.3 * n_rows, ncols=2, squeeze=False, gridspec_kw={"width_ratios": [3, 2]}
-    )
-    left, right = axes[0]
+    better = dict(better or {})
     rows = continuous.reset_index(drop=True)
-    y = n_rows - 1 - np.arange(len(rows))
-    scale = rows["sd"].to_numpy(float)
-    low, estimate, high = (
-        rows[c].to_numpy(float) / scale for c in ("conf_low", "estimate", "conf_high")
-    )
-    primary = (rows["role"] == "primary").to_numpy()
-    colours = np.where(primary, ARM_COLOURS[1], "#444444")
-    for yi, a, b, colour in zip(y, low, high, colours, strict=True):
-        left.plot([a, b], [yi, yi], color=colour, lw=1.2)
-    left.scatter(estimate, y, c=list(colours), s=14, zorder=3)
-    left.axvline(0, color="black", lw=0.8)
-    left.set_yticks(y, [f"{r.label}, {r.timepoint}" for r in rows.itertuples()], fontsize=7)
-    raw = left.twinx()
-    raw.set_ylim(left.get_ylim())
-    raw.set_yticks(y, [_raw_label(r) for _, r in rows.iterrows()], fontsize=7)
-    raw.tick_params(length=0)
-    raw.spines["right"].set_visible(False)
-    left.set_xlabel("Standardised difference (95% CI)")
-    left.set_title("Continuous outcomes (primary in orange)", fontsize=9)
-    raw.set_ylabel("Raw difference (95% CI)", fontsize=8)
-    rows_b = binary.reset_index(drop=True)
-    yb = n_rows - 1 - np.arange(len(rows_b))
-    if len(rows_b):
+    groups = [
+        (key, rows[rows["outcome"].isin(members)].reset_index(drop=True))
+        for key, members in benefit_groups(rows["outcome"], better)
+    ]
+    sizes = [len(g) for _, g in groups] + ([len(binary)] if len(binary) else [])
+    sizes = sizes or [1]
+    fig, axes = new_figure(
+        9.0, 1.0 + 0.3 * sum(sizes) + 0.6 * len(sizes), nrows=len(sizes), squeeze=False,
+        gridspec_kw={"height_ratios": [n + 1.5 for n in sizes]},
+    )  # fmt: skip
+    axes = list(axes[:, 0])
+    for ax, (key, part) in zip(axes, groups, strict=False):
+        y = len(part) - 1 - np.arange(len(part))
+        scale = part["sd"].to_numpy(float)
+        low, estimate, high = (
+            part[c].to_numpy(float) / scale for c in ("conf_low", "estimate", "conf_high")
+        )
+        primary = (part["role"] == "primary").to_numpy()
+        colours = np.where(primary, ARM_COLOURS[1], "#444444")
+        for yi, a, b, colour in zip(y, low, high, colours, strict=True):
+            ax.plot([a, b], [yi, yi], color=colour, lw=1.2)
+        ax.scatter(estimate, y, c=list(colours), s=14, zorder=3)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y, [f"{r.label}, {r.timepoint}" for r in part.itertuples()], fontsize=7)
+        ax.set_ylim(-0.7, len(part) - 0.3)
+        raw = ax.twinx()
+        raw.set_ylim(ax.get_ylim())
+        raw.set_yticks(y, [_raw_label(r) for _, r in part.iterrows()], fontsize=7)
+        raw.tick_params(length=0)
+        raw.spines["right"].set_visible(False)
+        plain_ticks(ax)
+        ax.set_xlabel("Standardised difference, intervention - control (95% CI)", fontsize=8)
+        ax.set_title(
+            f"Continuous outcomes, {BENEFIT_PANELS[key]} (primary in orange; raw "
+            "difference at right)",
+            fontsize=8, loc="left", pad=14,
+        )  # fmt: skip
+        favours(ax, key)
+    if len(binary):
+        ax = axes[len(groups)]
+        rows_b = binary.reset_index(drop=True)
+        yb = len(rows_b) - 1 - np.arange(len(rows_b))
         odds = rows_b["odds_ratio"].to_numpy(float)
         for yi, a, b in zip(yb, rows_b["or_conf_low"], rows_b["or_conf_high"], strict=True):
-            right.plot([a, b], [yi, yi], color="#444444", lw=1.2)
-        right.scatter(odds, yb, color="#444444", s=14, zorder=3)
-        right.set_xscale("log")
-        right.set_yticks(
+            ax.plot([a, b], [yi, yi], color="#444444", lw=1.2)
+        ax.scatter(odds, yb, color="#444444", s=14, zorder=3)
+        ax.set_xscale("log")
+        ax.set_yticks(
             yb,
             [
-                f"{r.label}: {r.odds_ratio:.2f} ({r.or_conf_low:.2f}, {r.or_conf_high:.2f})"
+                f"{r.label}: {number_text(r.odds_ratio)} ({number_text(r.or_conf_low)}, "
+                f"{number_text(r.or_conf_high)})"
                 for r in rows_b.itertuples()
             ],
             fontsize=7,
         )
-        right.yaxis.tick_right()
-        right.tick_params(axis="y", length=0)
-    for ax in (left, right):
-        ax.set_ylim(-0.7, n_rows - 0.3)
-    raw.set_ylim(left.get_ylim())
-    right.axvline(1, color="black", lw=0.8)
-    right.set_xlabel("Odds ratio (95% CI), log scale")
-    right.set_title("Binary outcomes (GEE)", fontsize=9)
+        ax.set_ylim(-0.7, len(rows_b) - 0.3)
+        ax.axvline(1, color="black", lw=0.8)
+        ax.set_xlabel("Odds ratio, intervention vs control (95% CI), log scale", fontsize=8)
+        ax.set_title(
+            "Binary outcomes (GEE); odds ratio > 1: more often under the intervention",
+            fontsize=8, loc="left",
+        )  # fmt: skip
     fig.tight_layout()
     return fig
 

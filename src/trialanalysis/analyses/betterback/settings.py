@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from trialanalysis.analyses.common.baseline import check_baseline
 from trialanalysis.analyses.common.fits import random_groups
 from trialanalysis.analyses.common.settings import freeze, unknown_names
 from trialanalysis.errors import ConfigError
@@ -99,6 +100,10 @@ def resolve_betterback(
         "table1.therapist_baseline_scores", table1["therapist_baseline_scores"],
         therapist_scores, therapist_what,
     )  # fmt: skip
+    problems += check_baseline(
+        [*table1["patient_characteristics"], *table1["therapist_characteristics"]],
+        "betterback.analyses.table1",
+    )
 
     therapists = analyses["therapists"]
     problems += _unknown(

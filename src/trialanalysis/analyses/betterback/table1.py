@@ -4,14 +4,10 @@ By condition and without significance tests (CONSORT 2010, item 15; the
 cluster extension asks for both levels). Patients belong to the condition
 they were enrolled in; clinics and therapists are counted in every condition
 in which they enrolled or treated patients (in a dog-leg design a clinic
-contributes to both). Numbers give mean and SD, text gives n and % of those
-with a value; ``<condition>_missing`` counts those without one (shown on the
-first row of a characteristic).
-
-Tables are wide with ``<condition>_n``, ``_percent``, ``_mean``, ``_sd`` and
-``_missing`` columns, so small-cell suppression blanks a small count together
-with the values derived from it. Missing counts are not suppressed: they
-describe the data, not a characteristic of the people.
+contributes to both). The patient and therapist tables are baseline tables
+of :mod:`trialanalysis.analyses.common.baseline` (one column per condition
+plus Overall, n (%) and mean (SD) with a missing row per characteristic);
+the clinic table (cluster sizes) belongs to the design.
 """
 
 from __future__ import annotations
@@ -21,8 +17,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from trialanalysis.analyses.betterback.data import CONDITIONS, check_columns
+from trialanalysis.analyses.common.baseline import Variable, baseline_table
 
-STATISTICS = ("n", "percent", "mean", "sd", "missing")
+STATISTICS = ("n", "mean", "sd")
 DEFAULT_LABELS = {
     "age": "Age (years)",
     "sex": "Sex",
@@ -32,62 +29,29 @@ DEFAULT_LABELS = {
 
 
 def columns() -> list[str]:
-    """Column names of a baseline table."""
+    """Column names of the clinic table."""
     return ["level", "characteristic", "category"] + [
         f"{c}_{s}" for c in CONDITIONS for s in STATISTICS
     ]
 
 
-def dependents() -> dict[str, list[str]]:
-    """Values derived from each count column (blanked when the count is suppressed)."""
-    return {f"{c}_n": [f"{c}_{s}" for s in STATISTICS[1:4]] for c in CONDITIONS}
-
-
-def _describe(
-    groups: Mapping[str, pd.DataFrame],
-    column: str,
-    level: str,
-    label: str,
-    order: Sequence[str] | None,
-) -> list[dict]:
-    first = next(iter(groups.values()))[column]
-    rows = []
-    if pd.api.types.is_numeric_dtype(first) and not pd.api.types.is_bool_dtype(first):
-        row = {"level": level, "characteristic": label, "category": ""}
-        for condition, frame in groups.items():
-            values = frame[column].dropna().astype(float)
-            row[f"{condition}_n"] = len(values)
-            row[f"{condition}_mean"] = values.mean() if len(values) else float("nan")
-            row[f"{condition}_sd"] = values.std(ddof=1) if len(values) > 1 else float("nan")
-            row[f"{condition}_missing"] = int(frame[column].isna().sum())
-        return [row]
-    observed = pd.concat([f[column] for f in groups.values()]).dropna().astype(str).unique()
-    categories = [c for c in (order or []) if c in observed]
-    categories += sorted(c for c in observed if c not in categories)
-    for category in categories:
-        row = {"level": level, "characteristic": label, "category": category}
-        for condition, frame in groups.items():
-            values = frame[column].dropna().astype(str)
-            count = int((values == category).sum())
-            row[f"{condition}_n"] = count
-            row[f"{condition}_percent"] = 100.0 * count / len(values) if len(values) else 0.0
-            if not rows:
-                row[f"{condition}_missing"] = int(frame[column].isna().sum())
-        rows.append(row)
-    return rows
-
-
-def _table(rows: list[dict]) -> pd.DataFrame:
-    table = pd.DataFrame(rows).reindex(columns=columns())
-    counts = [c for c in table.columns if c.endswith(("_n", "_missing"))]
-    table[counts] = table[counts].astype("Int64")
-    return table
-
-
-def _count_row(level: str, label: str, counts: Mapping[str, int]) -> dict:
-    row = {"level": level, "characteristic": label, "category": ""}
-    row.update({f"{c}_n": int(n) for c, n in counts.items()})
-    return row
+def _variables(
+    names: Sequence[str],
+    labels: Mapping[str, str],
+    orders: Mapping[str, Sequence[str]],
+    medians: Sequence[str],
+    category_labels: Mapping[str, Mapping[str, str]],
+) -> list[Variable]:
+    return [
+        Variable(
+            column,
+            labels.get(column) or DEFAULT_LABELS.get(column, column),
+            tuple(orders.get(column) or ()),
+            column in medians,
+            category_labels.get(column),
+        )
+        for column in names
+    ]
 
 
 def patient_table(
@@ -97,19 +61,42 @@ def patient_table(
     scores: Sequence[str],
     labels: Mapping[str, str],
     orders: Mapping[str, Sequence[str]],
+    medians: Sequence[str] = (),
+    category_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
-    """Patient characteristics and baseline scores by enrolment condition."""
+    """Patient characteristics and baseline scores by enrolment condition, and overall.
+
+    Parameters
+    ----------
+    design : DataFrame
+        Patients with ``condition`` (see
+        :func:`~trialanalysis.analyses.betterback.data.patient_design`).
+    baseline_scores : DataFrame
+        Scores at the first patient time point.
+    characteristics, scores : sequence of str
+        Columns of the patients and of the scores.
+    labels : mapping
+        Column -> label; ``orders`` column -> categories in clinical order.
+    medians : sequence of str
+        Numbers summarised as median (IQR) instead of mean (SD).
+    category_labels : mapping, optional
+        Column -> {category code: label}.
+
+    Returns
+    -------
+    DataFrame
+        See :func:`~trialanalysis.analyses.common.baseline.baseline_table`.
+    """
     check_columns(characteristics, design.columns, "table1.patient_characteristics", "patients")
     check_columns(
         scores, baseline_scores.columns, "table1.patient_baseline_scores", "patient scores"
     )
     frame = design.merge(baseline_scores[["patient_id", *scores]], on="patient_id", how="left")
     groups = {c: frame[frame["condition"] == c] for c in CONDITIONS}
-    rows = [_count_row("patients", "Patients", {c: len(g) for c, g in groups.items()})]
-    for column in [*characteristics, *scores]:
-        label = labels.get(column) or DEFAULT_LABELS.get(column, column)
-        rows += _describe(groups, column, "patients", label, orders.get(column))
-    return _table(rows)
+    variables = _variables(
+        [*characteristics, *scores], labels, orders, medians, category_labels or {}
+    )
+    return baseline_table(groups, frame, variables, "Patients")
 
 
 def therapist_table(
@@ -119,8 +106,14 @@ def therapist_table(
     characteristics: Sequence[str],
     scores: Sequence[str],
     labels: Mapping[str, str],
+    medians: Sequence[str] = (),
+    category_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
-    """Therapists who treated patients in each condition, with their baseline scores."""
+    """Therapists who treated patients in each condition (and overall), with baseline scores.
+
+    A therapist who treated patients in both conditions is in both columns
+    and once in Overall (so Overall is not the sum of the conditions).
+    """
     check_columns(
         characteristics, therapists.columns, "table1.therapist_characteristics", "therapists"
     )
@@ -130,19 +123,26 @@ def therapist_table(
     frame = therapists.merge(
         baseline_scores[["therapist_id", *scores]], on="therapist_id", how="left"
     )
+    treating = frame[frame["therapist_id"].isin(design["therapist_id"].unique())]
     groups = {}
     for condition in CONDITIONS:
-        treating = design.loc[design["condition"] == condition, "therapist_id"].unique()
-        groups[condition] = frame[frame["therapist_id"].isin(treating)]
-    rows = [
-        _count_row(
-            "therapists", "Therapists treating patients", {c: len(g) for c, g in groups.items()}
-        )
-    ]
-    for column in [*characteristics, *scores]:
-        label = labels.get(column) or DEFAULT_LABELS.get(column, column)
-        rows += _describe(groups, column, "therapists", label, None)
-    return _table(rows)
+        mine = design.loc[design["condition"] == condition, "therapist_id"].unique()
+        groups[condition] = frame[frame["therapist_id"].isin(mine)]
+    variables = _variables([*characteristics, *scores], labels, {}, medians, category_labels or {})
+    return baseline_table(groups, treating, variables, "Therapists treating patients")
+
+
+def _count_row(level: str, label: str, counts: Mapping[str, int]) -> dict:
+    row = {"level": level, "characteristic": label, "category": ""}
+    row.update({f"{c}_n": int(n) for c, n in counts.items()})
+    return row
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(rows).reindex(columns=columns())
+    counts = [c for c in table.columns if c.endswith("_n")]
+    table[counts] = table[counts].astype("Int64")
+    return table
 
 
 def clinic_table(design: pd.DataFrame) -> pd.DataFrame:

@@ -87,6 +87,40 @@ def design_note() -> str:
     )
 
 
+def randomization_text(tests: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """Describe the randomization tests in words (not among the sensitivity results).
+
+    Parameters
+    ----------
+    tests : DataFrame
+        ``outcome, timepoint, p_value, n_allocations, n_feasible, exact,
+        min_attainable_p`` (from the sensitivity analyses).
+    labels : mapping
+        Outcome -> label.
+    """
+    if tests.empty:
+        return "No randomization test was run (`betterback.analyses.sensitivity`)."
+    first = tests.iloc[0]
+    kind = "exact" if bool(first["exact"]) else "Monte Carlo"
+    results = "; ".join(
+        f"{labels.get(r.outcome, r.outcome)} at {r.timepoint}: {p_text(r.p_value)}"
+        for r in tests.itertuples()
+    )
+    text = (
+        f"Randomization test ({kind}; the schedule's sequences re-assigned to the allocation "
+        f"clusters, statistic: the primary model's treatment estimate): "
+        f"{int(first['n_feasible'])} of {int(first['n_allocations'])} allocations keep "
+        f"every observed cluster-period's condition, so the smallest attainable p is "
+        f"{first['min_attainable_p']:.3g}. {results}."
+    )
+    if (tests["min_attainable_p"] >= 0.05).all():
+        text += (
+            " The test cannot detect an effect in this design, so it is reported here and "
+            "not among the sensitivity analyses."
+        )
+    return text
+
+
 def multiplicity_text(settings: Mapping) -> str:
     """How the therapist analyses handle multiplicity."""
     return (

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from trialanalysis.reporting.labels import score_label
+
 
 def column_labels(instruments: Mapping) -> dict[str, str]:
-    """Column -> label for every score, classification and mapped item column."""
+    """Column -> label for every score (with its direction), classification and mapped item."""
     labels = {}
     for instrument in instruments.values():
         for number, column in instrument.item_columns.items():
             if number in instrument.item_labels:
                 labels[column] = instrument.item_labels[number]
         for score in instrument.scores.values():
-            labels[score.column] = score.label
+            labels[score.column] = score_label(score)
         for classification in instrument.classifications.values():
             labels[classification.column] = classification.label
     return labels

@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from trialanalysis.reporting.figures import ARM_COLOURS, new_figure
+from trialanalysis.reporting.figures import (
+    ARM_COLOURS,
+    BENEFIT_PANELS,
+    benefit_groups,
+    favours,
+    new_figure,
+    plain_ticks,
+)
+from trialanalysis.reporting.tables import number_text, value_text
 
 
 def _label(labels: Mapping[str, str], column: str) -> str:
@@ -34,8 +42,11 @@ def trajectory_figure(
     ----------
     means : DataFrame
         ``outcome, arm, timepoint, estimate, conf_low, conf_high, source``
-        (from :func:`~trialanalysis.analyses.prepare.models.cell_means`);
-        observed (not modelled) means are drawn with open markers.
+        (from :func:`~trialanalysis.analyses.prepare.models.cell_means`): every
+        point is a value of the one model per outcome; the baseline of a
+        model with the baseline as covariate (``source`` = covariate, the
+        value the means are evaluated at) is drawn as a square without an
+        interval.
     arms, timepoints : sequence of str
     labels : mapping, optional
         Outcome -> axis label.
@@ -61,9 +72,9 @@ def trajectory_figure(
                 yerr=[part["estimate"] - part["conf_low"], part["conf_high"] - part["estimate"]],
                 fmt="none", ecolor=colour, elinewidth=1, capsize=2,
             )  # fmt: skip
-            for source, face in (("model", colour), ("observed", "white")):
+            for source, marker in (("model", "o"), ("covariate", "s")):
                 sel = part[part["source"] == source]
-                ax.scatter(sel["x"], sel["estimate"], s=16, color=face, edgecolor=colour, zorder=3)
+                ax.scatter(sel["x"], sel["estimate"], s=16, marker=marker, color=colour, zorder=3)
         ax.set_xticks(range(len(timepoints)), [t.replace("_", "\n") for t in timepoints])
         ax.set_title(_label(labels, outcome), fontsize=8)
         ax.tick_params(labelsize=7)
@@ -79,12 +90,16 @@ def forest_figure(
     differences: pd.DataFrame,
     timepoints: Sequence[str],
     labels: Mapping[str, str] | None = None,
+    better: Mapping[str, str | None] | None = None,
 ):
-    """Forest plot of between-arm differences at every follow-up, one row per outcome and time.
+    """Forest plot of between-arm differences at every follow-up, one panel per direction.
 
     The axis is Hedges' g (difference / pooled baseline SD) so that outcomes
     on different scales share it; the raw difference with its CI is printed
-    beside each row.
+    beside each row. Outcomes are split into panels by which scores are
+    better for the patient (``better`` of the score), so all outcomes of a
+    panel share one direction and the panel says which side favours the
+    intervention; estimates keep their sign (intervention minus control).
 
     Parameters
     ----------
@@ -98,6 +113,8 @@ def forest_figure(
     timepoints : sequence of str
         Follow-up time points (marker order).
     labels : mapping, optional
+    better : mapping, optional
+        Outcome -> ``"lower"``, ``"higher"`` or None (not stated).
     """
     labels = dict(labels or {})
     between = effect_sizes[effect_sizes["comparison"] == "between_arms"]
@@ -107,9 +124,23 @@ def forest_figure(
         on=["outcome", "timepoint"],
         suffixes=("", "_raw"),
     )
-    outcomes = list(dict.fromkeys(merged["outcome"]))
-    n_rows = len(merged) + len(outcomes)
-    fig, ax = new_figure(7.5, 0.6 + 0.19 * n_rows)
+    groups = benefit_groups(merged["outcome"], dict(better or {}))
+    sizes = [len(merged[merged["outcome"].isin(m)]) + len(m) for _, m in groups] or [1]
+    fig, axes = new_figure(
+        7.5, 0.4 + 0.19 * sum(sizes) + 0.7 * len(sizes), nrows=len(sizes), squeeze=False,
+        gridspec_kw={"height_ratios": [n + 2 for n in sizes]},
+    )  # fmt: skip
+    for ax, (key, outcomes) in zip(axes[:, 0], groups, strict=False):
+        _forest_panel(ax, merged, outcomes, timepoints, labels)
+        ax.set_title(f"{BENEFIT_PANELS[key].capitalize()}", fontsize=7.5, loc="left", pad=12)
+        favours(ax, key)
+    axes[-1, 0].set_xlabel("Hedges' g, intervention - control (pooled baseline SD), 95% CI")
+    fig.subplots_adjust(left=0.32, right=0.68, hspace=0.15)
+    return fig
+
+
+def _forest_panel(ax, merged, outcomes, timepoints, labels) -> None:
+    """Rows of one panel: an outcome's name, then one row per follow-up."""
     y, ticks, names = 0, [], []
     markers = "osD^v<>"
     for outcome in outcomes:
@@ -128,11 +159,11 @@ def forest_figure(
                 xerr=[[row["hedges_g"] - row["conf_low"]], [row["conf_high"] - row["hedges_g"]]],
                 fmt=markers[k % len(markers)], color=colour, ms=3.5, elinewidth=1, capsize=0,
             )  # fmt: skip
-            text = (
-                f"{row['estimate']:.2f} ({row['conf_low_raw']:.2f} to {row['conf_high_raw']:.2f})"
-            )
+            where = {"outcome": outcome}
+            low, high = (value_text(row[f"{c}_raw"], c, where) for c in ("conf_low", "conf_high"))
+            text = f"{value_text(row['estimate'], 'estimate', where)} ({low} to {high})"
             if pd.notna(row.get("p_adjusted", np.nan)):
-                text += f"; adj. p {row['p_adjusted']:.3f}"
+                text += f"; adj. p {number_text(row['p_adjusted'], 3)}"
             ax.text(1.02, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=6.5)
             ticks.append(y)
             names.append(t.replace("_", " "))
@@ -140,12 +171,10 @@ def forest_figure(
     ax.axvline(0, color="grey", lw=0.8, ls="--")
     ax.set_yticks(ticks, names, fontsize=6.5)
     ax.set_ylim(y - 0.5, -0.5)
-    ax.set_xlabel("Hedges' g, intervention - control (pooled baseline SD), 95% CI")
+    plain_ticks(ax)
     ax.text(1.02, -0.5, "Difference (95% CI), raw units", transform=ax.get_yaxis_transform(),
             va="bottom", fontsize=6.5, fontweight="bold")  # fmt: skip
     ax.tick_params(axis="y", pad=2)
-    fig.subplots_adjust(left=0.32, right=0.68)
-    return fig
 
 
 def _short(labels: Mapping[str, str], column: str) -> str:

@@ -280,11 +280,21 @@ def _cell_weights(model: OutcomeModel, treatment: int, timepoint: str) -> np.nda
     return fixed_matrix(model.fit.model, grid).mean(axis=0)
 
 
-def cell_means(model: OutcomeModel, data: PrepareData | None = None) -> pd.DataFrame:
-    """Estimated marginal means of each arm at each modelled time point.
+def cell_means(model: OutcomeModel, baseline: str = "baseline") -> pd.DataFrame:
+    """Estimated marginal means of each arm at each time point, baseline included, from one model.
 
-    With the baseline as covariate, the baseline rows are the observed means
-    (``source`` = observed) when ``data`` is given.
+    With the baseline as covariate the model's means are those of patients
+    at the mean baseline of the model's data (emmeans' reference grid), so the
+    baseline rows are that value for both arms (``source`` = covariate; no
+    interval: the model conditions on it), and a drawn change from baseline
+    is the model's adjusted change. With the baseline as a response the
+    baseline rows are the model's own means.
+
+    Parameters
+    ----------
+    model : OutcomeModel
+    baseline : str
+        The baseline time point (named in the rows of a covariate model).
 
     Returns
     -------
@@ -305,28 +315,21 @@ def cell_means(model: OutcomeModel, data: PrepareData | None = None) -> pd.DataF
         out[column] = table[column].to_numpy()
     out["n"] = [int(counts.get(key, 0)) for key in labels]
     out["source"] = "model"
-    if model.design == "covariate" and data is not None:
-        observed = observed_means(data, model.outcome, data.baseline, model.fit.level)
-        out = pd.concat([observed, out], ignore_index=True)
+    if model.design == "covariate":
+        grid, _ = reference_grid(model.fit.model)
+        value = float(grid[baseline_column(model.outcome)].iloc[0])
+        patients = model.used.groupby("arm")["patient_id"].nunique()
+        baseline = pd.DataFrame(
+            {
+                "arm": model.arms,
+                "timepoint": baseline,
+                "estimate": value,
+                "n": [int(patients.get(arm, 0)) for arm in model.arms],
+                "source": "covariate",
+            }
+        )
+        out = pd.concat([baseline, out], ignore_index=True)
     return out.assign(outcome=model.outcome)[["outcome", *out.columns]]
-
-
-def observed_means(data: PrepareData, outcome: str, timepoint: str, level: float = 0.95):
-    """Observed mean per arm at one time point with a t interval (descriptive)."""
-    rows = []
-    values = data.long[data.long["timepoint"] == timepoint]
-    for arm in data.arms:
-        y = values.loc[values["arm"] == arm, outcome].dropna().to_numpy(float)
-        n = len(y)
-        mean = float(y.mean()) if n else np.nan
-        se = float(y.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-        limits = t_interval(mean, se, n - 1, level) if n > 1 else {}
-        rows.append({
-            "arm": arm, "timepoint": timepoint, "estimate": mean, "std_error": se,
-            "df": float(n - 1), "conf_low": float(limits.get("conf_low", np.nan)),
-            "conf_high": float(limits.get("conf_high", np.nan)), "n": n, "source": "observed",
-        })  # fmt: skip
-    return pd.DataFrame(rows)
 
 
 def arm_differences(model: OutcomeModel) -> pd.DataFrame:

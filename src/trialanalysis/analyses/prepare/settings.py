@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from trialanalysis.analyses.common.baseline import check_baseline
 from trialanalysis.analyses.common.settings import freeze, unknown_names
 from trialanalysis.analyses.prepare.data import PrepareData
 from trialanalysis.errors import ConfigError
@@ -228,6 +229,7 @@ def resolve_settings(analyses: Mapping, data: PrepareData) -> dict:
     if table1["baseline_scores"] is None:
         table1["baseline_scores"] = list(s["outcomes"])
     need_patient("table1.variables", table1["variables"])
+    problems += check_baseline(table1["variables"], f"{KEY}.table1.variables")
     for column in table1["baseline_scores"]:
         if column not in scores.columns:
             problems.append(f"{KEY}.table1.baseline_scores: {column!r} is not a score column")

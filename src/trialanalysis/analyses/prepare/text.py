@@ -94,30 +94,12 @@ def ancova_rows(differences: pd.DataFrame, ancova: Mapping, timepoint: str) -> l
     return [model_row(differences, timepoint), check]
 
 
-def table1_sections(
-    csv: str, caption: str, arms: Sequence[str], suppression: Mapping
-) -> list[ReportEntry]:
-    """Table 1 entry."""
-    from trialanalysis.analyses.prepare.table1 import table1_labels
+def table1_sections(csv: str, caption: str, arms: Mapping[str, str]) -> list[ReportEntry]:
+    """Table 1 entry: the baseline table by arm (code -> header) and overall."""
+    from trialanalysis.analyses.common.baseline import baseline_note, display
 
-    block = TableBlock(
-        csv,
-        caption=caption,
-        suppression=dict(suppression),
-        labels=table1_labels(arms),
-        columns=[
-            "label",
-            "level",
-            "summary",
-            *[f"{a}_{s}" for a in arms for s in ("n", "percent", "mean", "sd")],
-        ],
-        max_rows=200,
-    )
-    text = (
-        "Numeric characteristics: mean (SD) of those observed (n); categories: n (% of those "
-        "observed). No significance tests (differences at baseline of a randomised trial are "
-        "due to chance)."
-    )
+    block = TableBlock(csv, caption=caption, **display(list(arms), arms), max_rows=200)
+    text = baseline_note("Differences at baseline of a randomised trial are due to chance.")
     return [ReportEntry("table1", "PREPARE", [TextBlock(text), block])]
 
 
@@ -253,8 +235,9 @@ def effects_sections(
         ),
         FigureBlock(
             png["trajectories"],
-            caption="PREPARE: mean per arm and time point with "
-            "95% CI (filled: model-based EMMs; open: observed baseline means)",
+            caption="PREPARE: adjusted mean per arm and time point with 95% CI, all from "
+            "the outcome's model (squares: the mean baseline the model's means are "
+            "evaluated at, so each drawn change is the model's adjusted change)",
             data=[outputs["means"]],
         ),
         FigureBlock(
