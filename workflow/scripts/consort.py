@@ -10,4 +10,5 @@ with logged(snakemake.log[0]):
         sources,
         dict(snakemake.output.items()),
         snakemake.params.analysed,
+        snakemake.params.scores,
     )

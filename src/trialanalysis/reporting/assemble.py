@@ -36,6 +36,11 @@ from trialanalysis.reporting.sections import Block, block_from_dict
 from trialanalysis.reporting.suppression import SuppressionRule
 
 GENERATED = ("methods", "provenance")
+#: Where an entry of the summary goes (its ``rank``; default ``DEFAULT_RANK``):
+#: the primary outcomes and their estimands lead, the flow of participants
+#: follows, then secondary cohorts such as the uncontrolled therapist cohort.
+SUMMARY_RANK = {"primary": 10, "flow": 20, "cohort": 30}
+DEFAULT_RANK = 50
 
 
 def write_fragment(
@@ -48,8 +53,10 @@ def write_fragment(
     path : path
         Output YAML file.
     sections : sequence of mapping
-        Entries with ``section`` (an outline id), ``title`` and ``blocks``:
-        dicts or :mod:`~trialanalysis.reporting.sections` blocks
+        Entries with ``section`` (an outline id), ``title``, ``blocks`` and
+        optionally ``rank`` (entries of a section are shown by rank, then in
+        fragment order; see :data:`SUMMARY_RANK`); blocks are dicts or
+        :mod:`~trialanalysis.reporting.sections` blocks
         (``TableBlock``, ``FigureBlock``, ...), each checked here so that a
         malformed block fails the step that wrote it, not the report.
     models : sequence of mapping
@@ -182,9 +189,8 @@ def assemble_report(
                 )
             )
         elif grouped[key]:
-            subsections = [
-                {"title": e["title"], "blocks": e.get("blocks", [])} for e in grouped[key]
-            ]
+            entries = sorted(grouped[key], key=lambda e: e.get("rank", DEFAULT_RANK))
+            subsections = [{"title": e["title"], "blocks": e.get("blocks", [])} for e in entries]
             sections.append({"id": key, "title": title, "blocks": [], "subsections": subsections})
     tables = reporting["tables"]
     return write_report(

@@ -68,8 +68,9 @@ from trialanalysis.analyses.betterback.trajectories import condition_trajectorie
 from trialanalysis.analyses.common.fits import DIAGNOSTICS_COLUMNS
 from trialanalysis.analyses.common.tables import column_labels, count_suppression
 from trialanalysis.instruments import load_instruments
-from trialanalysis.reporting.assemble import write_fragment
+from trialanalysis.reporting.assemble import SUMMARY_RANK, write_fragment
 from trialanalysis.reporting.figures import design_schematic, save_figure
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.steps.io import (
     StepFiles,
     declare,
@@ -300,11 +301,12 @@ def betterback_therapists_step(
 def fragment_therapists(config, settings, outputs, results, png, scores, domains, timepoints):
     """Write the therapist cohort's manuscript tables and report fragment."""
     contrasts = results["contrasts"]
+    cohort = f"Therapists ({text.THERAPIST_DESIGN})"
     captions = {
-        "anova": "Therapists, published analysis: repeated-measures ANOVA on complete cases",
-        "pairwise": f"Therapists, published analysis: paired comparisons with {timepoints[0]}",
-        "contrasts": f"Therapists, mixed model: change from {timepoints[0]} (EMM contrasts)",
-        "associations": f"Therapists at {settings['associations']['timepoint']}: domain "
+        "anova": f"{cohort}, published analysis: repeated-measures ANOVA on complete cases",
+        "pairwise": f"{cohort}, published analysis: paired comparisons with {timepoints[0]}",
+        "contrasts": f"{cohort}, mixed model: change from {timepoints[0]} (EMM contrasts)",
+        "associations": f"{cohort} at {settings['associations']['timepoint']}: domain "
         f"scores (per {settings['associations']['per']:g} points) and outcomes",
     }
     rounding = rounding_rules(
@@ -332,9 +334,9 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
          "columns": ["label", "family", "contrast", "estimate", "conf_low", "conf_high", "df",
                      "p_value", "p_adjusted"]},
         {"figure": png["trajectories_figure"], "caption": "Therapist scores over time "
-         "(mixed-model means, 95% CI)", "data": [outputs["emmeans"]]},
+         f"(mixed-model means, 95% CI; {text.THERAPIST_DESIGN})", "data": [outputs["emmeans"]]},
         {"figure": png["profile_figure"], "caption": "DIBQ domain profile over time "
-         "(mixed-model means, 95% CI)", "data": [outputs["emmeans"]]},
+         f"(mixed-model means, 95% CI; {text.THERAPIST_DESIGN})", "data": [outputs["emmeans"]]},
         {"table": outputs["associations"], "caption": captions["associations"],
          "max_rows": 100, "columns": ["outcome_label", "domain_label", "estimate", "conf_low",
                                       "conf_high", "df", "p_value", "p_adjusted", "n_obs"]},
@@ -369,9 +371,12 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
         if name:
             publish_table(results[name], outputs["tables"], f"therapists_{name}", config, block)
     sections = [
-        {"section": "summary", "title": "BetterBack: therapists",
-         "blocks": [{"text": text.therapist_summary(contrasts, scores)}]},
-        {"section": "results", "title": "BetterBack: therapist cohort", "blocks": results_blocks},
+        {"section": "summary", "title": f"BetterBack therapists: {text.THERAPIST_DESIGN} changes",
+         "blocks": [{"text": text.therapist_summary(
+             contrasts, scores, run_labels(config).unverified)}],
+         "rank": SUMMARY_RANK["cohort"]},
+        {"section": "results", "title": f"BetterBack: therapist cohort ({text.THERAPIST_DESIGN})",
+         "blocks": results_blocks},
         {"section": "diagnostics", "title": "BetterBack: therapist models",
          "blocks": [diagnostics_block(outputs["diagnostics"], "Therapist models")]},
     ]  # fmt: skip
@@ -415,6 +420,8 @@ EFFECT_COLUMNS = [
     "p_value",
     "p_adjusted",
     "n_obs",
+    "n_control",
+    "n_intervention",
     "n_clinics",
 ]
 MISSING_DATA = (
@@ -518,7 +525,7 @@ def betterback_patients_step(
         "diagnostics": diagnostics_table(
             results.diagnostics, icc_diagnostics, trajectory_diagnostics
         ),
-        "analysed": analysed_patients(results, settings),
+        "analysed": analysed_patients(results, settings, primary_only=False),
         "design_effects": stepped_design_effects(results, settings),
     }
     for name, table in written.items():
@@ -628,7 +635,8 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
     ]  # fmt: skip
     sections = [
         {"section": "summary", "title": "BetterBack: primary outcomes",
-         "blocks": [{"text": text.primary_summary(effects, settings)}]},
+         "blocks": [{"text": text.primary_summary(effects, settings)}],
+         "rank": SUMMARY_RANK["primary"]},
         {"section": "results", "title": "BetterBack: patient outcomes", "blocks": results_blocks},
         {"section": "icc", "title": "BetterBack: ICC, design effect", "blocks": icc_blocks},
         {"section": "diagnostics", "title": "BetterBack: patient models",

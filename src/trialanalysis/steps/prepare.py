@@ -127,6 +127,7 @@ def prepare_effects_step(
     level, covariates = settings["conf_level"], settings["covariates"]
     primary, when = settings["primary_outcome"], settings["primary_timepoint"]
     means, differences, coefficients, checks, diagnostics, models = [], [], [], [], [], []
+    analysed = []
     baseline_notes: list[str] = []
     for outcome in settings["outcomes"]:
         mixed, long, note = settings["mixed_model"], None, ""
@@ -138,6 +139,7 @@ def prepare_effects_step(
         if note:
             baseline_notes.append(f"{outcome}: {note}")
         means.append(cell_means(model, data))
+        analysed.append(analysed_patients(model, data).assign(outcome=outcome))
         difference = arm_differences(model)
         differences.append(difference)
         coefficients.append(coefficient_table(model))
@@ -168,8 +170,8 @@ def prepare_effects_step(
                     f"the primary outcome {primary} has no observed value at the primary time "
                     f"point {when}; check prepare.analyses.primary_timepoint and the data"
                 )
-            write_csv(analysed_patients(model, data), outputs["analysed"])
             primary_model = model
+    write_csv(pd.concat(analysed, ignore_index=True), outputs["analysed"])
     results = {
         "means": pd.concat(means, ignore_index=True),
         "differences": pd.concat(differences, ignore_index=True),
@@ -207,7 +209,7 @@ def prepare_effects_step(
 
 
 def analysed_patients(model, data: PrepareData) -> pd.DataFrame:
-    """``patient_id, timepoint`` of the rows in the primary analysis (and their baselines).
+    """``patient_id, timepoint`` of the rows in one outcome's model (and their baselines).
 
     With the baseline as covariate, the baseline visit of every patient with
     a follow-up in the model is counted as analysed too.

@@ -19,6 +19,7 @@ from trialanalysis.analyses.prepare.models import RANDOM_INTERCEPT, covariance_l
 from trialanalysis.analyses.prepare.responders import DOSE_LABEL
 from trialanalysis.models.covariance import STRUCTURES
 from trialanalysis.models.multiplicity import METHOD_TEXT
+from trialanalysis.reporting.assemble import SUMMARY_RANK
 from trialanalysis.reporting.estimands import estimand_text
 from trialanalysis.reporting.tables import p_text
 
@@ -276,7 +277,8 @@ def effects_sections(
     return [
         {"section": "summary", "title": "PREPARE: primary estimand",
          "blocks": [{"text": _primary_text(results["differences"], results["ancova"], model,
-                                           settings, n_randomised)}]},
+                                           settings, n_randomised)}],
+         "rank": SUMMARY_RANK["primary"]},
         {"section": "results", "title": "PREPARE: repeated-measures mixed models",
          "blocks": results_blocks},
         {"section": "results", "title": "PREPARE: effect sizes", "blocks": size_blocks},
