@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import median_time, run_r_script
+from _common import median_time, ratio_rows, run_r_script, write_ratios
 
 from trialanalysis import fit_mixed
 
@@ -102,27 +102,13 @@ def main() -> None:
                 )
             r_fit, r_satt, r_kr = time_r(csv, args.repeats, with_kr)
             reference = {"fit": r_fit, "fit + Satterthwaite": r_satt, "fit + Kenward-Roger": r_kr}
-            for task, seconds in ours.items():
-                rows.append(
-                    {
-                        "rows": len(data),
-                        "task": task,
-                        "trialanalysis_s": seconds,
-                        "r_s": reference[task],
-                        "ratio": seconds / reference[task],
-                        "r_reference": {
-                            "fit": "lme4::lmer",
-                            "fit + Satterthwaite": "lmerTest::lmer + summary",
-                            "fit + Kenward-Roger": "lmerTest summary(ddf='Kenward-Roger')",
-                        }[task],
-                    }
-                )
-    table = pd.DataFrame(rows)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"written to {out}")
+            labels = {
+                "fit": "lme4::lmer",
+                "fit + Satterthwaite": "lmerTest::lmer + summary",
+                "fit + Kenward-Roger": "lmerTest summary(ddf='Kenward-Roger')",
+            }
+            rows += ratio_rows(ours, reference, labels, rows=len(data))
+    write_ratios(rows, args.out)
 
 
 if __name__ == "__main__":

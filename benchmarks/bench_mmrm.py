@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import median_time, run_r_script
+from _common import median_time, ratio_rows, run_r_script, write_ratios
 
 from trialanalysis import fit_mixed
 
@@ -93,25 +93,15 @@ def main() -> None:
                 ),
                 "fit + Kenward-Roger contrasts": median_time(contrasts, args.repeats),
             }
-            for task, seconds in ours.items():
-                rows.append(
-                    {
-                        "rows": len(data),
-                        "patients": n_patients,
-                        "visits": n_visits,
-                        "task": task,
-                        "trialanalysis_s": seconds,
-                        "r_s": r_fit,
-                        "ratio": seconds / r_fit,
-                        "r_reference": "nlme::gls(corSymm + varIdent), fit only",
-                    }
-                )
-    table = pd.DataFrame(rows)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"written to {out}")
+            rows += ratio_rows(
+                ours,
+                r_fit,
+                "nlme::gls(corSymm + varIdent), fit only",
+                rows=len(data),
+                patients=n_patients,
+                visits=n_visits,
+            )
+    write_ratios(rows, args.out)
 
 
 if __name__ == "__main__":

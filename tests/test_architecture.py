@@ -60,7 +60,11 @@ def rules():
             if getattr(rule, "script", None):
                 script = (Path(rule.snakefile).parent / rule.script).resolve()
                 parsed[rule.name] = (script, list(rule.input._names), list(rule.output._names))
+                PARAMS[rule.name] = dict(rule.params.items())
     return parsed
+
+
+PARAMS: dict[str, dict] = {}  # rule name -> params, filled by the ``rules`` fixture
 
 
 def step_calls(script: Path) -> list[tuple[str, str]]:
@@ -198,3 +202,75 @@ def test_old_module_paths_are_gone():
         assert not (SRC / old).exists(), old
     assert not list((SRC / "analyses").glob("betterback_*.py"))
     assert not list((SRC / "analyses").glob("prepare_*.py"))
+
+
+BLOCK_KEYS = {
+    "text": {"text"},
+    "code": {"code", "caption", "language"},
+    "table": {"table", "caption", "source", "rounding", "suppression", "labels", "columns",
+              "notes", "provenance", "max_rows"},
+    "figure": {"figure", "caption", "data", "provenance"},
+}  # fmt: skip
+
+
+def block_dicts(tree: ast.AST) -> list[tuple[int, list[str]]]:
+    """Dict literals shaped like a report block or a fragment entry: (line, keys)."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Dict) or not node.keys:
+            continue
+        if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
+            continue
+        keys = {k.value for k in node.keys}
+        kinds = [kind for kind in BLOCK_KEYS if kind in keys]
+        entry = {"section", "blocks"} <= keys
+        if entry or (len(kinds) == 1 and keys <= BLOCK_KEYS[kinds[0]]):
+            found.append((node.lineno, sorted(keys)))
+    return found
+
+
+def test_the_check_finds_block_dicts():
+    source = (
+        'a = {"table": path, "caption": "x", "max_rows": 5}\n'
+        'b = [{"section": "results", "title": "t", "blocks": [{"text": "x"}]}]\n'
+        'c = {"trial": "betterback", "table": "patients"}\n'
+    )
+    assert [line for line, _ in block_dicts(ast.parse(source))] == [1, 2, 2]
+
+
+def test_report_blocks_are_built_as_dataclasses_not_dicts():
+    # sections.py reads plain dicts (user YAML) into the dataclasses and assemble.py
+    # writes them out as YAML; everywhere else blocks and entries are dataclasses
+    allowed = {"trialanalysis.reporting.sections", "trialanalysis.reporting.assemble"}
+    offenders = {
+        module: found
+        for module, path in MODULES.items()
+        if module not in allowed and (found := block_dicts(ast.parse(path.read_text("utf-8"))))
+    }
+    assert offenders == {}
+
+
+def test_steps_get_the_settings_the_snakefile_resolved(rules):
+    import inspect
+    import pickle
+
+    from trialanalysis.analyses.betterback.settings import BetterBackSettings
+    from trialanalysis.analyses.prepare.settings import PrepareSettings
+
+    taking = 0
+    for name, (script, _, _) in rules.items():
+        module, function = step_calls(script)[0]
+        step = getattr(importlib.import_module(module), function)
+        parameter = inspect.signature(step).parameters.get("settings")
+        annotation = str(parameter.annotation) if parameter else ""
+        if "BetterBackSettings" not in annotation and "PrepareSettings" not in annotation:
+            continue
+        taking += 1
+        expected = BetterBackSettings if "BetterBack" in annotation else PrepareSettings
+        settings = PARAMS[name]["settings"]
+        assert isinstance(settings, expected), name
+        assert "settings=snakemake.params.settings" in script.read_text("utf-8"), name
+        # Snakemake pickles a script's params and reruns a job when their repr changes
+        assert pickle.loads(pickle.dumps(settings)) == settings
+        assert repr(pickle.loads(pickle.dumps(settings))) == repr(settings)
+    assert taking == 17

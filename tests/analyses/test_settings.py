@@ -154,3 +154,37 @@ def test_df_policy_and_multiplicity_order_are_checked_before_any_job(config, ins
     message = str(error.value)
     assert "patients.df_policy: cluster-level needs model: per_timepoint" in message
     assert "patients.multiplicity.order: ['odi_total'] must list each primary outcome" in message
+
+
+def test_resolved_settings_travel_to_the_jobs_unchanged(config, instruments):
+    import pickle
+
+    from trialanalysis.analyses.common.settings import FrozenMap, thaw
+
+    settings = resolve_analyses(config, instruments)
+    # Snakemake pickles a script's params: the round trip gives an equal object
+    copied = pickle.loads(pickle.dumps(settings))
+    assert copied == settings and copied is not settings
+    assert isinstance(copied.betterback.patients, FrozenMap)
+    # and reruns a job when the repr of its params changes: equal settings, equal repr
+    again = resolve_analyses(copy.deepcopy(config), instruments)
+    assert repr(again) == repr(settings)
+    edited = changed(config, "betterback", lambda a: a["patients"].update(df_method="residual"))
+    other = resolve_analyses(edited, instruments)
+    assert other != settings and repr(other) != repr(settings)
+    assert other.prepare == settings.prepare
+    # a step gets plain copies of exactly the configured sections
+    assert thaw(settings.betterback.patients) == config["betterback"]["analyses"]["patients"]
+    assert thaw(settings.prepare.analyses) == config["prepare"]["analyses"]
+
+
+def test_a_frozen_map_cannot_be_changed():
+    from trialanalysis.analyses.common.settings import FrozenMap, freeze
+
+    frozen = freeze({"a": [1, {"b": 2}]})
+    assert frozen == {"a": (1, {"b": 2})} and frozen["a"][1] == FrozenMap({"b": 2})
+    with pytest.raises(TypeError):
+        frozen["a"] = 2
+    with pytest.raises(AttributeError):
+        frozen._items = {}
+    assert hash(frozen) == hash(freeze({"a": [1, {"b": 2}]}))

@@ -196,12 +196,14 @@ def test_bad_analysis_settings_fail_the_dry_run_listing_every_key(tmp_path):
     path = workdir / "config" / "config.yaml"
     config = yaml.safe_load(path.read_text("utf-8"))
     config["betterback"]["analyses"]["patients"]["outcomes"][0]["score"] = "nrs_bak"
+    config["betterback"]["analyses"]["sensitivity"]["outcomes"] = ["odi_totl"]
     config["prepare"]["analyses"]["mediation"]["mediators"] = ["ses_totl"]
     path.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
     run = snakemake(workdir, "-n")
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert "betterback.analyses.patients.outcomes: unknown ['nrs_bak']" in output
+    assert "betterback.analyses.sensitivity.outcomes: unknown ['odi_totl']" in output
     assert "prepare.analyses.mediation.mediators: unknown ['ses_totl']" in output
     assert not (workdir / "results").exists()
 

@@ -64,6 +64,7 @@ rule betterback_table1:
         runtime=runtime_min(10, 1),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_table1.py"
 
@@ -109,6 +110,7 @@ rule betterback_therapists:
         runtime=runtime_min(10, 2),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_therapists.py"
 
@@ -164,6 +166,7 @@ rule betterback_patients:
         runtime=runtime_min(10, 5),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_patients.py"
 
@@ -197,6 +200,7 @@ rule betterback_binary:
         runtime=runtime_min(10, 2),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_binary.py"
 
@@ -229,6 +233,7 @@ rule betterback_sensitivity:
         runtime=runtime_min(10, 2),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_sensitivity.py"
 
@@ -272,6 +277,7 @@ rule betterback_inference:
         runtime=runtime_min(10, 3),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_inference.py"
 
@@ -299,6 +305,7 @@ rule betterback_forest:
         runtime=runtime_min(10, 0),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_forest.py"
 
@@ -336,6 +343,7 @@ rule betterback_missing_data:
         runtime=runtime_min(30, 20),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_missing_data.py"
 
@@ -372,5 +380,6 @@ rule betterback_model_checks:
         runtime=runtime_min(10, 5),
     params:
         config=BB_CONFIG,
+        settings=SETTINGS.betterback,
     script:
         "../scripts/betterback_model_checks.py"

@@ -36,6 +36,7 @@ rule prepare_table1:
         runtime=runtime_min(10, 1),
     params:
         config=PREPARE_CONFIG,
+        settings=SETTINGS.prepare,
     script:
         "../scripts/prepare_table1.py"
 
@@ -83,6 +84,7 @@ rule prepare_effects:
         runtime=runtime_min(10, 5),
     params:
         config=PREPARE_CONFIG,
+        settings=SETTINGS.prepare,
     script:
         "../scripts/prepare_effects.py"
 
@@ -113,6 +115,7 @@ rule prepare_responders:
         runtime=runtime_min(10, 1),
     params:
         config=PREPARE_CONFIG,
+        settings=SETTINGS.prepare,
     script:
         "../scripts/prepare_responders.py"
 
@@ -147,6 +150,7 @@ rule prepare_mediation:
         runtime=runtime_min(10, 2),
     params:
         config=PREPARE_CONFIG,
+        settings=SETTINGS.prepare,
     script:
         "../scripts/prepare_mediation.py"
 
@@ -174,6 +178,7 @@ rule prepare_missing_data:
         runtime=runtime_min(10, 5),
     params:
         config=PREPARE_CONFIG,
+        settings=SETTINGS.prepare,
     script:
         "../scripts/prepare_missing_data.py"
 
@@ -204,6 +209,7 @@ rule prepare_tipping_point:
         runtime=runtime_min(10, 5),
     params:
         config=PREPARE_CONFIG,
+        settings=SETTINGS.prepare,
     script:
         "../scripts/prepare_tipping_point.py"
 
@@ -234,6 +240,7 @@ rule prepare_model_checks:
         runtime=runtime_min(10, 5),
     params:
         config=PREPARE_CONFIG,
+        settings=SETTINGS.prepare,
     script:
         "../scripts/prepare_model_checks.py"
 
@@ -260,5 +267,6 @@ rule prepare_cace:
         runtime=runtime_min(10, 2),
     params:
         config=PREPARE_CONFIG,
+        settings=SETTINGS.prepare,
     script:
         "../scripts/prepare_cace.py"

@@ -3,5 +3,8 @@ from trialanalysis.steps.io import logged
 
 with logged(snakemake.log[0]):
     betterback_sensitivity_step(
-        snakemake.params.config, dict(snakemake.input.items()), dict(snakemake.output.items())
+        snakemake.params.config,
+        dict(snakemake.input.items()),
+        dict(snakemake.output.items()),
+        settings=snakemake.params.settings,
     )

@@ -3,5 +3,8 @@ from trialanalysis.steps.model_checks import prepare_model_checks_step
 
 with logged(snakemake.log[0]):
     prepare_model_checks_step(
-        snakemake.params.config, dict(snakemake.input.items()), dict(snakemake.output.items())
+        snakemake.params.config,
+        dict(snakemake.input.items()),
+        dict(snakemake.output.items()),
+        settings=snakemake.params.settings,
     )

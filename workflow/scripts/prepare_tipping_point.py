@@ -3,5 +3,8 @@ from trialanalysis.steps.missing_data import prepare_tipping_point_step
 
 with logged(snakemake.log[0]):
     prepare_tipping_point_step(
-        snakemake.params.config, dict(snakemake.input.items()), dict(snakemake.output.items())
+        snakemake.params.config,
+        dict(snakemake.input.items()),
+        dict(snakemake.output.items()),
+        settings=snakemake.params.settings,
     )

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from trialanalysis.errors import ConfigError
-from trialanalysis.ingest.settings import TRIALS
+from trialanalysis.ingest.settings import DEFAULT_SETTINGS, TRIALS
 from trialanalysis.instruments.definitions import Instrument
 
 SEXES = ("female", "male")
@@ -438,3 +438,35 @@ def build_contract(
     if problems:
         raise ConfigError(f"invalid {trial} settings:\n" + "\n".join(problems))
     return specs
+
+
+def contract_kinds() -> dict[str, str]:
+    """Return the contract's kind of every column of every table of both trials.
+
+    Built from the default settings without instruments: item columns are
+    numbers and carry no kind a reader needs, and the kinds of the other
+    columns do not depend on the settings (time points and arms only change
+    the values of categories).
+
+    Returns
+    -------
+    dict of str to str
+        Column name -> ``id``, ``category``, ``integer``, ``number`` or
+        ``date`` (see :class:`ColumnSpec`).
+
+    Raises
+    ------
+    ConfigError
+        If two tables give one column name different kinds (a contract bug).
+    """
+    settings = {trial: {**DEFAULT_SETTINGS[trial], "instruments": {}} for trial in TRIALS}
+    kinds: dict[str, str] = {}
+    for trial in TRIALS:
+        for spec in build_contract(settings, trial, {}).values():
+            for column in spec.columns:
+                if kinds.setdefault(column.name, column.kind) != column.kind:
+                    raise ConfigError(
+                        f"data contract: column {column.name!r} is {kinds[column.name]} in one "
+                        f"table and {column.kind} in {trial}.{spec.name}"
+                    )
+    return kinds

@@ -9,6 +9,7 @@ so changing it needs no code change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -411,3 +412,28 @@ def load_instruments(directory: str | Path | None = None) -> dict[str, Instrumen
         raise ConfigError(f"{directory}: no instrument definitions (*.yaml) found")
     instruments = [load_instrument(f) for f in files]
     return {i.name: i for i in sorted(instruments, key=lambda i: i.name)}
+
+
+def table_score_columns(
+    instruments: Mapping[str, Instrument], trial_config: Mapping, table: str
+) -> list[str]:
+    """Return the score and classification columns that scoring adds to a trial table.
+
+    Parameters
+    ----------
+    instruments : mapping of str to Instrument
+        The instrument definitions.
+    trial_config : mapping
+        A trial's config (``betterback`` or ``prepare``), whose ``instruments``
+        maps each table to the instruments scored in it.
+    table : str
+        The table, e.g. ``patient_outcomes``.
+
+    Returns
+    -------
+    list of str
+        In the order of the config's instruments; an instrument without a
+        definition adds nothing (the config check reports it).
+    """
+    names = trial_config["instruments"].get(table, [])
+    return [c for n in names if n in instruments for c in instruments[n].score_columns]

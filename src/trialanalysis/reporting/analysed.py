@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from trialanalysis.errors import ReportError
+from trialanalysis.reporting.sections import TableBlock
 
 REASONS = ("no_follow_up", "no_baseline", "other")
 COLUMNS = [
@@ -145,10 +146,13 @@ def analysed_of(counts: pd.DataFrame, outcome: str, timepoint: str) -> dict[str,
     return dict(zip(rows["group"], rows["n_analysed"], strict=True))
 
 
-def analysed_block(path: str, caption: str, labels: Mapping[str, str] | None = None) -> dict:
+def analysed_block(path: str, caption: str, labels: Mapping[str, str] | None = None) -> TableBlock:
     """Return the report table block of an analysed-counts CSV (suppressed as flow counts)."""
-    return {
-        "table": path, "caption": caption, "suppression": ANALYSED_COUNTS,
-        "columns": ["outcome", "timepoint", "group", *ANALYSED_COUNTS["count_columns"]],
-        "labels": {**LABELS, **(labels or {})}, "max_rows": 400,
-    }  # fmt: skip
+    return TableBlock(
+        path,
+        caption=caption,
+        suppression=ANALYSED_COUNTS,
+        columns=["outcome", "timepoint", "group", *ANALYSED_COUNTS["count_columns"]],
+        labels={**LABELS, **(labels or {})},
+        max_rows=400,
+    )

@@ -20,7 +20,6 @@ show, and the report never needs to know the name of an analysis.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.methods import methods_section
 from trialanalysis.reporting.provenance import provenance_section
 from trialanalysis.reporting.report import REPORT_OUTLINE, RunStamp, write_report
-from trialanalysis.reporting.sections import Block, block_from_dict
+from trialanalysis.reporting.sections import ReportEntry, block_to_dict, check_blocks
 from trialanalysis.reporting.suppression import SuppressionRule
 
 GENERATED = ("methods", "provenance")
@@ -44,7 +43,7 @@ DEFAULT_RANK = 50
 
 
 def write_fragment(
-    path: str | Path, sections: Sequence[Mapping], models: Sequence[Mapping] = ()
+    path: str | Path, sections: Sequence[ReportEntry], models: Sequence[Mapping] = ()
 ) -> Path:
     """Write a report fragment (see the module docstring).
 
@@ -52,63 +51,60 @@ def write_fragment(
     ----------
     path : path
         Output YAML file.
-    sections : sequence of mapping
-        Entries with ``section`` (an outline id), ``title``, ``blocks`` and
-        optionally ``rank`` (entries of a section are shown by rank, then in
-        fragment order; see :data:`SUMMARY_RANK`); blocks are dicts or
-        :mod:`~trialanalysis.reporting.sections` blocks
-        (``TableBlock``, ``FigureBlock``, ...), each checked here so that a
-        malformed block fails the step that wrote it, not the report.
+    sections : sequence of ReportEntry
+        Entries (an outline ``section`` id, a ``title``, ``blocks`` and a
+        ``rank``: entries of a section are shown by rank, then in fragment
+        order; see :data:`SUMMARY_RANK`) built with
+        :mod:`~trialanalysis.reporting.sections` dataclasses
+        (``ReportEntry``, ``TextBlock``, ``TableBlock``, ``FigureBlock``,
+        ``CodeBlock``), which check their fields when they are built. A block
+        is written as :func:`~trialanalysis.reporting.sections.block_to_dict`
+        gives it: its kind key first, then the fields set to other than their
+        defaults, in field order.
     models : sequence of mapping
         Models fitted by the step, described for the methods section.
 
     Returns
     -------
     Path
+
+    Raises
+    ------
+    TypeError
+        If an entry is not a ``ReportEntry`` or a block is not a block
+        dataclass (a programming error: build the dataclass).
+    ReportError
+        If an entry names a section that is not in the report outline, or a
+        table block holds a DataFrame instead of a path.
     """
-    unknown = sorted({s["section"] for s in sections} - set(REPORT_OUTLINE) - set(GENERATED))
+    path = Path(path)
+    for i, entry in enumerate(sections):
+        if not isinstance(entry, ReportEntry):
+            raise TypeError(
+                f"{path}: section {i + 1} is a {type(entry).__name__}; build fragment entries "
+                "with trialanalysis.reporting.sections.ReportEntry(section, title, blocks)"
+            )
+    unknown = sorted({e.section for e in sections} - set(REPORT_OUTLINE) - set(GENERATED))
     if unknown:
         raise ReportError(f"fragment sections {unknown} are not in the report outline")
-    path = Path(path)
     entries = []
-    for i, section in enumerate(sections):
-        where = f"{path}: section {i + 1} ({section.get('title', '')!r})"
-        blocks = [
-            _block_dict(b, f"{where} block {j + 1}") for j, b in enumerate(section["blocks"])
-        ]
-        entries.append({**section, "blocks": blocks})
+    for i, entry in enumerate(sections):
+        where = f"{path}: section {i + 1} ({entry.title!r})"
+        check_blocks(entry.blocks, where)
+        blocks = []
+        for j, block in enumerate(entry.blocks):
+            try:
+                blocks.append(block_to_dict(block))
+            except ReportError as exc:
+                raise ReportError(f"{where} block {j + 1}: {exc}") from None
+        ranked = {"rank": entry.rank} if entry.rank != DEFAULT_RANK else {}
+        entries.append(
+            {"section": entry.section, "title": entry.title, "blocks": blocks, **ranked}
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     content = {"models": [dict(m) for m in models], "sections": entries}
     path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True), "utf-8")
     return path
-
-
-def _block_dict(block: Mapping | Block, where: str) -> dict:
-    """Check a report block (a dict or a ``sections`` block); return it as a plain dict.
-
-    A dataclass block keeps the fields that differ from their defaults, in
-    field order, with paths as text.
-
-    Raises
-    ------
-    ReportError
-        If a dict is not a well-formed block (its kind, its keys).
-    """
-    built = block_from_dict(block, where)
-    if isinstance(block, Mapping):
-        return dict(block)
-    plain = {}
-    for item in dataclasses.fields(built):
-        value = getattr(built, item.name)
-        default = (
-            item.default_factory() if item.default_factory is not dataclasses.MISSING
-            else item.default
-        )  # fmt: skip
-        if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
-            plain[item.name] = str(value) if isinstance(value, Path) else value
-        elif value != default:
-            plain[item.name] = [str(v) for v in value] if item.name == "data" else value
-    return plain
 
 
 def read_fragments(paths: Sequence[str | Path]) -> tuple[dict[str, list[dict]], list[dict]]:

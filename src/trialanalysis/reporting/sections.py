@@ -25,6 +25,7 @@ SHA-256) or, for a table passed as a DataFrame, a required ``source`` text.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,27 @@ from pathlib import Path
 import pandas as pd
 
 from trialanalysis.errors import ReportError
+
+
+def _check(block: object, name: str, ok: bool, expected: str) -> None:
+    """Raise a ReportError naming the block's field if ``ok`` is false."""
+    if not ok:
+        value = getattr(block, name)
+        raise ReportError(
+            f"{type(block).__name__}.{name}: must be {expected}, not {type(value).__name__}"
+        )
+
+
+def _is_text_list(value: object) -> bool:
+    return (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and all(isinstance(v, str) for v in value)
+    )
+
+
+def _is_optional(value: object, kind: type | tuple[type, ...]) -> bool:
+    return value is None or isinstance(value, kind)
 
 
 @dataclass
@@ -45,6 +67,9 @@ class TextBlock:
 
     text: str
 
+    def __post_init__(self) -> None:
+        _check(self, "text", isinstance(self.text, str), "text")
+
 
 @dataclass
 class CodeBlock:
@@ -53,6 +78,10 @@ class CodeBlock:
     code: str
     caption: str = ""
     language: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("code", "caption", "language"):
+            _check(self, name, isinstance(getattr(self, name), str), "text")
 
 
 @dataclass
@@ -87,6 +116,37 @@ class TableBlock:
     provenance: dict[str, str] = field(default_factory=dict)
     max_rows: int | None = None
 
+    def __post_init__(self) -> None:
+        kinds = (str, Path, pd.DataFrame)
+        _check(self, "table", isinstance(self.table, kinds), "a path or a DataFrame")
+        _check(self, "caption", isinstance(self.caption, str), "text")
+        _check(self, "source", isinstance(self.source, str), "text")
+        rounding = self.rounding
+        _check(
+            self,
+            "rounding",
+            rounding is None
+            or (isinstance(rounding, Sequence) and all(isinstance(r, Mapping) for r in rounding)),
+            "a list of rounding rules (mappings)",
+        )
+        _check(self, "suppression", _is_optional(self.suppression, Mapping), "a mapping")
+        _check(self, "labels", _is_optional(self.labels, Mapping), "a mapping")
+        _check(
+            self,
+            "columns",
+            self.columns is None or _is_text_list(self.columns),
+            "a list of column names",
+        )
+        _check(self, "notes", _is_text_list(self.notes), "a list of text")
+        _check(self, "provenance", isinstance(self.provenance, Mapping), "a mapping")
+        _check(
+            self,
+            "max_rows",
+            self.max_rows is None
+            or (isinstance(self.max_rows, int) and not isinstance(self.max_rows, bool)),
+            "a whole number",
+        )
+
 
 @dataclass
 class FigureBlock:
@@ -106,8 +166,65 @@ class FigureBlock:
     data: list[str | Path] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _check(self, "figure", isinstance(self.figure, str | Path), "a path")
+        _check(self, "caption", isinstance(self.caption, str), "text")
+        _check(
+            self,
+            "data",
+            isinstance(self.data, Sequence)
+            and not isinstance(self.data, str)
+            and all(isinstance(d, str | Path) for d in self.data),
+            "a list of paths",
+        )
+        _check(self, "provenance", isinstance(self.provenance, Mapping), "a mapping")
+
 
 Block = TextBlock | CodeBlock | TableBlock | FigureBlock
+BLOCK_TYPES = (TextBlock, CodeBlock, TableBlock, FigureBlock)
+
+
+def check_blocks(blocks: Sequence, where: str) -> None:
+    """Refuse anything but block dataclasses (a developer error: build the dataclass)."""
+    for i, block in enumerate(blocks):
+        if not isinstance(block, BLOCK_TYPES):
+            raise TypeError(
+                f"{where} block {i + 1}: a {type(block).__name__}; build report blocks with "
+                "TextBlock, TableBlock, FigureBlock or CodeBlock "
+                "(trialanalysis.reporting.sections), not dicts"
+            )
+
+
+@dataclass
+class ReportEntry:
+    """One entry of a report fragment: blocks shown under a section of the report outline.
+
+    Attributes
+    ----------
+    section : str
+        An id of :data:`trialanalysis.reporting.report.REPORT_OUTLINE`
+        (checked when the fragment is written).
+    title : str
+        The entry's heading (a subsection of that outline section).
+    blocks : list of Block
+        :class:`TextBlock`, :class:`TableBlock`, :class:`FigureBlock` or
+        :class:`CodeBlock`; a dict is refused here, where it is built.
+    rank : int
+        Where the entry goes among the section's entries (lower first, then
+        in fragment order), e.g. the summary's primary outcomes before the
+        flow (:data:`trialanalysis.reporting.assemble.SUMMARY_RANK`).
+    """
+
+    section: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    rank: int = 50
+
+    def __post_init__(self) -> None:
+        _check(self, "section", isinstance(self.section, str) and bool(self.section), "an id")
+        _check(self, "title", isinstance(self.title, str), "text")
+        _check(self, "rank", isinstance(self.rank, int), "an integer")
+        check_blocks(self.blocks, f"report entry {self.title!r}")
 
 
 @dataclass
@@ -174,7 +291,41 @@ def block_from_dict(spec: Mapping, where: str = "block") -> Block:
         values["data"] = [values["data"]]
     if "notes" in values and isinstance(values["notes"], str):
         values["notes"] = [values["notes"]]
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ReportError as exc:
+        raise ReportError(f"{where}: {exc}") from None
+
+
+def block_to_dict(block: Block) -> dict:
+    """Return a block as the plain dict :func:`block_from_dict` reads back.
+
+    The dict has the block's kind key (its first field) and the fields that
+    differ from their defaults, in field order, with paths as text. A table
+    given as a DataFrame has no plain form.
+
+    Raises
+    ------
+    ReportError
+        If the block's table is a DataFrame.
+    """
+    plain = {}
+    for item in dataclasses.fields(block):
+        value = getattr(block, item.name)
+        if item.default_factory is not dataclasses.MISSING:
+            default = item.default_factory()
+        else:
+            default = item.default
+        if default is dataclasses.MISSING:
+            if isinstance(value, pd.DataFrame):
+                raise ReportError(
+                    f"a {type(block).__name__} of a DataFrame cannot be written to a "
+                    "fragment: write the table to CSV and give its path"
+                )
+            plain[item.name] = str(value) if isinstance(value, Path) else value
+        elif value != default:
+            plain[item.name] = [str(v) for v in value] if item.name == "data" else value
+    return plain
 
 
 def section_from_dict(spec: Mapping | Section, where: str = "section") -> Section:

@@ -15,8 +15,10 @@ from collections.abc import Mapping
 import pandas as pd
 
 from trialanalysis.analyses.betterback import text
+from trialanalysis.analyses.betterback.binary import COLUMNS as BINARY_COLUMNS
 from trialanalysis.analyses.betterback.binary import binary_outcomes, responder_columns
 from trialanalysis.analyses.betterback.clusters import (
+    ICC_COLUMNS,
     clinic_effects,
     outcome_icc_table,
     variance_component_table,
@@ -46,12 +48,13 @@ from trialanalysis.analyses.betterback.patients import (
     primary_fit,
 )
 from trialanalysis.analyses.betterback.periods import (
+    DESIGN_EFFECT_COLUMNS,
     cluster_period_table,
     period_means,
     stepped_design_effects,
 )
 from trialanalysis.analyses.betterback.sensitivity import sensitivity_analyses
-from trialanalysis.analyses.betterback.settings import resolve_betterback
+from trialanalysis.analyses.betterback.settings import BetterBackSettings, resolve_betterback
 from trialanalysis.analyses.betterback.table1 import (
     clinic_table,
     columns,
@@ -66,11 +69,19 @@ from trialanalysis.analyses.betterback.therapists import (
 )
 from trialanalysis.analyses.betterback.trajectories import condition_trajectories
 from trialanalysis.analyses.common.fits import DIAGNOSTICS_COLUMNS
+from trialanalysis.analyses.common.settings import thaw
 from trialanalysis.analyses.common.tables import column_labels, count_suppression
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import SUMMARY_RANK, write_fragment
 from trialanalysis.reporting.figures import design_schematic, save_figure
 from trialanalysis.reporting.labels import run_labels
+from trialanalysis.reporting.sections import (
+    CodeBlock,
+    FigureBlock,
+    ReportEntry,
+    TableBlock,
+    TextBlock,
+)
 from trialanalysis.steps.io import (
     StepFiles,
     declare,
@@ -83,16 +94,27 @@ from trialanalysis.steps.io import (
 MISSING_COUNTS = {"columns": ".*_missing", "style": "integer"}
 
 
-def instruments_and_labels(config: Mapping):
-    """Return the instrument definitions and the column labels they give.
+def betterback_settings(
+    config: Mapping, settings: BetterBackSettings | None = None
+) -> BetterBackSettings:
+    """Return the resolved BetterBack settings: those given, or resolved from ``config``.
 
-    The analysis settings are checked against them first
-    (:func:`~trialanalysis.analyses.betterback.settings.resolve_betterback`), as
-    the Snakefile does before any job runs, so a step called on its own
-    reports every bad setting before it reads data.
+    The Snakefile resolves the settings once, before any job runs, and gives
+    them to each rule as ``params.settings``; a step called on its own (a
+    test, a notebook) resolves them here
+    (:func:`~trialanalysis.analyses.betterback.settings.resolve_betterback`), so
+    it too reports every bad setting before it reads data.
     """
+    if settings is None:
+        return resolve_betterback(config, load_instruments(config["instruments_dir"]))
+    if not isinstance(settings, BetterBackSettings):
+        raise TypeError(f"settings must be BetterBackSettings, not {type(settings).__name__}")
+    return settings
+
+
+def instruments_and_labels(config: Mapping):
+    """Return the instrument definitions and the column labels they give."""
     instruments = load_instruments(config["instruments_dir"])
-    resolve_betterback(config, instruments)
     return instruments, column_labels(instruments)
 
 
@@ -108,15 +130,16 @@ def diagnostics_table(*frames) -> pd.DataFrame:
     return table.reindex(columns=DIAGNOSTICS_COLUMNS)
 
 
-def diagnostics_block(path: str, caption: str) -> dict:
-    """Report block of a diagnostics table."""
-    return {
-        "table": path,
-        "caption": caption,
-        "suppression": {},
-        "max_rows": 200,
-        "notes": ["One row per fitted model; warnings and boundary fits are never dropped."],
-    }
+def diagnostics_entry(title: str, path: str, caption: str) -> ReportEntry:
+    """Report entry of a diagnostics table, under the report's diagnostics section."""
+    block = TableBlock(
+        path,
+        caption=caption,
+        suppression={},
+        max_rows=200,
+        notes=["One row per fitted model; warnings and boundary fits are never dropped."],
+    )
+    return ReportEntry("diagnostics", title, [block])
 
 
 def design_tables(inputs: Mapping[str, str], files: StepFiles) -> dict[str, pd.DataFrame]:
@@ -133,13 +156,13 @@ def betterback_design_step(schedule: str, clinics: str, output: str, fragment: s
     """Draw the BetterBack cluster x period schematic (SVG and PNG) and its report entry."""
     figure = design_schematic(read_table_csv(schedule), read_table_csv(clinics))
     written = save_figure(figure, output)
-    block = {
-        "figure": str(written[0]),
-        "caption": "BetterBack: condition of each allocation cluster per period "
+    block = FigureBlock(
+        str(written[0]),
+        caption="BetterBack: condition of each allocation cluster per period "
         "(blank: cluster not observed)",
-        "data": [schedule, clinics],
-    }
-    write_fragment(fragment, [{"section": "design", "title": "BetterBack", "blocks": [block]}])
+        data=[schedule, clinics],
+    )
+    write_fragment(fragment, [ReportEntry("design", "BetterBack", [block])])
 
 
 # ---------------------------------------------------------------- table 1
@@ -156,11 +179,15 @@ def betterback_design_step(schedule: str, clinics: str, output: str, fragment: s
     folders=("instruments",),
 )
 def betterback_table1_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Baseline characteristics at clinic, therapist and patient level by condition."""
-    settings = config["betterback"]["analyses"]["table1"]
-    timepoints = config["betterback"]["timepoints"]
+    trial = betterback_settings(config, settings)
+    settings = thaw(trial.table1)
     instruments, labels = instruments_and_labels(config)
     orders = {
         c.column: list(c.labels) for i in instruments.values() for c in i.classifications.values()
@@ -173,14 +200,14 @@ def betterback_table1_step(
         "therapists": therapist_table(
             tables["design"],
             tables["therapists"],
-            therapist_scores[therapist_scores["timepoint"] == timepoints["therapist"][0]],
+            therapist_scores[therapist_scores["timepoint"] == trial.therapist_timepoints[0]],
             settings["therapist_characteristics"],
             settings["therapist_baseline_scores"],
             labels,
         ),
         "patients": patient_table(
             tables["design"],
-            patient_scores[patient_scores["timepoint"] == timepoints["patient"][0]],
+            patient_scores[patient_scores["timepoint"] == trial.patient_timepoints[0]],
             settings["patient_characteristics"],
             settings["patient_baseline_scores"],
             labels,
@@ -202,32 +229,26 @@ def betterback_table1_step(
         "patients": "BetterBack: patient characteristics at baseline by condition",
     }
     blocks = [
-        {
-            "text": "Counts, n (%) for categories and mean (SD) for numbers; no significance "
+        TextBlock(
+            "Counts, n (%) for categories and mean (SD) for numbers; no significance "
             "tests (CONSORT). Clinics and therapists appear under every condition in which "
             "they enrolled or treated patients."
-        }
+        )
     ]
     for name, table in built.items():
         write_csv(table, outputs[name])
-        block = {
-            "table": outputs[name],
-            "caption": captions[name],
-            "columns": [c for c in table.columns if c != "level"],
-            "suppression": suppression if name != "clinics" else clinic_counts,
-            "rounding": rounding_rules(config, MISSING_COUNTS),
-            "max_rows": 200,
-        }
+        block = TableBlock(
+            outputs[name],
+            caption=captions[name],
+            columns=[c for c in table.columns if c != "level"],
+            suppression=suppression if name != "clinics" else clinic_counts,
+            rounding=rounding_rules(config, MISSING_COUNTS),
+            max_rows=200,
+        )
         blocks.append(publish_table(table, outputs["tables"], f"table1_{name}", config, block))
     write_fragment(
         outputs["fragment"],
-        [
-            {
-                "section": "table1",
-                "title": "BetterBack: clinics, therapists, patients",
-                "blocks": blocks,
-            }
-        ],
+        [ReportEntry("table1", "BetterBack: clinics, therapists, patients", blocks)],
     )
 
 
@@ -251,11 +272,16 @@ def betterback_table1_step(
     folders=("instruments",),
 )
 def betterback_therapists_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Therapist cohort: published RM-ANOVA, mixed models, associations, figures."""
-    settings = config["betterback"]["analyses"]["therapists"]
-    timepoints = list(config["betterback"]["timepoints"]["therapist"])
+    trial = betterback_settings(config, settings)
+    settings = thaw(trial.therapists)
+    timepoints = list(trial.therapist_timepoints)
     instruments, labels = instruments_and_labels(config)
     tables = read_tables(inputs, betterback_therapists_step.files)
     long = therapist_long(tables["therapists"], tables["therapist_scores"], timepoints)
@@ -314,33 +340,96 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
     )
     formula = " + ".join(["score ~ timepoint", *settings["random_effects"]])
     results_blocks = [
-        {
-            "text": f"Published analysis: repeated-measures ANOVA over {', '.join(timepoints)} "
+        TextBlock(
+            f"Published analysis: repeated-measures ANOVA over {', '.join(timepoints)} "
             "on therapists with every questionnaire (complete cases), partial eta squared "
             "and Greenhouse-Geisser epsilon. Recommended analysis: a linear mixed model "
             f"per score, `{formula}`, on all available questionnaires (MAR), with "
             f"estimated marginal means and {settings['df_method']} degrees of freedom. "
             + text.multiplicity_text(settings)
-        },
-        {"table": outputs["anova"], "caption": captions["anova"], "rounding": rounding,
-         "columns": ["label", "n_complete", "f_value", "df_effect", "df_error", "p_value",
-                     "partial_eta_sq", "gg_epsilon", "gg_p_value"],
-         "labels": {"partial_eta_sq": "Partial eta²", "gg_epsilon": "GG epsilon",
-                    "gg_p_value": "p (GG)", "f_value": "F"}},
-        {"table": outputs["pairwise"], "caption": captions["pairwise"], "max_rows": 100,
-         "columns": ["label", "contrast", "estimate", "conf_low", "conf_high", "p_value",
-                     "p_adjusted", "n_complete"]},
-        {"table": outputs["contrasts"], "caption": captions["contrasts"], "max_rows": 100,
-         "columns": ["label", "family", "contrast", "estimate", "conf_low", "conf_high", "df",
-                     "p_value", "p_adjusted"]},
-        {"figure": png["trajectories_figure"], "caption": "Therapist scores over time "
-         f"(mixed-model means, 95% CI; {text.THERAPIST_DESIGN})", "data": [outputs["emmeans"]]},
-        {"figure": png["profile_figure"], "caption": "DIBQ domain profile over time "
-         f"(mixed-model means, 95% CI; {text.THERAPIST_DESIGN})", "data": [outputs["emmeans"]]},
-        {"table": outputs["associations"], "caption": captions["associations"],
-         "max_rows": 100, "columns": ["outcome_label", "domain_label", "estimate", "conf_low",
-                                      "conf_high", "df", "p_value", "p_adjusted", "n_obs"]},
-    ]  # fmt: skip
+        ),
+        TableBlock(
+            outputs["anova"],
+            caption=captions["anova"],
+            rounding=rounding,
+            columns=[
+                "label",
+                "n_complete",
+                "f_value",
+                "df_effect",
+                "df_error",
+                "p_value",
+                "partial_eta_sq",
+                "gg_epsilon",
+                "gg_p_value",
+            ],
+            labels={
+                "partial_eta_sq": "Partial eta²",
+                "gg_epsilon": "GG epsilon",
+                "gg_p_value": "p (GG)",
+                "f_value": "F",
+            },
+        ),
+        TableBlock(
+            outputs["pairwise"],
+            caption=captions["pairwise"],
+            max_rows=100,
+            columns=[
+                "label",
+                "contrast",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "p_value",
+                "p_adjusted",
+                "n_complete",
+            ],
+        ),
+        TableBlock(
+            outputs["contrasts"],
+            caption=captions["contrasts"],
+            max_rows=100,
+            columns=[
+                "label",
+                "family",
+                "contrast",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "df",
+                "p_value",
+                "p_adjusted",
+            ],
+        ),
+        FigureBlock(
+            png["trajectories_figure"],
+            caption="Therapist scores over time "
+            f"(mixed-model means, 95% CI; {text.THERAPIST_DESIGN})",
+            data=[outputs["emmeans"]],
+        ),
+        FigureBlock(
+            png["profile_figure"],
+            caption="DIBQ domain profile over time "
+            f"(mixed-model means, 95% CI; {text.THERAPIST_DESIGN})",
+            data=[outputs["emmeans"]],
+        ),
+        TableBlock(
+            outputs["associations"],
+            caption=captions["associations"],
+            max_rows=100,
+            columns=[
+                "outcome_label",
+                "domain_label",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "df",
+                "p_value",
+                "p_adjusted",
+                "n_obs",
+            ],
+        ),
+    ]
     models = [
         {"trial": "betterback", "name": f"therapists_{score}", "outcome": score,
          "formula": " + ".join([f"{score} ~ timepoint", *settings["random_effects"]]),
@@ -367,26 +456,34 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
              "missing_data": f"one model per domain; therapists answering at {assoc['timepoint']}"}
         )  # fmt: skip
     for block in results_blocks:
-        name = next((k for k in captions if block.get("table") == outputs[k]), None)
+        name = next((k for k in captions if getattr(block, "table", None) == outputs[k]), None)
         if name:
             publish_table(results[name], outputs["tables"], f"therapists_{name}", config, block)
     sections = [
-        {"section": "summary", "title": f"BetterBack therapists: {text.THERAPIST_DESIGN} changes",
-         "blocks": [{"text": text.therapist_summary(
-             contrasts, scores, run_labels(config).unverified)}],
-         "rank": SUMMARY_RANK["cohort"]},
-        {"section": "results", "title": f"BetterBack: therapist cohort ({text.THERAPIST_DESIGN})",
-         "blocks": results_blocks},
-        {"section": "diagnostics", "title": "BetterBack: therapist models",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "Therapist models")]},
-    ]  # fmt: skip
+        ReportEntry(
+            "summary",
+            f"BetterBack therapists: {text.THERAPIST_DESIGN} changes",
+            [TextBlock(text.therapist_summary(contrasts, scores, run_labels(config).unverified))],
+            rank=SUMMARY_RANK["cohort"],
+        ),
+        ReportEntry(
+            "results", f"BetterBack: therapist cohort ({text.THERAPIST_DESIGN})", results_blocks
+        ),
+        diagnostics_entry(
+            "BetterBack: therapist models", outputs["diagnostics"], "Therapist models"
+        ),
+    ]
     write_fragment(outputs["fragment"], sections, models)
 
 
 # --------------------------------------------------------------- forest plot
 @declare(inputs=("effects", "binary"), outputs=("figure", "png", "fragment"))
 def betterback_forest_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Forest plot of every patient outcome (continuous and binary)."""
     effects = pd.read_csv(inputs["effects"])
@@ -394,18 +491,18 @@ def betterback_forest_step(
     continuous = effects.rename(columns={"outcome_sd": "sd"})
     figure = forest_figure(continuous, binary)
     png = save_figure(figure, outputs["figure"])[1]
-    block = {
-        "figure": str(png),
-        "caption": "Forest plot of all patient outcomes: continuous outcomes as standardised "
+    block = FigureBlock(
+        str(png),
+        caption="Forest plot of all patient outcomes: continuous outcomes as standardised "
         "differences (effect / SD of the outcome at that time point; raw effect and 95% CI "
         "at right, with the multiplicity-adjusted p of the primary family, "
-        f"{config['betterback']['analyses']['patients']['multiplicity']['method']}), binary "
+        f"{betterback_settings(config, settings).patients['multiplicity']['method']}), binary "
         "outcomes as odds ratios",
-        "data": [inputs["effects"], inputs["binary"]],
-    }
+        data=[inputs["effects"], inputs["binary"]],
+    )
     write_fragment(
         outputs["fragment"],
-        [{"section": "results", "title": "BetterBack: all patient outcomes", "blocks": [block]}],
+        [ReportEntry("results", "BetterBack: all patient outcomes", [block])],
     )
 
 
@@ -443,6 +540,17 @@ ICC_LABELS = {
     "size_mean": "Patients per clinic (mean)",
     "size_cv": "Cluster size CV",
 }
+# columns of the binary effects table not shown in the report
+BINARY_HIDDEN = (
+    "outcome",
+    "kind",
+    "n_obs",
+    "n_clinics",
+    "risk_control",
+    "risk_intervention",
+    "rd_p_value",
+    "formula",
+)
 BINARY_LABELS = {
     "n_control": "Control n",
     "events_control": "Control events",
@@ -460,9 +568,12 @@ BINARY_LABELS = {
 
 
 # -------------------------------------------------------------- patient trial
-def _patient_results(config: Mapping, inputs: Mapping[str, str], files: StepFiles):
-    settings = config["betterback"]["analyses"]["patients"]
-    timepoints = list(config["betterback"]["timepoints"]["patient"])
+def _patient_results(
+    config: Mapping, inputs: Mapping[str, str], files: StepFiles, trial: BetterBackSettings
+):
+    """Fit the patient models; return their settings, time points, input tables and results."""
+    settings = thaw(trial.patients)
+    timepoints = list(trial.patient_timepoints)
     _, labels = instruments_and_labels(config)
     tables = design_tables(inputs, files)
     results = hussey_hughes(
@@ -495,11 +606,16 @@ def _patient_results(config: Mapping, inputs: Mapping[str, str], files: StepFile
     folders=("instruments",),
 )
 def betterback_patients_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Hussey & Hughes models, ICCs, clinic effects, trajectories and the analysed patients."""
+    trial = betterback_settings(config, settings)
     settings, timepoints, tables, results = _patient_results(
-        config, inputs, betterback_patients_step.files
+        config, inputs, betterback_patients_step.files, trial
     )
     effects = results.effects.copy()
     sds = {
@@ -587,44 +703,83 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
         config, {"columns": "icc|conf_.*", "style": "fixed", "digits": 3}
     )
     results_blocks = [
-        {"text": model_text},
-        {"code": formulas, "caption": "Models (lme4 notation)"},
-        publish_table(effects, outputs["tables"], "patient_effects", config,
-                {"table": outputs["effects"], "max_rows": 200,
-                 "caption": "BetterBack: treatment effects (intervention - control)",
-                 "columns": ["outcome", *EFFECT_COLUMNS], "labels": {"p_adjusted": "P adjusted"},
-                 "notes": ["Primary: the outcomes marked primary at the primary time point.",
-                           "P adjusted: the primary family, "
-                           f"{settings['multiplicity']['method']} "
-                           "(betterback.analyses.patients.multiplicity)."]}),
-        {"figure": png["trajectories_figure"], "caption": "Mean outcomes by condition (95% CI; "
-         "mixed model over all time points, not adjusted for period)",
-         "data": [outputs["trajectories"]]},
-    ]  # fmt: skip
+        TextBlock(model_text),
+        CodeBlock(formulas, caption="Models (lme4 notation)"),
+        publish_table(
+            effects,
+            outputs["tables"],
+            "patient_effects",
+            config,
+            TableBlock(
+                outputs["effects"],
+                max_rows=200,
+                caption="BetterBack: treatment effects (intervention - control)",
+                columns=["outcome", *EFFECT_COLUMNS],
+                labels={"p_adjusted": "P adjusted"},
+                notes=[
+                    "Primary: the outcomes marked primary at the primary time point.",
+                    "P adjusted: the primary family, "
+                    f"{settings['multiplicity']['method']} "
+                    "(betterback.analyses.patients.multiplicity).",
+                ],
+            ),
+        ),
+        FigureBlock(
+            png["trajectories_figure"],
+            caption="Mean outcomes by condition (95% CI; "
+            "mixed model over all time points, not adjusted for period)",
+            data=[outputs["trajectories"]],
+        ),
+    ]
     icc_blocks = [
-        {"text": text.design_effect_note()},
-        publish_table(written["design_effects"], outputs["tables"], "design_effects", config,
-                {"table": outputs["design_effects"], "labels": DESIGN_EFFECT_LABELS,
-                 "caption": "BetterBack: design effect of the stepped (dog-leg) design as run",
-                 "columns": ["label", "icc", "cac", "design_effect_stepped",
-                             "design_effect_parallel", "n_clinics", "n_periods",
-                             "n_patients"]}),
-        {"text": "ICC of each primary outcome (CONSORT cluster extension, item 17a): from "
-         "the primary model and from the outcome alone, with profile-likelihood 95% CIs; "
-         "the table's design effect is the parallel-trial one, 1 + ((CV² + 1) m − 1) ICC "
-         "for the patients per clinic analysed (Eldridge 2006), for comparison only."},
-        publish_table(written["icc"], outputs["tables"], "patient_icc", config,
-                {"table": outputs["icc"], "caption": "BetterBack: ICC and design effect",
-                 "rounding": icc_rounding, "labels": ICC_LABELS,
-                 "columns": ["label", "timepoint", "model", "group", "icc", "conf_low",
-                             "conf_high", "design_effect", "design_effect_low",
-                             "design_effect_high", "n_clusters", "n_patients", "size_mean",
-                             "size_cv"]}),
-        {"table": outputs["variance_components"], "caption": "Variance components of the "
-         "primary models", "rounding": icc_rounding},
-        {"figure": png["caterpillar_figure"], "caption": "Clinic effects of the primary "
-         "models (conditional modes ± 1.96 conditional SD)", "data": [outputs["clinic_effects"]]},
-    ]  # fmt: skip
+        TextBlock(text.design_effect_note()),
+        publish_table(
+            written["design_effects"],
+            outputs["tables"],
+            "design_effects",
+            config,
+            TableBlock(
+                outputs["design_effects"],
+                labels=DESIGN_EFFECT_LABELS,
+                caption="BetterBack: design effect of the stepped (dog-leg) design as run",
+                columns=DESIGN_EFFECT_COLUMNS[1:],
+            ),
+        ),
+        TextBlock(
+            "ICC of each primary outcome (CONSORT cluster extension, item 17a): from "
+            "the primary model and from the outcome alone, with profile-likelihood 95% CIs; "
+            "the table's design effect is the parallel-trial one, 1 + ((CV² + 1) m − 1) ICC "
+            "for the patients per clinic analysed (Eldridge 2006), for comparison only."
+        ),
+        publish_table(
+            written["icc"],
+            outputs["tables"],
+            "patient_icc",
+            config,
+            TableBlock(
+                outputs["icc"],
+                caption="BetterBack: ICC and design effect",
+                rounding=icc_rounding,
+                labels=ICC_LABELS,
+                columns=[
+                    c
+                    for c in ICC_COLUMNS
+                    if c not in ("outcome", "size_min", "size_max", "formula")
+                ],
+            ),
+        ),
+        TableBlock(
+            outputs["variance_components"],
+            caption="Variance components of the primary models",
+            rounding=icc_rounding,
+        ),
+        FigureBlock(
+            png["caterpillar_figure"],
+            caption="Clinic effects of the primary "
+            "models (conditional modes ± 1.96 conditional SD)",
+            data=[outputs["clinic_effects"]],
+        ),
+    ]
     models = [
         {"trial": "betterback", "name": f"patients_{score}", "outcome": score,
          "formula": spec.formula, "df_method": settings["df_method"],
@@ -634,14 +789,16 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
         for score, spec in results.specs.items()
     ]  # fmt: skip
     sections = [
-        {"section": "summary", "title": "BetterBack: primary outcomes",
-         "blocks": [{"text": text.primary_summary(effects, settings)}],
-         "rank": SUMMARY_RANK["primary"]},
-        {"section": "results", "title": "BetterBack: patient outcomes", "blocks": results_blocks},
-        {"section": "icc", "title": "BetterBack: ICC, design effect", "blocks": icc_blocks},
-        {"section": "diagnostics", "title": "BetterBack: patient models",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "Patient models")]},
-    ]  # fmt: skip
+        ReportEntry(
+            "summary",
+            "BetterBack: primary outcomes",
+            [TextBlock(text.primary_summary(effects, settings))],
+            rank=SUMMARY_RANK["primary"],
+        ),
+        ReportEntry("results", "BetterBack: patient outcomes", results_blocks),
+        ReportEntry("icc", "BetterBack: ICC, design effect", icc_blocks),
+        diagnostics_entry("BetterBack: patient models", outputs["diagnostics"], "Patient models"),
+    ]
     write_fragment(outputs["fragment"], sections, models)
 
 
@@ -652,11 +809,16 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
     folders=("instruments",),
 )
 def betterback_binary_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """GEE for referrals, CPQI indicators and responders."""
-    settings = config["betterback"]["analyses"]["binary"]
-    baseline = config["betterback"]["timepoints"]["patient"][0]
+    trial = betterback_settings(config, settings)
+    settings = thaw(trial.binary)
+    baseline = trial.patient_timepoints[0]
     _, labels = instruments_and_labels(config)
     tables = design_tables(inputs, betterback_binary_step.files)
     data = tables["design"].merge(tables["care"], on="patient_id", how="left")
@@ -675,29 +837,36 @@ def betterback_binary_step(
         config, {"columns": "risk_.*|rd_conf_.*", "style": "fixed", "digits": 3}
     )
     blocks = [
-        {"text": "Logistic GEE per outcome, `outcome ~ C(period) + treatment"
-         + "".join(f" + {c}" for c in settings["covariates"])
-         + f"`, {settings['correlation']} working correlation within clinics, "
-         "Mancl-DeRouen bias-reduced sandwich and t with K - p df (K = clinics; "
-         f"df policy: {config['betterback']['analyses']['patients']['df_policy']}, see the "
-         "patient models). Odds ratios are "
-         "population-averaged; risks and risk differences are standardised over the "
-         "analysed patients. Referral outcomes and the first two CPQI indicators are "
-         "complements (odds ratios reciprocal)."},
-        publish_table(effects, outputs["tables"], "binary_effects", config,
-                {"table": outputs["effects"], "rounding": rounding, "suppression": suppression,
-                 "caption": "BetterBack: binary outcomes, GEE odds ratios and risk differences",
-                 "columns": ["label", "n_control", "events_control", "n_intervention",
-                             "events_intervention", "odds_ratio", "or_conf_low",
-                             "or_conf_high", "or_p_value", "risk_difference", "rd_conf_low",
-                             "rd_conf_high", "df", "n_unclassified", "note"],
-                 "labels": BINARY_LABELS}),
-    ]  # fmt: skip
+        TextBlock(
+            "Logistic GEE per outcome, `outcome ~ C(period) + treatment"
+            + "".join(f" + {c}" for c in settings["covariates"])
+            + f"`, {settings['correlation']} working correlation within clinics, "
+            "Mancl-DeRouen bias-reduced sandwich and t with K - p df (K = clinics; "
+            f"df policy: {trial.patients['df_policy']}, see the "
+            "patient models). Odds ratios are "
+            "population-averaged; risks and risk differences are standardised over the "
+            "analysed patients. Referral outcomes and the first two CPQI indicators are "
+            "complements (odds ratios reciprocal)."
+        ),
+        publish_table(
+            effects,
+            outputs["tables"],
+            "binary_effects",
+            config,
+            TableBlock(
+                outputs["effects"],
+                rounding=rounding,
+                suppression=suppression,
+                caption="BetterBack: binary outcomes, GEE odds ratios and risk differences",
+                columns=[c for c in BINARY_COLUMNS if c not in BINARY_HIDDEN],
+                labels=BINARY_LABELS,
+            ),
+        ),
+    ]
     sections = [
-        {"section": "results", "title": "BetterBack: binary outcomes", "blocks": blocks},
-        {"section": "diagnostics", "title": "BetterBack: binary outcomes (GEE)",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "GEE fits")]},
-    ]  # fmt: skip
+        ReportEntry("results", "BetterBack: binary outcomes", blocks),
+        diagnostics_entry("BetterBack: binary outcomes (GEE)", outputs["diagnostics"], "GEE fits"),
+    ]
     write_fragment(outputs["fragment"], sections)
 
 
@@ -708,13 +877,18 @@ def betterback_binary_step(
     folders=("instruments",),
 )
 def betterback_sensitivity_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Cluster-level analysis, randomization test, missing data and boundary refits."""
+    trial = betterback_settings(config, settings)
     settings, timepoints, tables, results = _patient_results(
-        config, inputs, betterback_sensitivity_step.files
+        config, inputs, betterback_sensitivity_step.files, trial
     )
-    sensitivity = config["betterback"]["analyses"]["sensitivity"]
+    sensitivity = thaw(trial.sensitivity)
     checks = sensitivity_analyses(
         results, settings, sensitivity, tables["schedule"], timepoints, int(config["seed"])
     )
@@ -724,23 +898,46 @@ def betterback_sensitivity_step(
     write_csv(diagnostics_table(diagnostics), outputs["diagnostics"])
     caption = f"BetterBack: sensitivity analyses at {settings['primary_timepoint']}"
     blocks = [
-        {"text": "Each outcome's primary estimate beside: the cluster-level analysis (clinic "
-         "means of covariate-adjusted residuals compared within periods); the randomization "
-         "test over the schedule's sequences (statistic: the primary model's treatment "
-         "estimate); complete cases; all available follow-ups in one model; and, when a "
-         "variance is estimated at zero, the model without it.\n\n" + text.design_note()},
-        publish_table(table, outputs["tables"], "sensitivity", config,
-                {"table": outputs["table"], "caption": caption, "max_rows": 200,
-                 "columns": ["label", "analysis", "estimate", "conf_low", "conf_high", "df",
-                             "p_value", "n_obs", "n_clinics", "note"]}),
-        {"table": outputs["randomization"], "caption": "Randomization tests as computed",
-         "suppression": {}},
-    ]  # fmt: skip
+        TextBlock(
+            "Each outcome's primary estimate beside: the cluster-level analysis (clinic "
+            "means of covariate-adjusted residuals compared within periods); the randomization "
+            "test over the schedule's sequences (statistic: the primary model's treatment "
+            "estimate); complete cases; all available follow-ups in one model; and, when a "
+            "variance is estimated at zero, the model without it.\n\n" + text.design_note()
+        ),
+        publish_table(
+            table,
+            outputs["tables"],
+            "sensitivity",
+            config,
+            TableBlock(
+                outputs["table"],
+                caption=caption,
+                max_rows=200,
+                columns=[
+                    "label",
+                    "analysis",
+                    "estimate",
+                    "conf_low",
+                    "conf_high",
+                    "df",
+                    "p_value",
+                    "n_obs",
+                    "n_clinics",
+                    "note",
+                ],
+            ),
+        ),
+        TableBlock(
+            outputs["randomization"], caption="Randomization tests as computed", suppression={}
+        ),
+    ]
     sections = [
-        {"section": "sensitivity", "title": "BetterBack: sensitivity analyses", "blocks": blocks},
-        {"section": "diagnostics", "title": "BetterBack: sensitivity models",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "Sensitivity models")]},
-    ]  # fmt: skip
+        ReportEntry("sensitivity", "BetterBack: sensitivity analyses", blocks),
+        diagnostics_entry(
+            "BetterBack: sensitivity models", outputs["diagnostics"], "Sensitivity models"
+        ),
+    ]
     write_fragment(outputs["fragment"], sections)
 
 
@@ -770,13 +967,18 @@ CELL_LABELS = {
     folders=("instruments",),
 )
 def betterback_inference_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Cluster-period table, secular trend and the inference sensitivity set."""
+    trial = betterback_settings(config, settings)
     settings, _, tables, results = _patient_results(
-        config, inputs, betterback_inference_step.files
+        config, inputs, betterback_inference_step.files, trial
     )
-    sensitivity = config["betterback"]["analyses"]["sensitivity"]
+    sensitivity = thaw(trial.sensitivity)
     schedule = tables["schedule"]
     timepoint = settings["primary_timepoint"]
     inference = inference_set(
@@ -801,30 +1003,66 @@ def betterback_inference_step(
     )
     counts = ["n_clinics", "n_therapists", "patients_recruited", "patients_analysed"]
     blocks = [
-        {"text": note},
-        publish_table(written["cluster_periods"], outputs["tables"], "cluster_periods", config,
-                {"table": outputs["cluster_periods"], "labels": CELL_LABELS,
-                 "suppression": count_suppression(config, counts[2:]),
-                 "caption": "BetterBack: clinics, therapists and patients per allocation unit "
-                 f"and period (analysed: in a primary model at {timepoint}; CONSORT-SW)"}),
-        publish_table(inference.table, outputs["tables"], "inference", config,
-                {"table": outputs["inference"], "max_rows": 200,
-                 "caption": f"BetterBack: what the treatment effect rests on, at {timepoint} "
-                 "(betterback.analyses.sensitivity.inference)",
-                 "columns": ["label", "description", "estimate", "std_error", "conf_low",
-                             "conf_high", "df", "df_method", "p_value", "n_obs", "n_clinics",
-                             "periods", "note"]}),
-        {"figure": png, "data": [outputs["period_means"]],
-         "caption": "Adjusted mean change per period and condition from each primary model "
-         "(the secular trend the period effects remove; cells the schedule has)"},
-        {"table": outputs["period_means"], "caption": "Adjusted means per period and "
-         "condition, with the period coefficients (scheduled = the schedule has the cell; "
-         "the others are model extrapolations)"},
-    ]  # fmt: skip
+        TextBlock(note),
+        publish_table(
+            written["cluster_periods"],
+            outputs["tables"],
+            "cluster_periods",
+            config,
+            TableBlock(
+                outputs["cluster_periods"],
+                labels=CELL_LABELS,
+                suppression=count_suppression(config, counts[2:]),
+                caption="BetterBack: clinics, therapists and patients per allocation unit "
+                f"and period (analysed: in a primary model at {timepoint}; CONSORT-SW)",
+            ),
+        ),
+        publish_table(
+            inference.table,
+            outputs["tables"],
+            "inference",
+            config,
+            TableBlock(
+                outputs["inference"],
+                max_rows=200,
+                caption=f"BetterBack: what the treatment effect rests on, at {timepoint} "
+                "(betterback.analyses.sensitivity.inference)",
+                columns=[
+                    "label",
+                    "description",
+                    "estimate",
+                    "std_error",
+                    "conf_low",
+                    "conf_high",
+                    "df",
+                    "df_method",
+                    "p_value",
+                    "n_obs",
+                    "n_clinics",
+                    "periods",
+                    "note",
+                ],
+            ),
+        ),
+        FigureBlock(
+            png,
+            data=[outputs["period_means"]],
+            caption="Adjusted mean change per period and condition from each primary model "
+            "(the secular trend the period effects remove; cells the schedule has)",
+        ),
+        TableBlock(
+            outputs["period_means"],
+            caption="Adjusted means per period and "
+            "condition, with the period coefficients (scheduled = the schedule has the cell; "
+            "the others are model extrapolations)",
+        ),
+    ]
     sections = [
-        {"section": "sensitivity", "title": "BetterBack: what the inference rests on",
-         "blocks": blocks},
-        {"section": "diagnostics", "title": "BetterBack: inference sensitivity models",
-         "blocks": [diagnostics_block(outputs["diagnostics"], "Inference sensitivity models")]},
-    ]  # fmt: skip
+        ReportEntry("sensitivity", "BetterBack: what the inference rests on", blocks),
+        diagnostics_entry(
+            "BetterBack: inference sensitivity models",
+            outputs["diagnostics"],
+            "Inference sensitivity models",
+        ),
+    ]
     write_fragment(outputs["fragment"], sections)

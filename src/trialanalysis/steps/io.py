@@ -5,7 +5,7 @@ workflow steps, manuscript tables, the simulator and the commands use it).
 
 Intermediate tables are CSV so that a reviewer can open every one of them;
 :func:`write_csv` writes them byte-stable and :func:`read_table_csv` restores
-the types by naming convention (``*_id`` text, ``*_date`` dates).
+the types the data contract gives (IDs and categories as text, dates as dates).
 """
 
 from __future__ import annotations
@@ -16,20 +16,22 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
 from trialanalysis.analyses.common.tables import table_settings
 from trialanalysis.errors import ConfigError, TrialAnalysisError
+from trialanalysis.ingest.contract import contract_kinds
 from trialanalysis.ingest.settings import DEFAULT_SETTINGS
 from trialanalysis.ingest.sources import trial_files
 from trialanalysis.reporting import tables as manuscript
 from trialanalysis.reporting.labels import run_labels
+from trialanalysis.reporting.sections import TableBlock
 from trialanalysis.reporting.suppression import SuppressionRule
 
-DATE_COLUMNS = ("period_start", "period_end")
-TEXT_COLUMNS = ("timepoint", "condition", "arm", "cluster_id")
+TEXT_KINDS = ("id", "category")
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,8 @@ def write_table(
 
 
 def publish_table(
-    table: pd.DataFrame, folder: str | Path, name: str, config: Mapping, block: dict
-) -> dict:
+    table: pd.DataFrame, folder: str | Path, name: str, config: Mapping, block: TableBlock
+) -> TableBlock:
     """Write a manuscript table rendered as its report block shows it; return the block.
 
     Parameters
@@ -173,23 +175,25 @@ def publish_table(
         Output folder and file name without suffix; one file per configured format.
     config : mapping
         Validated config (``reporting.tables`` formats, rounding and missing text).
-    block : dict
-        A report table block (``table`` path, ``caption``, optional ``columns``,
-        ``labels``, ``rounding``, ``suppression``, ``notes``): the same settings
-        render the manuscript table, so manuscript and report agree.
+    block : TableBlock
+        The report block of the table (its ``table`` path, ``caption``,
+        ``columns``, ``labels``, ``rounding``, ``suppression``, ``notes``): the
+        same settings render the manuscript table, so manuscript and report agree.
     """
+    if not isinstance(block, TableBlock):
+        raise TypeError(f"publish_table needs a TableBlock, not a {type(block).__name__}")
     settings = table_settings(config)
     write_table(
         table,
         Path(folder) / name,
-        caption=block["caption"],
-        source=str(block["table"]),
-        rules=block.get("rounding") or settings["rules"],
-        suppression=block.get("suppression"),
+        caption=block.caption,
+        source=str(block.table),
+        rules=block.rounding or settings["rules"],
+        suppression=block.suppression,
         rule=SuppressionRule.from_config(config),
-        labels=block.get("labels"),
-        columns=block.get("columns"),
-        notes=block.get("notes", ()),
+        labels=block.labels,
+        columns=block.columns,
+        notes=block.notes,
         formats=settings["formats"],
         missing=settings["missing"],
         codes=run_labels(config),
@@ -197,13 +201,33 @@ def publish_table(
     return block
 
 
-def read_table_csv(path: str | Path) -> pd.DataFrame:
-    """Read a CSV written by a workflow step, restoring types by column name."""
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+@cache
+def _kinds() -> dict[str, str]:
+    return contract_kinds()
+
+
+def read_table_csv(path: str | Path, kinds: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Read a CSV written by a workflow step, with the column types of the data contract.
+
+    A CSV carries numbers but not text that looks like a number (an ID
+    ``007``, a time point ``12``) nor dates, so the columns the contract
+    (:func:`~trialanalysis.ingest.contract.contract_kinds`) declares as IDs or
+    categories are read as text, as written, and its dates as dates. Other
+    columns (scores, results, the contract's numbers) keep pandas' inference.
+
+    Parameters
+    ----------
+    path : path
+        The CSV file.
+    kinds : mapping of str to str, optional
+        Column -> contract kind; default: the data contract's.
+    """
+    kinds = _kinds() if kinds is None else kinds
+    header = pd.read_csv(path, nrows=0).columns
+    text = {c: "string" for c in header if kinds.get(c) in TEXT_KINDS}
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text)
     for column in frame.columns:
-        if column.endswith("_id") or column in TEXT_COLUMNS:
-            frame[column] = frame[column].astype("string")
-        elif column.endswith("_date") or column in DATE_COLUMNS:
+        if kinds.get(column) == "date":
             frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d")
     return frame
 

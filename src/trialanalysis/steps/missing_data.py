@@ -19,15 +19,29 @@ import pandas as pd
 
 from trialanalysis.analyses.betterback.data import baseline_covariates
 from trialanalysis.analyses.betterback.missing import delta_adjusted, impute, mi_effects
+from trialanalysis.analyses.betterback.settings import BetterBackSettings
 from trialanalysis.analyses.common.completers import completer_suppression, completers_table
+from trialanalysis.analyses.common.settings import thaw
+from trialanalysis.analyses.prepare.settings import PrepareSettings
 from trialanalysis.analyses.prepare.tipping import LABEL, delta_adjusted_analysis
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.model_checks import tipping_point_figure
-from trialanalysis.steps.betterback import _patient_results
+from trialanalysis.reporting.sections import FigureBlock, ReportEntry, TableBlock, TextBlock
+from trialanalysis.steps.betterback import _patient_results, betterback_settings
 from trialanalysis.steps.io import declare, write_csv
 from trialanalysis.steps.prepare import load_analysis, score_labels
 
+# the tipping-point columns the report shows for both trials
+TIPPING_COLUMNS = [
+    "outcome",
+    "timepoint",
+    "arms",
+    "significance_low",
+    "significance_high",
+    "significance_low_sd",
+    "significance_high_sd",
+]
 ARMS_TEXT = {
     "intervention": "the intervention arm",
     "control": "the control arm",
@@ -67,18 +81,22 @@ def tipping_text(points: pd.DataFrame, labels: Mapping[str, str], grid_sd: Seque
     folders=("instruments",),
 )
 def betterback_missing_data_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """MI with earlier follow-ups, delta adjustment, completers table (BetterBack).
 
     Outputs: ``imputation``, ``delta_grid``, ``tipping``, ``completers``
     (CSV), ``figure`` (SVG, PNG beside) and ``fragment``.
     """
+    trial = betterback_settings(config, settings)
     settings, timepoints, tables, results = _patient_results(
-        config, inputs, betterback_missing_data_step.files
+        config, inputs, betterback_missing_data_step.files, trial
     )
-    analyses = config["betterback"]["analyses"]
-    sensitivity = analyses["sensitivity"]
+    sensitivity = thaw(trial.sensitivity)
     imputation, delta = sensitivity["multiple_imputation"], sensitivity["delta_adjustment"]
     key = "betterback.analyses.sensitivity"
     specs = {s: spec for s, spec in results.specs.items() if spec.outcome.primary}
@@ -93,7 +111,7 @@ def betterback_missing_data_step(
     completer = design["patient_id"].map(complete).fillna(False).astype(bool)
     base = scores[scores["timepoint"].astype(str) == timepoints[0]].set_index("patient_id")
     frame = design.join(base[list(specs)], on="patient_id")
-    characteristics = analyses["table1"]["patient_characteristics"]
+    characteristics = list(trial.table1["patient_characteristics"])
     completers = completers_table(
         frame, "condition", ["control", "intervention"], completer,
         [*characteristics, *specs], labels,
@@ -139,14 +157,14 @@ def betterback_missing_data_step(
         "baseline value, period and clinic. "
     )
     _betterback_fragment(
-        config, outputs, specs, labels, points, png, delta, imputation, population
+        config, settings, outputs, specs, labels, points, png, delta, imputation, population
     )
 
 
 def _betterback_fragment(
-    config, outputs, specs, labels, points, png, delta, imputation, population
+    config, settings, outputs, specs, labels, points, png, delta, imputation, population
 ):
-    primary = config["betterback"]["analyses"]["patients"]["primary_timepoint"]
+    primary = settings["primary_timepoint"]
     m = imputation["m"]
     key = "betterback.analyses.sensitivity"
     method = population + (
@@ -168,55 +186,86 @@ def _betterback_fragment(
         f"(Brent's method, tolerance {delta['tolerance_sd']:g} SD). Positive delta: missing "
         "patients doing worse than MAR predicts (for these outcomes higher is worse)."
     )
-    blocks = [{"text": method}]
+    blocks = [TextBlock(method)]
     if m:
-        blocks.append({"text": tipping_text(points, labels, delta["grid_sd"])})
+        blocks.append(TextBlock(tipping_text(points, labels, delta["grid_sd"])))
     blocks += [
-        {"table": outputs["imputation"], "caption": "BetterBack: likelihood (MAR given "
-         "baseline) and multiple imputation with earlier follow-ups, per follow-up",
-         "columns": ["outcome", "timepoint", "analysis", "estimate", "conf_low", "conf_high",
-                     "p_value", "fmi", "m"], "suppression": {}, "max_rows": 100},
-        {"table": outputs["tipping"], "caption": "BetterBack: tipping points (delta in "
-         "outcome units and baseline SDs; empty = none within the grid)", "suppression": {},
-         "columns": ["outcome", "timepoint", "arms", "significance_low", "significance_high",
-                     "significance_low_sd", "significance_high_sd", "sign_low", "sign_high"]},
-    ]  # fmt: skip
+        TableBlock(
+            outputs["imputation"],
+            caption="BetterBack: likelihood (MAR given "
+            "baseline) and multiple imputation with earlier follow-ups, per follow-up",
+            columns=[
+                "outcome",
+                "timepoint",
+                "analysis",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "p_value",
+                "fmi",
+                "m",
+            ],
+            suppression={},
+            max_rows=100,
+        ),
+        TableBlock(
+            outputs["tipping"],
+            caption="BetterBack: tipping points (delta in "
+            "outcome units and baseline SDs; empty = none within the grid)",
+            suppression={},
+            columns=[*TIPPING_COLUMNS, "sign_low", "sign_high"],
+        ),
+    ]
     if png:
-        blocks.append({"figure": png, "caption": "BetterBack: delta-adjusted pooled effect "
-                       "(95% CI) against delta; dashed: tipping points",
-                       "data": [outputs["delta_grid"], outputs["tipping"]]})  # fmt: skip
-    blocks.append(_completers_block(config, outputs["completers"], ["control", "intervention"],
-                                    f"BetterBack: baseline of patients with every primary "
-                                    f"outcome at {primary} (completers) and without"))  # fmt: skip
+        blocks.append(
+            FigureBlock(
+                png,
+                caption="BetterBack: delta-adjusted pooled effect "
+                "(95% CI) against delta; dashed: tipping points",
+                data=[outputs["delta_grid"], outputs["tipping"]],
+            )
+        )
+    blocks.append(
+        _completers_block(
+            config,
+            outputs["completers"],
+            ["control", "intervention"],
+            f"BetterBack: baseline of patients with every primary "
+            f"outcome at {primary} (completers) and without",
+        )
+    )
     models = [
         {"trial": "betterback", "name": f"mi_{score}", "outcome": score, "formula": spec.formula,
-         "df_method": config["betterback"]["analyses"]["patients"]["df_method"],
+         "df_method": settings["df_method"],
          "config_key": f"{key}.multiple_imputation",
          "missing_data": f"refitted on {m} imputed data sets (chained PMM with earlier "
          "follow-ups and clinic fixed effects), Rubin's rules; delta-adjusted (MNAR) "
          "tipping-point analysis at the primary time point."}
         for score, spec in specs.items()
     ] if m else []  # fmt: skip
-    sections = [{"section": "sensitivity", "title": "BetterBack: missing data beyond MAR",
-                 "blocks": blocks}]  # fmt: skip
+    sections = [ReportEntry("sensitivity", "BetterBack: missing data beyond MAR", blocks)]
     write_fragment(outputs["fragment"], sections, models)
 
 
-def _completers_block(config: Mapping, path: str, groups: Sequence[str], caption: str) -> dict:
+def _completers_block(
+    config: Mapping, path: str, groups: Sequence[str], caption: str
+) -> TableBlock:
     columns = ["label", "level", "summary"]
     for g in groups:
         columns += [f"{g}_{s}_{k}" for s in ("completer", "non_completer")
                     for k in ("n", "percent", "mean", "sd")]  # fmt: skip
         columns.append(f"{g}_std_difference")
-    return {
-        "table": path,
-        "caption": caption,
-        "columns": columns,
-        "suppression": completer_suppression(groups, config["privacy"]["min_cell_size"]),
-        "notes": ["Numbers: mean (SD); categories: n (%). Standardised difference: "
-                  "non-completers minus completers, in pooled SDs. No tests."],
-        "max_rows": 100,
-    }  # fmt: skip
+    return TableBlock(
+        path,
+        caption=caption,
+        columns=columns,
+        suppression=completer_suppression(groups, config["privacy"]["min_cell_size"]),
+        notes=[
+            "Numbers: mean (SD); categories: n (%). Standardised difference: "
+            "non-completers minus completers, in pooled SDs. No tests."
+        ],
+        max_rows=100,
+    )
 
 
 # ------------------------------------------------------------------- PREPARE
@@ -226,14 +275,18 @@ def _completers_block(config: Mapping, path: str, groups: Sequence[str], caption
     folders=("instruments",),
 )
 def prepare_tipping_point_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Delta-adjusted MI and tipping point of the PREPARE primary outcome; completers table.
 
     Outputs: ``delta_grid``, ``tipping``, ``completers`` (CSV), ``figure``
     (SVG, PNG beside) and ``fragment``.
     """
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     labels = score_labels(config["instruments_dir"])
     outcome, when = settings["primary_outcome"], settings["primary_timepoint"]
     grid, points = delta_adjusted_analysis(data, settings, int(config["seed"]))
@@ -266,17 +319,26 @@ def prepare_tipping_point_step(
         "doing worse than MAR predicts.\n\n" + tipping_text(points, labels, delta["grid_sd"])
     )
     blocks = [
-        {"text": text},
-        {"table": outputs["tipping"], "caption": "PREPARE: tipping point of the primary "
-         "outcome (empty = none within the grid)", "suppression": {},
-         "columns": ["outcome", "timepoint", "arms", "significance_low", "significance_high",
-                     "significance_low_sd", "significance_high_sd", "share_imputed", "m"]},
-        {"figure": png, "caption": "PREPARE: delta-adjusted pooled difference (95% CI) "
-         "against delta; dashed: tipping points", "data": [outputs["delta_grid"]]},
-        _completers_block(config, outputs["completers"], data.arms,
-                          f"PREPARE: baseline of patients with {outcome} at {when} "
-                          "(completers) and without, by arm"),
-    ]  # fmt: skip
-    sections = [{"section": "sensitivity", "title": "PREPARE: missing data beyond MAR",
-                 "blocks": blocks}]  # fmt: skip
+        TextBlock(text),
+        TableBlock(
+            outputs["tipping"],
+            caption="PREPARE: tipping point of the primary outcome (empty = none within the grid)",
+            suppression={},
+            columns=[*TIPPING_COLUMNS, "share_imputed", "m"],
+        ),
+        FigureBlock(
+            png,
+            caption="PREPARE: delta-adjusted pooled difference (95% CI) "
+            "against delta; dashed: tipping points",
+            data=[outputs["delta_grid"]],
+        ),
+        _completers_block(
+            config,
+            outputs["completers"],
+            data.arms,
+            f"PREPARE: baseline of patients with {outcome} at {when} "
+            "(completers) and without, by arm",
+        ),
+    ]
+    sections = [ReportEntry("sensitivity", "PREPARE: missing data beyond MAR", blocks)]
     write_fragment(outputs["fragment"], sections)

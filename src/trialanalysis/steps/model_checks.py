@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from trialanalysis.analyses.betterback.patients import primary_fit
+from trialanalysis.analyses.betterback.settings import BetterBackSettings
 from trialanalysis.analyses.prepare.models import fit_outcome_model
+from trialanalysis.analyses.prepare.settings import PrepareSettings
 from trialanalysis.instruments import load_instruments
 from trialanalysis.instruments.scoring import score_range
 from trialanalysis.models.floor_ceiling import floor_ceiling_table
@@ -23,7 +25,8 @@ from trialanalysis.models.residuals import residual_table
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.model_checks import residual_figure
-from trialanalysis.steps.betterback import _patient_results
+from trialanalysis.reporting.sections import Block, FigureBlock, ReportEntry, TableBlock, TextBlock
+from trialanalysis.steps.betterback import _patient_results, betterback_settings
 from trialanalysis.steps.io import declare, write_csv
 from trialanalysis.steps.prepare import load_analysis, score_labels
 
@@ -79,15 +82,18 @@ def _random_effects(fit, model: str) -> pd.DataFrame:
     return fit.random_effects().assign(model=model)
 
 
-def _blocks(text: str, outputs, png: str, caption: str) -> list[dict]:
+def _blocks(text: str, outputs, png: str, caption: str) -> list[Block]:
     return [
-        {"text": text},
-        {"figure": png, "caption": caption,
-         "data": [outputs["residuals"], outputs["random_effects"]]},
-        {"table": outputs["floor_ceiling"], "caption": "Floor and ceiling shares per outcome "
-         "and time point", "suppression": {}, "max_rows": 200,
-         "columns": ["outcome", "timepoint", "n", "floor_pct", "ceiling_pct", "note"]},
-    ]  # fmt: skip
+        TextBlock(text),
+        FigureBlock(png, caption=caption, data=[outputs["residuals"], outputs["random_effects"]]),
+        TableBlock(
+            outputs["floor_ceiling"],
+            caption="Floor and ceiling shares per outcome and time point",
+            suppression={},
+            max_rows=200,
+            columns=["outcome", "timepoint", "n", "floor_pct", "ceiling_pct", "note"],
+        ),
+    ]
 
 
 @declare(
@@ -96,11 +102,16 @@ def _blocks(text: str, outputs, png: str, caption: str) -> list[dict]:
     folders=("instruments",),
 )
 def betterback_model_checks_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: BetterBackSettings | None = None,
 ) -> None:
     """Residuals, clinic effects and floor/ceiling of the BetterBack primary models."""
+    trial = betterback_settings(config, settings)
     settings, timepoints, tables, results = _patient_results(
-        config, inputs, betterback_model_checks_step.files
+        config, inputs, betterback_model_checks_step.files, trial
     )
     residuals, blups, titles = [], [], {}
     for score, spec in results.specs.items():
@@ -112,18 +123,23 @@ def betterback_model_checks_step(
         titles[score] = f"{spec.outcome.label} ({settings['primary_timepoint']})"
     scores = tables["patient_scores"]
     outcomes = list(results.specs)
-    threshold = config["betterback"]["analyses"]["diagnostics"]["floor_ceiling_threshold"]
+    threshold = trial.diagnostics["floor_ceiling_threshold"]
     floor = floor_ceiling_table(scores, score_bounds(config, outcomes), timepoints, threshold)
     residual_frame = pd.concat(residuals, ignore_index=True) if residuals else pd.DataFrame(
         columns=["row", "fitted", "residual", "standardized", "model"]
     )  # fmt: skip
     png = _write(outputs, residual_frame, pd.concat(blups, ignore_index=True), floor, titles)
     text = RESIDUAL_TEXT + "\n\n" + floor_ceiling_text(floor, threshold, "betterback.analyses")
-    blocks = _blocks(text, outputs, png, "BetterBack primary models: residual QQ, clinic-effect "
-                     "QQ, residuals against fitted values")  # fmt: skip
+    blocks = _blocks(
+        text,
+        outputs,
+        png,
+        "BetterBack primary models: residual QQ, clinic-effect "
+        "QQ, residuals against fitted values",
+    )
     write_fragment(
         outputs["fragment"],
-        [{"section": "diagnostics", "title": "BetterBack: model checks", "blocks": blocks}],
+        [ReportEntry("diagnostics", "BetterBack: model checks", blocks)],
     )
 
 
@@ -133,10 +149,14 @@ def betterback_model_checks_step(
     folders=("instruments",),
 )
 def prepare_model_checks_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Residuals and floor/ceiling of the PREPARE primary model."""
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     labels = score_labels(config["instruments_dir"])
     primary = settings["primary_outcome"]
     model = fit_outcome_model(
@@ -154,10 +174,8 @@ def prepare_model_checks_step(
     write_fragment(
         outputs["fragment"],
         [
-            {
-                "section": "diagnostics",
-                "title": "PREPARE: model checks",
-                "blocks": _blocks(text, outputs, png, caption),
-            }
+            ReportEntry(
+                "diagnostics", "PREPARE: model checks", _blocks(text, outputs, png, caption)
+            )
         ],
     )

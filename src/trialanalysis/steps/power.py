@@ -33,6 +33,7 @@ from trialanalysis.power.trial import (
 )
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
+from trialanalysis.reporting.sections import FigureBlock, ReportEntry, TableBlock, TextBlock
 from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
 
@@ -207,19 +208,39 @@ def write_power_report(
     reference = table[np.isclose(table["effect"], effect)]
     write_csv(reference, outputs["reference"])
     columns = [c for c in [*COLUMNS, "n_singular"] if c in reference.columns]
-    block = publish_table(reference, outputs["tables"], "power", config,
-        {"table": outputs["reference"], "columns": columns, "labels": LABELS, "max_rows": 300,
-         "caption": f"Design-based power at the effect of reference ({effect:g}) per scenario",
-         "rounding": [{"columns": "power|power_mc_se|type1_.*|coverage|icc", "style": "fixed",
-                       "digits": 3}, *config["reporting"]["tables"]["rounding"]],
-         "notes": [f"All effects: {outputs['table']}. Design-based power of each design under "
-                   "the assumed effect, not post-hoc power of the observed effect."]})  # fmt: skip
-    blocks = [
-        {"text": assumptions(trial, settings, effect, simulated)},
-        block,
-        {"figure": str(png), "caption": "Power against clinics and against individuals per "
-         "clinic-period, one line per ICC", "data": [outputs["table"]]},
-    ]  # fmt: skip
-    write_fragment(
-        outputs["fragment"], [{"section": "design", "title": "Design and power", "blocks": blocks}]
+    block = publish_table(
+        reference,
+        outputs["tables"],
+        "power",
+        config,
+        TableBlock(
+            outputs["reference"],
+            columns=columns,
+            labels=LABELS,
+            max_rows=300,
+            caption=f"Design-based power at the effect of reference ({effect:g}) per scenario",
+            rounding=[
+                {
+                    "columns": "power|power_mc_se|type1_.*|coverage|icc",
+                    "style": "fixed",
+                    "digits": 3,
+                },
+                *config["reporting"]["tables"]["rounding"],
+            ],
+            notes=[
+                f"All effects: {outputs['table']}. Design-based power of each design under "
+                "the assumed effect, not post-hoc power of the observed effect."
+            ],
+        ),
     )
+    blocks = [
+        TextBlock(assumptions(trial, settings, effect, simulated)),
+        block,
+        FigureBlock(
+            str(png),
+            caption="Power against clinics and against individuals per "
+            "clinic-period, one line per ICC",
+            data=[outputs["table"]],
+        ),
+    ]
+    write_fragment(outputs["fragment"], [ReportEntry("design", "Design and power", blocks)])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialanalysis.analyses.common.settings import thaw
 from trialanalysis.analyses.prepare import text as fragments
 from trialanalysis.analyses.prepare.cace import cace_table
 from trialanalysis.analyses.prepare.data import PrepareData, analysis_data
@@ -33,7 +34,11 @@ from trialanalysis.analyses.prepare.models import (
 )
 from trialanalysis.analyses.prepare.multiplicity import primary_family_p
 from trialanalysis.analyses.prepare.responders import dose_table, responder_table
-from trialanalysis.analyses.prepare.settings import resolve_prepare, resolve_settings
+from trialanalysis.analyses.prepare.settings import (
+    PrepareSettings,
+    resolve_prepare,
+    resolve_settings,
+)
 from trialanalysis.analyses.prepare.table1 import table1, table1_labels, table1_suppression
 from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
@@ -44,19 +49,52 @@ from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.steps.io import declare, read_table_csv, write_csv, write_table
 
 
-def load_analysis(config: Mapping, patients: str, outcomes: str) -> tuple[PrepareData, dict]:
-    """Check the settings, read patients and scored outcomes, check the settings on the data.
+def prepare_settings(config: Mapping, settings: PrepareSettings | None = None) -> PrepareSettings:
+    """Return the resolved PREPARE settings: those given, or resolved from ``config``.
 
-    :func:`~trialanalysis.analyses.prepare.settings.resolve_prepare` runs first,
-    as the Snakefile does before any job runs, so a step called on its own
-    reports every bad setting before it reads data.
+    The Snakefile resolves the settings once, before any job runs, and gives
+    them to each rule as ``params.settings``; a step called on its own
+    resolves them here
+    (:func:`~trialanalysis.analyses.prepare.settings.resolve_prepare`), so it
+    too reports every bad setting before it reads data.
     """
-    resolve_prepare(config, load_instruments(config["instruments_dir"]))
-    prepare = config["prepare"]
+    if settings is None:
+        return resolve_prepare(config, load_instruments(config["instruments_dir"]))
+    if not isinstance(settings, PrepareSettings):
+        raise TypeError(f"settings must be PrepareSettings, not {type(settings).__name__}")
+    return settings
+
+
+def load_analysis(
+    config: Mapping, patients: str, outcomes: str, settings: PrepareSettings | None = None
+) -> tuple[PrepareData, dict]:
+    """Read patients and scored outcomes; return the data and the settings checked on them.
+
+    Parameters
+    ----------
+    config : mapping
+        The validated config (``instruments_dir``; ``prepare`` when
+        ``settings`` are not given).
+    patients, outcomes : path
+        The validated patients and scored outcomes tables.
+    settings : PrepareSettings, optional
+        The resolved settings (the Snakefile's); default: resolved from ``config``.
+
+    Returns
+    -------
+    PrepareData, dict
+        The analysis data and a plain copy of ``prepare.analyses`` with the
+        choices that depend on the data filled in
+        (:func:`~trialanalysis.analyses.prepare.settings.resolve_settings`).
+    """
+    trial = prepare_settings(config, settings)
     data = analysis_data(
-        read_table_csv(patients), read_table_csv(outcomes), prepare["arms"], prepare["timepoints"]
+        read_table_csv(patients),
+        read_table_csv(outcomes),
+        list(trial.arms),
+        list(trial.timepoints),
     )
-    return data, resolve_settings(prepare["analyses"], data)
+    return data, resolve_settings(thaw(trial.analyses), data)
 
 
 def score_labels(instruments_dir: str | Path) -> dict[str, str]:
@@ -70,10 +108,14 @@ def score_labels(instruments_dir: str | Path) -> dict[str, str]:
     folders=("instruments",),
 )
 def prepare_table1_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Write Table 1 by arm (``tables``: CSV and rendered formats) and its ``fragment``."""
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     labels = score_labels(config["instruments_dir"])
     table = table1(
         data, settings["table1"]["variables"], settings["table1"]["baseline_scores"], labels
@@ -114,7 +156,11 @@ def prepare_table1_step(
     folders=("instruments",),
 )
 def prepare_effects_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Mixed models of every outcome, EMMs, differences, ANCOVA check, effect sizes, figures.
 
@@ -122,7 +168,7 @@ def prepare_effects_step(
     diagnostics, analysed`` (CSV), ``trajectories`` and ``forest`` (SVG, PNG
     beside) and ``fragment``.
     """
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     labels = score_labels(config["instruments_dir"])
     level, covariates = settings["conf_level"], settings["covariates"]
     primary, when = settings["primary_outcome"], settings["primary_timepoint"]
@@ -228,10 +274,14 @@ def analysed_patients(model, data: PrepareData) -> pd.DataFrame:
 
 @declare(inputs=("patients", "outcomes"), outputs=("responders", "dose", "fragment"))
 def prepare_responders_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Write responders by arm and the per-protocol dose comparison (``responders``, ``dose``)."""
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     level = settings["conf_level"]
     responders, dose = settings["responders"], settings["dose"]
     with warnings.catch_warnings(record=True) as caught:
@@ -255,10 +305,14 @@ def prepare_responders_step(
     folders=("instruments",),
 )
 def prepare_mediation_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Mediation analyses (``effects``, ``paths``, ``diagnostics``, ``diagram`` SVG + PNG)."""
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     labels = score_labels(config["instruments_dir"])
     mediation = settings["mediation"]
     results = run_mediation(data, mediation, config["seed"], settings["conf_level"])
@@ -276,13 +330,17 @@ def prepare_mediation_step(
     outputs=("comparison", "imputations", "diagnostics", "fragment"),
 )
 def prepare_missing_data_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Likelihood-based, multiple-imputation and complete-case analyses side by side.
 
     Outputs: ``comparison``, ``imputations``, ``diagnostics`` (CSV) and ``fragment``.
     """
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     results = missing_data_analyses(data, settings, config["seed"])
     write_csv(results.comparison, outputs["comparison"])
     write_csv(results.imputations, outputs["imputations"])
@@ -298,13 +356,17 @@ def prepare_missing_data_step(
     folders=("instruments",),
 )
 def prepare_cace_step(
-    config: Mapping, inputs: Mapping[str, str], outputs: Mapping[str, str]
+    config: Mapping,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    *,
+    settings: PrepareSettings | None = None,
 ) -> None:
     """Complier-average causal effect beside ITT and the per-protocol dose comparison.
 
     Outputs: ``table`` (CSV) and ``fragment``.
     """
-    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"])
+    data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     cace, level = settings["cace"], settings["conf_level"]
     dose = dose_table(
         data, cace["outcomes"], cace["timepoints"], settings["dose"]["threshold"], level

@@ -42,6 +42,7 @@ from trialanalysis.reporting.flowchart import (
 )
 from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.provenance import run_stamp
+from trialanalysis.reporting.sections import Block, FigureBlock, ReportEntry, TableBlock, TextBlock
 from trialanalysis.reporting.suppression import SuppressionRule, suppress_counts
 from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
@@ -139,15 +140,24 @@ def psychometrics_step(
         "and highest possible score; item statistics in the file named below the table."
     )
     blocks = [
-        {"text": text},
-        {"table": outputs["scales"], "caption": "Reliability, floor and ceiling effects",
-         "columns": columns, "suppression": {}, "max_rows": 400},
-        {"table": outputs["unverified"], "caption": "Scoring settings not confirmed by "
-         "public sources: check them against the trial's own forms", "suppression": {}},
-    ]  # fmt: skip
+        TextBlock(text),
+        TableBlock(
+            outputs["scales"],
+            caption="Reliability, floor and ceiling effects",
+            columns=columns,
+            suppression={},
+            max_rows=400,
+        ),
+        TableBlock(
+            outputs["unverified"],
+            caption="Scoring settings not confirmed by "
+            "public sources: check them against the trial's own forms",
+            suppression={},
+        ),
+    ]
     write_fragment(
         outputs["fragment"],
-        [{"section": "psychometrics", "title": "Instruments", "blocks": blocks}],
+        [ReportEntry("psychometrics", "Instruments", blocks)],
     )
 
 
@@ -234,7 +244,9 @@ def consort_step(
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
     summary = [
-        {"text": f"{flow_summary(flow_bb, rule, labels)}\n\n{flow_summary(flow_pr, rule, labels)}"}
+        TextBlock(
+            f"{flow_summary(flow_bb, rule, labels)}\n\n{flow_summary(flow_pr, rule, labels)}"
+        )
     ]
     analysed_text = (
         "Analysed: the patients whose row at the time point entered the outcome's model (as "
@@ -246,29 +258,45 @@ def consort_step(
         "the treatment effect rests on)."
     )
     flow_blocks = [
-        {"figure": png["betterback_figure"], "caption": "BetterBack: flow of clusters, "
-         "clinics and patients (CONSORT cluster extension)",
-         "data": [outputs["betterback"], outputs["betterback_analysed"]]},
-        {"text": analysed_text},
-        analysed_block(outputs["betterback_analysed"], "BetterBack: patients analysed per "
-                       "outcome, time point and condition, with reasons for exclusion"),
-        {"figure": png["therapist_figure"], "caption": "BetterBack: therapist cohort",
-         "data": [outputs["betterback"]]},
-        {"table": outputs["cluster_sizes"], "caption": "BetterBack: patients per clinic by "
-         "condition", "suppression": SIZE_COUNTS},
-        {"figure": png["prepare_figure"], "caption": "PREPARE: flow of patients",
-         "data": [outputs["prepare"], outputs["prepare_analysed"]]},
-        {"table": outputs["prepare"], "caption": "PREPARE: flow counts",
-         "suppression": FLOW_COUNTS},
-        analysed_block(outputs["prepare_analysed"], "PREPARE: patients analysed per outcome, "
-                       "time point and arm, with reasons for exclusion"),
-    ]  # fmt: skip
+        FigureBlock(
+            png["betterback_figure"],
+            caption="BetterBack: flow of clusters, "
+            "clinics and patients (CONSORT cluster extension)",
+            data=[outputs["betterback"], outputs["betterback_analysed"]],
+        ),
+        TextBlock(analysed_text),
+        analysed_block(
+            outputs["betterback_analysed"],
+            "BetterBack: patients analysed per outcome, time point and condition, with "
+            "reasons for exclusion",
+        ),
+        FigureBlock(
+            png["therapist_figure"],
+            caption="BetterBack: therapist cohort",
+            data=[outputs["betterback"]],
+        ),
+        TableBlock(
+            outputs["cluster_sizes"],
+            caption="BetterBack: patients per clinic by condition",
+            suppression=SIZE_COUNTS,
+        ),
+        FigureBlock(
+            png["prepare_figure"],
+            caption="PREPARE: flow of patients",
+            data=[outputs["prepare"], outputs["prepare_analysed"]],
+        ),
+        TableBlock(outputs["prepare"], caption="PREPARE: flow counts", suppression=FLOW_COUNTS),
+        analysed_block(
+            outputs["prepare_analysed"],
+            "PREPARE: patients analysed per outcome, time point and arm, with reasons for "
+            "exclusion",
+        ),
+    ]
     write_fragment(
         outputs["fragment"],
         [
-            {"section": "summary", "title": "Participants", "blocks": summary,
-             "rank": SUMMARY_RANK["flow"]},
-            {"section": "consort", "title": "Both trials", "blocks": flow_blocks},
+            ReportEntry("summary", "Participants", summary, rank=SUMMARY_RANK["flow"]),
+            ReportEntry("consort", "Both trials", flow_blocks),
         ],
     )  # fmt: skip
 
@@ -360,18 +388,18 @@ def harms_step(
     for g in groups:
         name = g.replace("_", " ")
         headers |= {f"{g}_n": f"{name}: n", f"{g}_percent": f"{name}: %"}
-    blocks: list[dict] = [{"text": harms_text(harms, label, present)}]
+    blocks: list[Block] = [TextBlock(harms_text(harms, label, present))]
     if present:
-        block = {
-            "table": outputs["table"],
-            "caption": f"{label}: adverse events by {group}",
-            "columns": ["label"] + [f"{g}_{s}" for g in groups for s in ("n", "percent")],
-            "labels": headers,
-            "suppression": harms_counts(groups),
-        }
+        block = TableBlock(
+            outputs["table"],
+            caption=f"{label}: adverse events by {group}",
+            columns=["label"] + [f"{g}_{s}" for g in groups for s in ("n", "percent")],
+            labels=headers,
+            suppression=harms_counts(groups),
+        )
         blocks.append(publish_table(harms.table, outputs["tables"], "harms", config, block))
     else:
         # Data without the optional table still give the rule's folder (empty).
         Path(outputs["tables"]).mkdir(parents=True, exist_ok=True)
-    entry = {"section": "harms", "title": f"{label}: adverse events", "blocks": blocks}
+    entry = ReportEntry("harms", f"{label}: adverse events", blocks)
     write_fragment(outputs["fragment"], [entry])

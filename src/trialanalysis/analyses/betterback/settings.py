@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from trialanalysis.analyses.common.fits import random_groups
-from trialanalysis.analyses.common.settings import freeze
+from trialanalysis.analyses.common.settings import freeze, unknown_names
 from trialanalysis.errors import ConfigError
-from trialanalysis.instruments.definitions import Instrument
+from trialanalysis.instruments.definitions import Instrument, table_score_columns
 
 KEY = "betterback.analyses"
 
@@ -30,8 +30,12 @@ class BetterBackSettings:
     ----------
     patient_timepoints, therapist_timepoints : tuple of str
         The design's time points, baseline first.
-    table1, therapists, patients, binary, sensitivity : mapping
-        The ``betterback.analyses`` sections, defaults filled in.
+    table1, therapists, patients, binary, sensitivity, diagnostics : mapping
+        The ``betterback.analyses`` sections, defaults filled in (frozen:
+        :class:`~trialanalysis.analyses.common.settings.FrozenMap`, tuples).
+
+    The settings pickle, so the Snakefile passes them to the jobs as
+    ``params.settings``.
     """
 
     patient_timepoints: tuple[str, ...]
@@ -41,19 +45,11 @@ class BetterBackSettings:
     patients: Mapping
     binary: Mapping
     sensitivity: Mapping
-
-
-def _scores(config: Mapping, instruments: Mapping[str, Instrument], table: str) -> list[str]:
-    """Score and classification columns of the instruments scored in one table."""
-    names = config["betterback"]["instruments"].get(table, [])
-    return [c for n in names if n in instruments for c in instruments[n].score_columns]
+    diagnostics: Mapping
 
 
 def _unknown(key: str, values: Sequence[str], known: Sequence[str], what: str) -> list[str]:
-    missing = [v for v in values if v not in known]
-    if not missing:
-        return []
-    return [f"{KEY}.{key}: unknown {missing}, not among the {what}: {', '.join(known) or 'none'}"]
+    return unknown_names(f"{KEY}.{key}", values, known, what)
 
 
 def _random_terms(key: str, terms: Sequence[str]) -> tuple[list[str], list[tuple[str, ...]]]:
@@ -88,8 +84,8 @@ def resolve_betterback(
     analyses = trial["analyses"]
     patient_times = list(trial["timepoints"]["patient"])
     therapist_times = list(trial["timepoints"]["therapist"])
-    patient_scores = _scores(config, instruments, "patient_outcomes")
-    therapist_scores = _scores(config, instruments, "therapist_responses")
+    patient_scores = table_score_columns(instruments, trial, "patient_outcomes")
+    therapist_scores = table_score_columns(instruments, trial, "therapist_responses")
     patient_what = "scores of betterback.instruments.patient_outcomes"
     therapist_what = "scores of betterback.instruments.therapist_responses"
     problems: list[str] = []
@@ -195,4 +191,5 @@ def resolve_betterback(
         patients=freeze(patients),
         binary=freeze(binary),
         sensitivity=freeze(sensitivity),
+        diagnostics=freeze(analyses["diagnostics"]),
     )

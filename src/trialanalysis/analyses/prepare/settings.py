@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from trialanalysis.analyses.common.settings import freeze
+from trialanalysis.analyses.common.settings import freeze, unknown_names
 from trialanalysis.analyses.prepare.data import PrepareData
 from trialanalysis.errors import ConfigError
-from trialanalysis.instruments.definitions import Instrument
+from trialanalysis.instruments.definitions import Instrument, table_score_columns
 
 KEY = "prepare.analyses"
 
@@ -36,6 +36,9 @@ class PrepareSettings:
     analyses : mapping
         ``prepare.analyses``, defaults filled in; the ``null`` choices that
         depend on the data are filled in by :func:`resolve_settings`.
+
+    The settings pickle, so the Snakefile passes them to the jobs as
+    ``params.settings``.
     """
 
     timepoints: tuple[str, ...]
@@ -66,17 +69,12 @@ def resolve_prepare(config: Mapping, instruments: Mapping[str, Instrument]) -> P
     s = trial["analyses"]
     timepoints = list(trial["timepoints"])
     follow = timepoints[1:]
-    names = trial["instruments"].get("outcomes", [])
-    scores = [c for n in names if n in instruments for c in instruments[n].score_columns]
+    scores = table_score_columns(instruments, trial, "outcomes")
     problems: list[str] = []
 
     def need_scores(key: str, columns: Sequence[str] | None) -> None:
-        missing = [c for c in columns or [] if c not in scores]
-        if missing:
-            problems.append(
-                f"{KEY}.{key}: unknown {missing}, not among the scores of "
-                f"prepare.instruments.outcomes: {', '.join(scores)}"
-            )
+        what = "scores of prepare.instruments.outcomes"
+        problems.extend(unknown_names(f"{KEY}.{key}", columns, scores, what))
 
     def need_times(key: str, values: Sequence[str] | None, allowed: Sequence[str]) -> None:
         for value in values or []:

@@ -21,6 +21,7 @@ from trialanalysis.models.covariance import STRUCTURES
 from trialanalysis.models.multiplicity import METHOD_TEXT
 from trialanalysis.reporting.assemble import SUMMARY_RANK
 from trialanalysis.reporting.estimands import estimand_text
+from trialanalysis.reporting.sections import FigureBlock, ReportEntry, TableBlock, TextBlock
 from trialanalysis.reporting.tables import p_text
 
 KEY = "prepare.analyses"
@@ -94,23 +95,31 @@ def ancova_rows(differences: pd.DataFrame, ancova: Mapping, timepoint: str) -> l
     return [model_row(differences, timepoint), check]
 
 
-def table1_sections(csv: str, caption: str, arms: Sequence[str], suppression: Mapping) -> list:
+def table1_sections(
+    csv: str, caption: str, arms: Sequence[str], suppression: Mapping
+) -> list[ReportEntry]:
     """Table 1 entry."""
     from trialanalysis.analyses.prepare.table1 import table1_labels
 
-    block = {
-        "table": csv, "caption": caption, "suppression": dict(suppression),
-        "labels": table1_labels(arms),
-        "columns": ["label", "level", "summary", *[f"{a}_{s}" for a in arms
-                                                   for s in ("n", "percent", "mean", "sd")]],
-        "max_rows": 200,
-    }  # fmt: skip
+    block = TableBlock(
+        csv,
+        caption=caption,
+        suppression=dict(suppression),
+        labels=table1_labels(arms),
+        columns=[
+            "label",
+            "level",
+            "summary",
+            *[f"{a}_{s}" for a in arms for s in ("n", "percent", "mean", "sd")],
+        ],
+        max_rows=200,
+    )
     text = (
         "Numeric characteristics: mean (SD) of those observed (n); categories: n (% of those "
         "observed). No significance tests (differences at baseline of a randomised trial are "
         "due to chance)."
     )
-    return [{"section": "table1", "title": "PREPARE", "blocks": [{"text": text}, block]}]
+    return [ReportEntry("table1", "PREPARE", [TextBlock(text), block])]
 
 
 def itt_label(model, n_randomised: int) -> str:
@@ -208,7 +217,7 @@ def effects_sections(
     min_cell_size: int,
     n_randomised: int,
     baseline_notes: Sequence[str] = (),
-) -> list:
+) -> list[ReportEntry]:
     """Summary, results, sensitivity and diagnostics entries of the mixed models.
 
     ``baseline_notes`` say how secondary outcomes' patients without a
@@ -235,21 +244,43 @@ def effects_sections(
             + "."
         )
     results_blocks = [
-        {"text": text},
-        {"table": outputs["differences"], "caption": "PREPARE: between-arm differences "
-         f"({model.contrast_label}) at each follow-up", "columns": DIFFERENCE_COLUMNS,
-         "suppression": _counts(["n_control", "n_intervention"], min_cell_size), "max_rows": 200},
-        {"figure": png["trajectories"], "caption": "PREPARE: mean per arm and time point with "
-         "95% CI (filled: model-based EMMs; open: observed baseline means)",
-         "data": [outputs["means"]]},
-        {"figure": png["forest"], "caption": "PREPARE: between-arm differences at every "
-         "follow-up (axis: Hedges' g; text: raw difference with 95% CI)",
-         "data": [outputs["effect_sizes"], outputs["differences"]]},
-        {"table": outputs["means"], "caption": "PREPARE: estimated marginal means per arm and "
-         "time point", "columns": ["outcome", "arm", "timepoint", "estimate", "conf_low",
-         "conf_high", "n", "source"], "suppression": _counts(["n"], min_cell_size),
-         "max_rows": 200},
-    ]  # fmt: skip
+        TextBlock(text),
+        TableBlock(
+            outputs["differences"],
+            caption=f"PREPARE: between-arm differences ({model.contrast_label}) at each follow-up",
+            columns=DIFFERENCE_COLUMNS,
+            suppression=_counts(["n_control", "n_intervention"], min_cell_size),
+            max_rows=200,
+        ),
+        FigureBlock(
+            png["trajectories"],
+            caption="PREPARE: mean per arm and time point with "
+            "95% CI (filled: model-based EMMs; open: observed baseline means)",
+            data=[outputs["means"]],
+        ),
+        FigureBlock(
+            png["forest"],
+            caption="PREPARE: between-arm differences at every "
+            "follow-up (axis: Hedges' g; text: raw difference with 95% CI)",
+            data=[outputs["effect_sizes"], outputs["differences"]],
+        ),
+        TableBlock(
+            outputs["means"],
+            caption="PREPARE: estimated marginal means per arm and time point",
+            columns=[
+                "outcome",
+                "arm",
+                "timepoint",
+                "estimate",
+                "conf_low",
+                "conf_high",
+                "n",
+                "source",
+            ],
+            suppression=_counts(["n"], min_cell_size),
+            max_rows=200,
+        ),
+    ]
     size_text = " ".join(
         [
             "Hedges' g. Between arms: the model-based difference divided by the",
@@ -259,39 +290,72 @@ def effects_sections(
         ]
     )
     size_blocks = [
-        {"text": size_text},
-        {"table": outputs["effect_sizes"], "caption": "PREPARE: standardised effect sizes",
-         "columns": ["outcome", "comparison", "arm", "timepoint", "raw_estimate", "sd",
-                     "standardiser", "hedges_g", "conf_low", "conf_high"],
-         "suppression": {}, "max_rows": 300},
-    ]  # fmt: skip
+        TextBlock(size_text),
+        TableBlock(
+            outputs["effect_sizes"],
+            caption="PREPARE: standardised effect sizes",
+            columns=[
+                "outcome",
+                "comparison",
+                "arm",
+                "timepoint",
+                "raw_estimate",
+                "sd",
+                "standardiser",
+                "hedges_g",
+                "conf_low",
+                "conf_high",
+            ],
+            suppression={},
+            max_rows=300,
+        ),
+    ]
     ancova_text = (
         f"At {settings['primary_timepoint']}: the main model's estimate beside the same model "
         "with the sensitivity covariance structures and an ANCOVA by ordinary least squares "
         "(follow-up value on arm and baseline value, complete cases)."
     )
-    diagnostics = {
-        "table": outputs["diagnostics"], "caption": "PREPARE: mixed-model diagnostics",
-        "suppression": {}, "max_rows": 100,
-    }  # fmt: skip
+    diagnostics = TableBlock(
+        outputs["diagnostics"],
+        caption="PREPARE: mixed-model diagnostics",
+        suppression={},
+        max_rows=100,
+    )
     return [
-        {"section": "summary", "title": "PREPARE: primary estimand",
-         "blocks": [{"text": _primary_text(results["differences"], results["ancova"], model,
-                                           settings, n_randomised)}],
-         "rank": SUMMARY_RANK["primary"]},
-        {"section": "results", "title": "PREPARE: repeated-measures mixed models",
-         "blocks": results_blocks},
-        {"section": "results", "title": "PREPARE: effect sizes", "blocks": size_blocks},
-        {"section": "sensitivity", "title": "PREPARE: covariance structure and ANCOVA check at "
-         "the primary time point",
-         "blocks": [{"text": ancova_text}, {"table": outputs["ancova"], "caption":
-                    "PREPARE: main model vs sensitivity covariance structures and ANCOVA",
-                    "suppression": {}, "max_rows": 200}]},
-        {"section": "diagnostics", "title": "PREPARE: mixed models", "blocks": [diagnostics]},
-    ]  # fmt: skip
+        ReportEntry(
+            "summary",
+            "PREPARE: primary estimand",
+            [
+                TextBlock(
+                    _primary_text(
+                        results["differences"], results["ancova"], model, settings, n_randomised
+                    )
+                )
+            ],
+            rank=SUMMARY_RANK["primary"],
+        ),
+        ReportEntry("results", "PREPARE: repeated-measures mixed models", results_blocks),
+        ReportEntry("results", "PREPARE: effect sizes", size_blocks),
+        ReportEntry(
+            "sensitivity",
+            "PREPARE: covariance structure and ANCOVA check at the primary time point",
+            [
+                TextBlock(ancova_text),
+                TableBlock(
+                    outputs["ancova"],
+                    caption="PREPARE: main model vs sensitivity covariance structures and ANCOVA",
+                    suppression={},
+                    max_rows=200,
+                ),
+            ],
+        ),
+        ReportEntry("diagnostics", "PREPARE: mixed models", [diagnostics]),
+    ]
 
 
-def responder_sections(outputs, arms, settings, min_cell_size: int, messages=()) -> list:
+def responder_sections(
+    outputs, arms, settings, min_cell_size: int, messages=()
+) -> list[ReportEntry]:
     """Responder (randomised) and dose (non-randomised) entries, with any warnings raised."""
     counts = [f"{a}_{s}" for a in arms for s in ("n", "responders")]
     suppression = {
@@ -326,25 +390,46 @@ def responder_sections(outputs, arms, settings, min_cell_size: int, messages=())
     dose_columns = ["outcome", "timepoint", "n_full_dose", "n_partial_dose", "change_full_dose",
                     "change_partial_dose", "estimate", "conf_low", "conf_high"]  # fmt: skip
     warned = (
-        [{"text": "Warnings raised:\n\n" + "\n".join(f"- {m}" for m in messages)}]
+        [TextBlock("Warnings raised:\n\n" + "\n".join(f"- {m}" for m in messages))]
         if messages
         else []
     )
     return [
-        {"section": "results", "title": "PREPARE: responders", "blocks": [*warned,
-            {"text": responder_text},
-            {"table": outputs["responders"], "caption": "PREPARE: responders by arm",
-             "columns": columns, "suppression": suppression, "labels": RESPONDER_LABELS}]},
-        {"section": "results", "title": "PREPARE: dose (non-randomised, per protocol)",
-         "blocks": [{"text": dose_text},
-                    {"table": outputs["dose"], "caption": "PREPARE: outcome change by sessions "
-                     f"attended (>= {dose['threshold']} vs fewer), {arms[1]} arm only, "
-                     "NON-RANDOMISED", "columns": dose_columns, "suppression": dose_suppression,
-                     "max_rows": 100}]},
-    ]  # fmt: skip
+        ReportEntry(
+            "results",
+            "PREPARE: responders",
+            [
+                *warned,
+                TextBlock(responder_text),
+                TableBlock(
+                    outputs["responders"],
+                    caption="PREPARE: responders by arm",
+                    columns=columns,
+                    suppression=suppression,
+                    labels=RESPONDER_LABELS,
+                ),
+            ],
+        ),
+        ReportEntry(
+            "results",
+            "PREPARE: dose (non-randomised, per protocol)",
+            [
+                TextBlock(dose_text),
+                TableBlock(
+                    outputs["dose"],
+                    caption="PREPARE: outcome change by sessions "
+                    f"attended (>= {dose['threshold']} vs fewer), {arms[1]} arm only, "
+                    "NON-RANDOMISED",
+                    columns=dose_columns,
+                    suppression=dose_suppression,
+                    max_rows=100,
+                ),
+            ],
+        ),
+    ]
 
 
-def mediation_sections(outputs, png: str, mediation: Mapping) -> list:
+def mediation_sections(outputs, png: str, mediation: Mapping) -> list[ReportEntry]:
     """Mediation entries, with the identifying assumptions."""
     moderator = mediation["moderator"]
     text = (
@@ -360,27 +445,34 @@ def mediation_sections(outputs, png: str, mediation: Mapping) -> list:
     columns = ["outcome", "model", "effect", "mediator", "moderator_value", "estimate",
                "conf_low", "conf_high", "n"]  # fmt: skip
     blocks = [
-        {"text": text},
-        {"text": "Assumptions: " + assumptions_text(mediation)},
-        {"figure": png, "caption": "PREPARE: mediation paths (parallel mediators) with "
-         "estimates; indirect effects with bias-corrected bootstrap 95% CIs",
-         "data": [outputs["effects"], outputs["paths"]]},
-        {"table": outputs["effects"], "caption": "PREPARE: total, direct and indirect effects",
-         "columns": columns, "suppression": {}, "max_rows": 300},
-    ]  # fmt: skip
-    diagnostics = {
-        "table": outputs["diagnostics"],
-        "caption": "PREPARE: mediation models "
-        "(least squares; patients left out: incomplete changes)",
-        "suppression": {},
-    }
+        TextBlock(text),
+        TextBlock("Assumptions: " + assumptions_text(mediation)),
+        FigureBlock(
+            png,
+            caption="PREPARE: mediation paths (parallel mediators) with "
+            "estimates; indirect effects with bias-corrected bootstrap 95% CIs",
+            data=[outputs["effects"], outputs["paths"]],
+        ),
+        TableBlock(
+            outputs["effects"],
+            caption="PREPARE: total, direct and indirect effects",
+            columns=columns,
+            suppression={},
+            max_rows=300,
+        ),
+    ]
+    diagnostics = TableBlock(
+        outputs["diagnostics"],
+        caption="PREPARE: mediation models (least squares; patients left out: incomplete changes)",
+        suppression={},
+    )
     return [
-        {"section": "results", "title": "PREPARE: mediation", "blocks": blocks},
-        {"section": "diagnostics", "title": "PREPARE: mediation models", "blocks": [diagnostics]},
+        ReportEntry("results", "PREPARE: mediation", blocks),
+        ReportEntry("diagnostics", "PREPARE: mediation models", [diagnostics]),
     ]
 
 
-def missing_data_sections(outputs, settings, seed: int) -> list:
+def missing_data_sections(outputs, settings, seed: int) -> list[ReportEntry]:
     """Missing-data sensitivity entries."""
     mi = settings["multiple_imputation"]
     text = (
@@ -395,18 +487,38 @@ def missing_data_sections(outputs, settings, seed: int) -> list:
     columns = ["outcome", "analysis", "timepoint", "estimate", "conf_low", "conf_high", "df",
                "n_patients", "fmi"]  # fmt: skip
     return [
-        {"section": "sensitivity", "title": "PREPARE: missing data", "blocks": [
-            {"text": text},
-            {"table": outputs["comparison"], "caption": "PREPARE: between-arm differences under "
-             "three ways of handling missing data", "columns": columns, "suppression": {},
-             "max_rows": 200}]},
-        {"section": "diagnostics", "title": "PREPARE: missing-data models", "blocks": [
-            {"table": outputs["diagnostics"], "caption": "PREPARE: diagnostics of the "
-             "missing-data analyses", "suppression": {}}]},
-    ]  # fmt: skip
+        ReportEntry(
+            "sensitivity",
+            "PREPARE: missing data",
+            [
+                TextBlock(text),
+                TableBlock(
+                    outputs["comparison"],
+                    caption="PREPARE: between-arm differences under "
+                    "three ways of handling missing data",
+                    columns=columns,
+                    suppression={},
+                    max_rows=200,
+                ),
+            ],
+        ),
+        ReportEntry(
+            "diagnostics",
+            "PREPARE: missing-data models",
+            [
+                TableBlock(
+                    outputs["diagnostics"],
+                    caption="PREPARE: diagnostics of the missing-data analyses",
+                    suppression={},
+                )
+            ],
+        ),
+    ]
 
 
-def cace_sections(outputs, table: pd.DataFrame, settings: Mapping, arms: Sequence[str]) -> list:
+def cace_sections(
+    outputs, table: pd.DataFrame, settings: Mapping, arms: Sequence[str]
+) -> list[ReportEntry]:
     """CACE beside ITT and the per-protocol dose comparison, each labelled by what it estimates."""
     cace = settings["cace"]
     vcov = {"HC1": "HC1 sandwich", "HC0": "HC0 sandwich", "classical": "classical"}[cace["vcov"]]
@@ -438,9 +550,19 @@ def cace_sections(outputs, table: pd.DataFrame, settings: Mapping, arms: Sequenc
     columns = ["outcome", "timepoint", "analysis", "estimate", "conf_low", "conf_high",
                "p_value", "n", "n_received", "compliance", "first_stage_f"]  # fmt: skip
     return [
-        {"section": "results", "title": "PREPARE: adherence-adjusted effect (CACE)",
-         "blocks": [{"text": text + "\n\n" + "\n".join(lines)},
-                    {"table": outputs["table"], "caption": "PREPARE: ITT, CACE (2SLS) and "
-                     "the per-protocol dose comparison (NON-RANDOMISED)", "columns": columns,
-                     "suppression": {}, "max_rows": 100}]},
-    ]  # fmt: skip
+        ReportEntry(
+            "results",
+            "PREPARE: adherence-adjusted effect (CACE)",
+            [
+                TextBlock(text + "\n\n" + "\n".join(lines)),
+                TableBlock(
+                    outputs["table"],
+                    caption="PREPARE: ITT, CACE (2SLS) and "
+                    "the per-protocol dose comparison (NON-RANDOMISED)",
+                    columns=columns,
+                    suppression={},
+                    max_rows=100,
+                ),
+            ],
+        ),
+    ]
