@@ -216,6 +216,23 @@ def _analysis_stage(counts, level, groups, labels: Labels) -> list[FlowStage]:
     return [FlowStage("Analysis", boxes)]
 
 
+def eligibility_stages(counts: pd.DataFrame, labels: Labels | None = None) -> list[FlowStage]:
+    """Return the eligibility box (assessed, excluded with reasons) from a screening log."""
+    labels = labels or default_labels()
+    screened = counts[counts["level"] == "screened"]
+    if screened.empty:
+        return []
+    excluded = screened[screened["stage"] == "excluded"]
+    lines = [f"Assessed for eligibility: {_n(counts, 'screened', 'all', 'assessed')}"]
+    lines.append(f"Excluded: {_sum(excluded['n'])}")
+    lines += [
+        f"  {in_sentence(labels(g)).replace('_', ' ')}: {_shown(n)}"
+        for g, n in zip(excluded["group"], excluded["n"], strict=True)
+    ]
+    lines.append(f"Included: {_n(counts, 'screened', 'all', 'included')}")
+    return [FlowStage("Enrolment", ["\n".join(lines)])]
+
+
 #: How the reasons for not being analysed read in a diagram box.
 REASON_TEXT = {"n_no_follow_up": "no value", "n_no_baseline": "no baseline", "n_other": "other"}
 
@@ -294,6 +311,7 @@ def betterback_diagram(
     n_clinics = _sum(_n(counts, "clinic", s, "allocated") for s in sequences)
     n_therapists = _sum(_n(counts, "therapist", s, "recruited") for s in sequences)
     stages = [
+        *eligibility_stages(counts, labels),
         FlowStage(
             "Allocation",
             [
@@ -357,7 +375,8 @@ def prepare_diagram(
     labels = labels or default_labels()
     arms = list(counts.loc[counts["stage"] == "allocated", "group"])
     stages = [
-        FlowStage("Randomisation", [f"Randomised: {_n(counts, 'patient', 'all', 'randomised')}"])
+        *eligibility_stages(counts, labels),
+        FlowStage("Randomisation", [f"Randomised: {_n(counts, 'patient', 'all', 'randomised')}"]),
     ]
     boxes = []
     for arm in arms:

@@ -316,9 +316,15 @@ def betterback_therapists_step(
     }
     for name, table in results.items():
         write_csv(table, outputs[name])
+    shown = run_labels(config)
     figures = {
-        "trajectories_figure": therapist_trajectory_figure(emmeans, scores, timepoints),
-        "profile_figure": domain_profile_figure(emmeans, domains, timepoints),
+        # figures show labels of time points (the tables keep the codes)
+        "trajectories_figure": therapist_trajectory_figure(
+            shown.relabel(emmeans, ["timepoint"]), scores, [shown(t) for t in timepoints]
+        ),
+        "profile_figure": domain_profile_figure(
+            shown.relabel(emmeans, ["timepoint"]), domains, [shown(t) for t in timepoints]
+        ),
     }
     png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
     fragment_therapists(config, settings, outputs, results, png, scores, domains, timepoints)
@@ -489,7 +495,10 @@ def betterback_forest_step(
     effects = pd.read_csv(inputs["effects"])
     binary = pd.read_csv(inputs["binary"])
     continuous = effects.rename(columns={"outcome_sd": "sd"})
-    figure = forest_figure(continuous, binary)
+    shown = run_labels(config)
+    figure = forest_figure(
+        shown.relabel(continuous, ["timepoint"]), shown.relabel(binary, ["timepoint"])
+    )
     png = save_figure(figure, outputs["figure"])[1]
     block = FigureBlock(
         str(png),
@@ -647,8 +656,11 @@ def betterback_patients_step(
     for name, table in written.items():
         write_csv(table, outputs[name])
     _primary_files(results, settings, primary_rows, outputs)
+    shown = run_labels(config)
     figures = {
-        "trajectories_figure": trajectory_figure(trajectories, timepoints),
+        "trajectories_figure": trajectory_figure(
+            shown.relabel(trajectories, ["timepoint"]), [shown(t) for t in timepoints]
+        ),
         "caterpillar_figure": caterpillar_figure(written["clinic_effects"]),
     }
     png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}

@@ -44,7 +44,7 @@ from trialanalysis.errors import ConfigError
 from trialanalysis.instruments import load_instruments
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
-from trialanalysis.reporting.labels import instrument_labels
+from trialanalysis.reporting.labels import instrument_labels, run_labels
 from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.steps.io import declare, read_table_csv, write_csv, write_table
 
@@ -231,10 +231,20 @@ def prepare_effects_step(
     results["effect_sizes"] = effect_size_table(data, results["differences"], level)
     for key, frame in results.items():
         write_csv(frame, outputs[key])
+    shown = run_labels(config)
     figures = {
-        "trajectories": trajectory_figure(results["means"], data.arms, data.timepoints, labels),
+        # figures show labels of arms and time points (the tables keep the codes)
+        "trajectories": trajectory_figure(
+            shown.relabel(results["means"], ["arm", "timepoint"]),
+            [shown(a) for a in data.arms],
+            [shown(t) for t in data.timepoints],
+            labels,
+        ),
         "forest": forest_figure(
-            results["effect_sizes"], results["differences"], data.follow_ups, labels
+            shown.relabel(results["effect_sizes"], ["arm", "timepoint"]),
+            shown.relabel(results["differences"], ["timepoint"]),
+            [shown(t) for t in data.follow_ups],
+            labels,
         ),
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
