@@ -101,3 +101,96 @@ def table_captions(html: str) -> list[str]:
     parser = _Tables()
     parser.feed(html)
     return [t["caption"] for t in parser.tables]
+
+
+class _Prose(HTMLParser):
+    """The text a reader sees, outside code, preformatted blocks and the provenance appendix."""
+
+    SKIP = ("code", "pre", "script", "style")
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._stack: list[bool] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        skip = tag in self.SKIP or (tag == "section" and attrs.get("id") == "provenance")
+        skip = skip or "source" in (attrs.get("class") or "").split()
+        self._stack.append(skip)
+        self._skipping += skip
+
+    def handle_endtag(self, tag):
+        if self._stack:
+            self._skipping -= self._stack.pop()
+
+    def handle_startendtag(self, tag, attrs):
+        pass
+
+    def handle_data(self, data):
+        if not self._skipping:
+            self.parts.append(data)
+
+
+VOID = re.compile(r"<(br|img|hr|meta|link|input)\b[^>]*>", re.I)
+
+
+def code_names_shown(html: str, labels) -> list[str]:
+    """Codes with a label (``odi_total``, ``waiting_list``, ``3m``) shown as codes in the report.
+
+    Formulas (text with ``~``) and file paths are code, not prose: they may
+    name columns and time points.
+    """
+    from trialanalysis.reporting.labels import codes_in_text
+
+    parser = _Prose()
+    parser.feed(VOID.sub("", html))
+    codes = labels.codes()
+    found = []
+    for part in parser.parts:
+        if "~" in part:
+            continue
+        for code in codes_in_text(part, codes):
+            found.append(f"{code!r} in {part.strip()[:80]!r}")
+    return found
+
+
+def analysed_mismatches(results) -> list[str]:
+    """Every CONSORT "analysed" count that differs from the N of its model's output.
+
+    BetterBack: ``patients/effects.csv`` (``n_control``, ``n_intervention``
+    per outcome and time point); PREPARE: ``differences.csv`` (the same per
+    arm). Both sides are read from the results files of the run; every
+    outcome and arm of both trials must be in both.
+    """
+    problems = []
+    models = {
+        "betterback": (results / "betterback" / "patients" / "effects.csv",
+                       {"n_control": "control", "n_intervention": "intervention"}),
+        "prepare": (results / "prepare" / "differences.csv", None),
+    }  # fmt: skip
+    import pandas as pd
+
+    for trial, (path, groups) in models.items():
+        model = pd.read_csv(path)
+        consort = pd.read_csv(results / "consort" / f"{trial}_analysed.csv")
+        if groups is None:  # PREPARE: the configured arms, control first
+            arms = list(dict.fromkeys(consort["group"]))
+            groups = {"n_control": arms[0], "n_intervention": arms[1]}
+        shown = consort.set_index(["outcome", "timepoint", "group"])["n_analysed"]
+        expected = set()
+        for row in model.itertuples():
+            for column, group in groups.items():
+                key = (row.outcome, str(row.timepoint), group)
+                expected.add(key)
+                if key not in shown.index:
+                    problems.append(f"{trial}: {key} has no CONSORT analysed count")
+                elif int(shown[key]) != int(getattr(row, column)):
+                    problems.append(
+                        f"{trial}: {key} analysed {shown[key]} but the model used "
+                        f"{getattr(row, column)}"
+                    )
+        extra = set(shown.index) - expected
+        problems += [f"{trial}: {key} counted but not in the model output" for key in extra]
+    return problems

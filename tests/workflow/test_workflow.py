@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from tests.workflow.project import copy_project, snakemake
-from tests.workflow.publication import suppression_problems
+from tests.workflow.publication import analysed_mismatches, code_names_shown, suppression_problems
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.report import strip_run_stamp
 
 pytestmark = pytest.mark.slow
@@ -53,13 +54,14 @@ def test_betterback_analyses_reach_tables_figures_consort_and_report(finished_ru
     for folder in ("table1", "therapists", "patients", "binary", "sensitivity"):
         assert any((results / "betterback" / "tables" / folder).glob("*.docx")), folder
     analysed = pd.read_csv(results / "betterback" / "analysed_patients.csv")
-    flow = pd.read_csv(results / "consort" / "betterback_flow.csv")
-    counted = flow[(flow["stage"] == "analysed") & (flow["timepoint"] == "3m")]["n"].sum()
-    assert counted == analysed.loc[analysed["timepoint"] == "3m", "patient_id"].nunique()
+    consort = pd.read_csv(results / "consort" / "betterback_analysed.csv")
+    odi = consort[(consort["outcome"] == "odi_total") & (consort["timepoint"] == "3m")]
+    used = analysed[(analysed["outcome"] == "odi_total") & (analysed["timepoint"] == "3m")]
+    assert odi["n_analysed"].sum() == used["patient_id"].nunique()
     report = (results / "report" / "report.html").read_text("utf-8")
     for title in (
         "BetterBack: primary outcomes",
-        "BetterBack: therapist cohort",
+        "BetterBack: therapist cohort (uncontrolled before–after)",
         "BetterBack: ICC, design effect",
         "BetterBack: sensitivity analyses",
         "BetterBack: clinics, therapists, patients",
@@ -82,6 +84,29 @@ def test_the_report_keeps_the_small_cell_rule_and_reports_harms(finished_run):
         assert f"{title}: adverse events" in html
         # categories are reported, descriptions never
         assert not any(d in html for d in events["description"].unique())
+
+
+def test_consort_counts_the_patients_each_model_used_and_the_report_shows_labels(finished_run):
+    results = finished_run / "results"
+    assert analysed_mismatches(results) == []
+    for trial in ("betterback", "prepare"):
+        counts = pd.read_csv(results / "consort" / f"{trial}_analysed.csv")
+        parts = counts[["n_analysed", "n_no_follow_up", "n_no_baseline", "n_other"]].sum(axis=1)
+        assert (parts == counts["n_allocated"]).all()
+        assert counts["n_no_follow_up"].sum() > 0  # losses are counted with their reason
+        flow = pd.read_csv(results / "consort" / f"{trial}_flow.csv")
+        screening = pd.read_csv(finished_run / "data" / "example" / trial / "screening.csv")
+        assessed = flow[(flow["level"] == "screened") & (flow["stage"] == "assessed")]
+        assert assessed["n"].tolist() == [len(screening)]
+    html = (results / "report" / "report.html").read_text("utf-8")
+    labels = run_labels({"instruments_dir": str(finished_run / "config" / "instruments")})
+    assert code_names_shown(html, labels) == []
+    summary = html[html.index('id="summary"') : html.index('id="design"')]
+    # the summary leads with the primary outcomes; the therapist cohort comes last
+    assert summary.index("BetterBack: primary outcomes") < summary.index("Participants")
+    assert summary.index("PREPARE: primary estimand") < summary.index("Participants")
+    assert summary.index("Participants") < summary.index("uncontrolled before–after")
+    assert "direction unverified" in summary
 
 
 def test_prepare_analyses_recover_the_simulated_truth(finished_run):
