@@ -64,6 +64,7 @@ from trialanalysis.models.emmeans import reference_grid
 from trialanalysis.models.formula_syntax import design_matrices
 from trialanalysis.models.gee import t_interval
 from trialanalysis.models.mixed import MixedModelResult, fit_mixed
+from trialanalysis.reporting.labels import plural
 
 TRIAL = "prepare"
 RANDOM_INTERCEPT = "random_intercept"
@@ -397,7 +398,9 @@ def secondary_model_inputs(
     lacking = without_baseline(data, outcome)
     if mixed["baseline"] != "covariate" or not lacking:
         return dict(mixed), None, ""
-    note = f"{len(lacking)} patient(s) without a baseline value: {MISSING_BASELINE_TEXT[how]}"
+    note = (
+        f"{plural(len(lacking), 'patient')} without a baseline value: {MISSING_BASELINE_TEXT[how]}"
+    )
     if how == "clda":
         return {**mixed, "baseline": "response"}, None, note
     if how == "exclude":
