@@ -26,7 +26,7 @@ def finished_run(tmp_path_factory):
 def test_full_run_writes_tables_figures_and_nothing_is_left_to_do(finished_run):
     results = finished_run / "results"
     summary = pd.read_csv(results / "validation" / "summary.csv")
-    assert len(summary) == 11 and (summary["problems"] == 0).all()
+    assert len(summary) == 13 and (summary["problems"] == 0).all()
     scores = pd.read_csv(results / "scores" / "betterback" / "patient_outcomes.csv")
     assert {"odi_total", "nrs_back", "eq5d_index", "startback_risk"} <= set(scores.columns)
     assert not any(c.startswith("odi_") and c[4:].isdigit() for c in scores.columns)
