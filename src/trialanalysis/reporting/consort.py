@@ -43,12 +43,13 @@ BETTERBACK_COLUMNS = {
 PREPARE_COLUMNS = {"patients": ["patient_id", "arm"], "outcomes": ["patient_id", "timepoint"]}
 CONDITIONS = ("control", "intervention")
 #: What the flow tables declare to the suppression rule: patients and
-#: therapists are individuals (clusters and clinics are not), and which rows
+#: therapists (and people screened) are individuals (clusters and clinics are
+#: not), and which rows
 #: add up (recruited = returned + lost at each time point; returned =
 #: analysed + excluded; randomised = the arms; an arm = attended + not, ...).
 FLOW_COUNTS = {
     "count_columns": ["n"],
-    "rows": {"level": ["patient", "therapist"]},
+    "rows": {"level": ["patient", "therapist", "screened"]},
     "flow": True,
     "relations": [
         {"total": {"stage": "recruited"}, "parts": {"stage": ["followed_up", "lost_to_follow_up"]},
