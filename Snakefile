@@ -17,7 +17,8 @@ configfile: "config/config.yaml"
 
 config.update(validate_config(config, source="config"))
 config["instruments_dir"] = str(instruments_path(config["instruments_dir"]))
-# Every analysis setting is checked here, so `snakemake -n` lists every bad one.
+# Every analysis setting is checked here, so `snakemake -n` lists every bad one;
+# the analysis rules pass SETTINGS.<trial> to their steps (params.settings).
 SETTINGS = resolve_analyses(config)
 
 TABLES = table_keys(config)

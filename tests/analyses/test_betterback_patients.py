@@ -188,7 +188,7 @@ def test_analysed_patients_are_the_rows_of_the_primary_models(results, design):
 
 
 def test_icc_and_design_effect_follow_from_the_variance_components(results):
-    table, _ = outcome_icc_table(results, settings(), "kenward-roger")
+    table = outcome_icc_table(results, settings(), "kenward-roger").table
     assert set(table["outcome"]) == {"nrs_back", "nrs_leg", "odi_total"}
     row = table[(table["outcome"] == "odi_total") & (table["model"] == "primary model (adjusted)")]
     row = row.iloc[0]

@@ -131,12 +131,13 @@ def test_associations_scale_the_domain_and_adjust_within_each_outcome():
         "per": 10,
         "random_effects": ["(1 | clinic_id)"],
     }
-    table, diagnostics = associations(
+    result = associations(
         data, ["dibq_a", "dibq_b"], settings, {"dibq_a": "A"}, "satterthwaite", "holm"
     )
-    per_point, _ = associations(
+    table, diagnostics = result.table, result.diagnostics
+    per_point = associations(
         data, ["dibq_a", "dibq_b"], {**settings, "per": 1}, {}, "satterthwaite", "holm"
-    )
+    ).table
     assert table["estimate"].to_numpy() == pytest.approx(10 * per_point["estimate"].to_numpy())
     assert table["p_value"].to_numpy() == pytest.approx(per_point["p_value"].to_numpy())
     assert list(table["domain_label"]) == ["A", "dibq_b"]
@@ -147,7 +148,8 @@ def test_associations_scale_the_domain_and_adjust_within_each_outcome():
 def test_published_analysis_reports_every_score_even_without_complete_cases():
     data = cohort()
     data.loc[data["timepoint"] == "12m", "dibq_c"] = np.nan
-    anova, pairs = published_analysis(data, ["pcs_total", "dibq_c"], TIMEPOINTS, "holm", {})
+    result = published_analysis(data, ["pcs_total", "dibq_c"], TIMEPOINTS, "holm", {})
+    anova, pairs = result.anova, result.pairwise
     assert list(anova["score"]) == ["pcs_total", "dibq_c"]
     assert anova.set_index("score").loc["dibq_c", "n_complete"] == 0
     assert set(pairs["score"]) == {"pcs_total"}

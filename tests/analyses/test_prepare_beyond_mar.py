@@ -72,7 +72,7 @@ def test_tipping_point_step(tmp_path, seed):
         assert any(grid.index[i] < tip < grid.index[i + 1] for i in changes)
         again = copy.deepcopy(settings)
         again["delta_adjustment"]["grid_sd"] = [tip]
-        at_tip, _ = delta_adjusted_analysis(data, again, int(config["seed"]))
+        at_tip = delta_adjusted_analysis(data, again, int(config["seed"])).grid
         row = at_tip.set_index("delta_sd").loc[tip]
         bound = row["conf_high"] if grid.loc[0.0, "conclusion"] == -1 else row["conf_low"]
         assert abs(bound) < 0.01
@@ -98,18 +98,19 @@ def test_tipping_point_search_finds_the_crossing_of_a_significant_effect():
         "delta_adjustment": {"arms": "intervention", "grid_sd": [1.0, 2.0, 4.0],
                              "tolerance_sd": 1e-4},
     }  # fmt: skip
-    grid, points = delta_adjusted_analysis(data, settings, seed=2)
+    result = delta_adjusted_analysis(data, settings, seed=2)
+    grid, points = result.grid, result.points
     assert grid.loc[grid["delta"] == 0, "conclusion"].iloc[0] == -1
     tip = points["significance_high"].iloc[0]
     assert np.isfinite(tip)
     again = copy.deepcopy(settings)
     sd = points["baseline_sd"].iloc[0]
     again["delta_adjustment"]["grid_sd"] = [tip / sd]
-    at_tip, _ = delta_adjusted_analysis(data, again, seed=2)
+    at_tip = delta_adjusted_analysis(data, again, seed=2).grid
     assert at_tip.loc[at_tip["delta"] > 0, "conf_high"].iloc[0] == pytest.approx(0, abs=1e-3)
     both = copy.deepcopy(settings)
     both["delta_adjustment"]["arms"] = "both"
-    grid_both, _ = delta_adjusted_analysis(data, both, seed=2)
+    grid_both = delta_adjusted_analysis(data, both, seed=2).grid
     # the same shift in both arms moves the difference far less than in one arm
     move_one = np.ptp(grid["estimate"])
     move_both = np.ptp(grid_both["estimate"])
@@ -163,7 +164,8 @@ def test_missing_baseline_choices_keep_or_drop_patients():
              "random_slope": False, "df_method": "satterthwaite", "reml": True}  # fmt: skip
     used = {}
     for how in ("exclude", "clda", "impute"):
-        settings, long, note = secondary_model_inputs(data, "ses_total", mixed, how)
+        chosen = secondary_model_inputs(data, "ses_total", mixed, how)
+        settings, long, note = chosen.mixed, chosen.long, chosen.note
         model = fit_outcome_model(data, "ses_total", settings, [], 0.95, long)
         used[how] = model.used["patient_id"].nunique()
         assert note.startswith("3 patients without a baseline value")
@@ -173,7 +175,7 @@ def test_missing_baseline_choices_keep_or_drop_patients():
             assert base.loc["P040"] == pytest.approx(observed)
     assert used == {"exclude": 57, "clda": 60, "impute": 60}
     unchanged = secondary_model_inputs(data, "odi_total", mixed, "clda")
-    assert unchanged[0]["baseline"] == "covariate" and unchanged[2] == ""
+    assert unchanged.mixed["baseline"] == "covariate" and unchanged.note == ""
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -23,9 +23,10 @@ rule betterback_design:
         "../scripts/betterback_design.py"
 
 
-# BetterBack analyses: each rule gets the config slices it needs, calls one
-# step function of trialanalysis.analyses and writes tidy CSV, manuscript
-# tables (folder `tables`), figures and a report fragment.
+# BetterBack analyses: each rule gets the config slices it needs and the
+# resolved settings (SETTINGS.betterback), calls one step function of
+# trialanalysis.steps and writes tidy CSV, manuscript tables (folder
+# `tables`), figures and a report fragment.
 BB_CONFIG = {
     k: config[k]
     for k in ("betterback", "reporting", "privacy", "seed", "instruments_dir")

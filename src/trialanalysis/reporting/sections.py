@@ -21,6 +21,10 @@ be built in Python or from plain dicts (e.g. read from YAML)::
 
 Every table and figure names where it came from: a file path (shown with its
 SHA-256) or, for a table passed as a DataFrame, a required ``source`` text.
+
+Workflow steps build their report content with these dataclasses only
+(:class:`ReportEntry` for a fragment's entries); each block checks its fields
+when it is built, so a malformed block fails where it is made.
 """
 
 from __future__ import annotations

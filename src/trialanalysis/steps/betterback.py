@@ -4,8 +4,10 @@ Design, table 1 and therapist analyses; the patient trial's Hussey & Hughes
 models with ICCs and clinic effects, binary outcomes by GEE, and sensitivity
 analyses. Each step takes the validated config (a plain dict with the keys
 ``betterback``, ``reporting``, ``privacy``, ``seed`` and ``instruments_dir``),
-input paths and output paths; it writes tidy CSV tables, manuscript tables
-(into the ``tables`` folder), figures and a report fragment.
+input paths, output paths and the resolved settings (``settings``, the
+Snakefile's; resolved from the config when not given); it writes tidy CSV
+tables, manuscript tables (into the ``tables`` folder), figures and a report
+fragment.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ from trialanalysis.steps.io import (
 )
 
 MISSING_COUNTS = {"columns": ".*_missing", "style": "integer"}
+# the estimate columns the report shows of a model table
+ESTIMATE_COLUMNS = ["estimate", "conf_low", "conf_high", "df", "p_value", "p_adjusted"]
 
 
 def betterback_settings(
@@ -293,12 +297,12 @@ def betterback_therapists_step(
     check_columns(settings["scores"] + domains, long.columns, where, "therapist scores")
     check_columns(settings["associations"]["outcomes"], long.columns, where, "therapist scores")
     scores = list(settings["scores"])
-    anova, pairwise = published_analysis(
+    published = published_analysis(
         long, scores + domains, timepoints, settings["anova_p_adjust"], labels
     )
     models = mixed_analysis(long, scores, domains, timepoints, settings, labels)
     emmeans, contrasts, diagnostics = models.emmeans, models.contrasts, models.diagnostics
-    assoc, assoc_diagnostics = associations(
+    assoc = associations(
         long,
         domains,
         settings["associations"],
@@ -307,12 +311,12 @@ def betterback_therapists_step(
         settings["p_adjust"],
     )
     results = {
-        "anova": anova,
-        "pairwise": pairwise,
+        "anova": published.anova,
+        "pairwise": published.pairwise,
         "emmeans": emmeans,
         "contrasts": contrasts,
-        "associations": assoc,
-        "diagnostics": diagnostics_table(diagnostics, assoc_diagnostics),
+        "associations": assoc.table,
+        "diagnostics": diagnostics_table(diagnostics, assoc.diagnostics),
     }
     for name, table in results.items():
         write_csv(table, outputs[name])
@@ -395,17 +399,7 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
             outputs["contrasts"],
             caption=captions["contrasts"],
             max_rows=100,
-            columns=[
-                "label",
-                "family",
-                "contrast",
-                "estimate",
-                "conf_low",
-                "conf_high",
-                "df",
-                "p_value",
-                "p_adjusted",
-            ],
+            columns=["label", "family", "contrast", *ESTIMATE_COLUMNS],
         ),
         FigureBlock(
             png["trajectories_figure"],
@@ -423,17 +417,7 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
             outputs["associations"],
             caption=captions["associations"],
             max_rows=100,
-            columns=[
-                "outcome_label",
-                "domain_label",
-                "estimate",
-                "conf_low",
-                "conf_high",
-                "df",
-                "p_value",
-                "p_adjusted",
-                "n_obs",
-            ],
+            columns=["outcome_label", "domain_label", *ESTIMATE_COLUMNS, "n_obs"],
         ),
     ]
     models = [
@@ -516,20 +500,9 @@ def betterback_forest_step(
 
 
 EFFECT_COLUMNS = [
-    "label",
-    "timepoint",
-    "role",
-    "estimate",
-    "conf_low",
-    "conf_high",
-    "df",
-    "p_value",
-    "p_adjusted",
-    "n_obs",
-    "n_control",
-    "n_intervention",
+    "label", "timepoint", "role", *ESTIMATE_COLUMNS, "n_obs", "n_control", "n_intervention",
     "n_clinics",
-]
+]  # fmt: skip
 MISSING_DATA = (
     "all patients with the outcome at the follow-up{baseline}; valid when missingness "
     "depends only on the variables in the model (MAR)"
@@ -634,21 +607,21 @@ def betterback_patients_step(
     }
     keys = zip(effects["outcome"], effects["timepoint"], strict=True)
     effects["outcome_sd"] = [sds[key] for key in keys]
-    iccs, icc_diagnostics = outcome_icc_table(results, settings, settings["df_method"])
+    iccs = outcome_icc_table(results, settings, settings["df_method"])
     outcomes = [spec.outcome for spec in results.specs.values()]
-    trajectories, trajectory_diagnostics = condition_trajectories(
+    trajectories = condition_trajectories(
         tables["design"], tables["patient_scores"], outcomes, timepoints, settings["df_method"]
     )
     primary_rows = effects[effects["role"] == "primary"]
     written = {
         "effects": effects,
         "coefficients": results.coefficients,
-        "icc": iccs,
+        "icc": iccs.table,
         "variance_components": variance_component_table(results, settings),
         "clinic_effects": clinic_effects(results, settings),
-        "trajectories": trajectories,
+        "trajectories": trajectories.table,
         "diagnostics": diagnostics_table(
-            results.diagnostics, icc_diagnostics, trajectory_diagnostics
+            results.diagnostics, iccs.diagnostics, trajectories.diagnostics
         ),
         "analysed": analysed_patients(results, settings, primary_only=False),
         "design_effects": stepped_design_effects(results, settings),
@@ -659,7 +632,7 @@ def betterback_patients_step(
     shown = run_labels(config)
     figures = {
         "trajectories_figure": trajectory_figure(
-            shown.relabel(trajectories, ["timepoint"]), [shown(t) for t in timepoints]
+            shown.relabel(trajectories.table, ["timepoint"]), [shown(t) for t in timepoints]
         ),
         "caterpillar_figure": caterpillar_figure(written["clinic_effects"]),
     }

@@ -289,7 +289,8 @@ def prepare_tipping_point_step(
     data, settings = load_analysis(config, inputs["patients"], inputs["outcomes"], settings)
     labels = score_labels(config["instruments_dir"])
     outcome, when = settings["primary_outcome"], settings["primary_timepoint"]
-    grid, points = delta_adjusted_analysis(data, settings, int(config["seed"]))
+    tipping = delta_adjusted_analysis(data, settings, int(config["seed"]))
+    grid, points = tipping.grid, tipping.points
     observed = data.wide([outcome], [when])[f"{outcome}_{when}"].notna()
     completer = data.patients["patient_id"].map(observed).fillna(False).astype(bool)
     baseline = data.wide(list(dict.fromkeys([outcome, *settings["outcomes"]])), [data.baseline])

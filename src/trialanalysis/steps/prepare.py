@@ -1,8 +1,10 @@
 """Workflow steps of the PREPARE analyses: read the tables, analyse, write results and fragments.
 
 Each ``*_step`` takes the config (a plain dict with ``prepare``, ``seed``,
-``privacy``, ``reporting`` and ``instruments_dir``) and explicit paths, so a
-Snakemake script of a few lines calls it and a test can call it directly.
+``privacy``, ``reporting`` and ``instruments_dir``), explicit paths and the
+resolved settings (``settings``, the Snakefile's; resolved from the config
+when not given), so a Snakemake script of a few lines calls it and a test can
+call it directly.
 The report entries are built in :mod:`trialanalysis.analyses.prepare.text`.
 """
 
@@ -178,9 +180,8 @@ def prepare_effects_step(
     for outcome in settings["outcomes"]:
         mixed, long, note = settings["mixed_model"], None, ""
         if outcome != primary:
-            mixed, long, note = secondary_model_inputs(
-                data, outcome, mixed, settings["missing_baseline"]
-            )
+            inputs_of = secondary_model_inputs(data, outcome, mixed, settings["missing_baseline"])
+            mixed, long, note = inputs_of.mixed, inputs_of.long, inputs_of.note
         model = fit_outcome_model(data, outcome, mixed, covariates, level, long)
         if note:
             baseline_notes.append(f"{outcome}: {note}")

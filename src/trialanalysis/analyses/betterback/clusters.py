@@ -11,6 +11,7 @@ data (Eldridge et al. 2006, unequal cluster sizes).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -79,14 +80,20 @@ def _icc_rows(fit, outcome: Outcome, timepoint: str, model: str, formula: str) -
     return rows
 
 
-def outcome_icc_table(
-    results: PatientResults, settings: Mapping, df_method: str
-) -> tuple[pd.DataFrame, list[dict]]:
+@dataclass(frozen=True)
+class OutcomeIccs:
+    """ICCs of the primary outcomes (:data:`ICC_COLUMNS`), diagnostics of the unadjusted models."""
+
+    table: pd.DataFrame
+    diagnostics: list[dict]
+
+
+def outcome_icc_table(results: PatientResults, settings: Mapping, df_method: str) -> OutcomeIccs:
     """ICC and design effect of every primary outcome, adjusted and unadjusted.
 
     Returns
     -------
-    (DataFrame, list of dict)
+    OutcomeIccs
         The table (:data:`ICC_COLUMNS`) and diagnostics rows of the
         unadjusted models.
     """
@@ -111,7 +118,7 @@ def outcome_icc_table(
             continue
         diagnostics.append(mixed_diagnostics(plain, **labels, timepoint=timepoint))
         rows += _icc_rows(plain, spec.outcome, timepoint, "outcome only (unadjusted)", formula)
-    return pd.DataFrame(rows, columns=ICC_COLUMNS), diagnostics
+    return OutcomeIccs(pd.DataFrame(rows, columns=ICC_COLUMNS), diagnostics)
 
 
 def variance_component_table(results: PatientResults, settings: Mapping) -> pd.DataFrame:

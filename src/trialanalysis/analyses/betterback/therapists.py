@@ -107,13 +107,21 @@ def paired_comparisons(
     return table
 
 
+@dataclass(frozen=True)
+class PublishedAnalysis:
+    """The published therapist analysis: RM-ANOVA per score and paired comparisons."""
+
+    anova: pd.DataFrame
+    pairwise: pd.DataFrame
+
+
 def published_analysis(
     long: pd.DataFrame,
     scores: Sequence[str],
     timepoints: Sequence[str],
     p_adjust: str,
     labels: Mapping[str, str],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> PublishedAnalysis:
     """Repeated-measures ANOVA and paired comparisons for every score."""
     anova_rows, pairwise = [], []
     for score in scores:
@@ -130,7 +138,7 @@ def published_analysis(
         pairs = pairs[
             ["score", "label"] + [c for c in pairs.columns if c not in ("score", "label")]
         ]
-    return anova, pairs
+    return PublishedAnalysis(anova, pairs)
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,14 @@ def mixed_analysis(
     return TherapistModels(emmeans, contrasts, pd.DataFrame(diagnostics))
 
 
+@dataclass(frozen=True)
+class Associations:
+    """Associations of the domains with the outcomes, and the diagnostics of their models."""
+
+    table: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+
 def associations(
     long: pd.DataFrame,
     domains: Sequence[str],
@@ -203,15 +219,16 @@ def associations(
     labels: Mapping[str, str],
     df_method: str,
     p_adjust: str,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> Associations:
     """Association of each domain with each outcome at one time point.
 
     Returns
     -------
-    table, diagnostics : DataFrame
-        ``outcome, outcome_label, domain, domain_label, per, estimate, ...,
-        p_adjusted, n_obs, n_clinics``: the difference in the outcome per
-        ``per`` points of the domain score.
+    Associations
+        ``table``: ``outcome, outcome_label, domain, domain_label, per,
+        estimate, ..., p_adjusted, n_obs, n_clinics``, the difference in the
+        outcome per ``per`` points of the domain score; ``diagnostics``: one
+        row per model.
     """
     data = long[long["timepoint"] == settings["timepoint"]].copy()
     per = float(settings["per"])
@@ -253,4 +270,4 @@ def associations(
         for _, index in table.groupby("outcome").groups.items():
             table.loc[index, "p_adjusted"] = adjust_p(table.loc[index, "p_value"], p_adjust)
         table["p_adjust"] = p_adjust
-    return table, pd.DataFrame(diagnostics)
+    return Associations(table, pd.DataFrame(diagnostics))

@@ -12,6 +12,7 @@ treatment effect (the Hussey & Hughes model does).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -39,18 +40,26 @@ COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class Trajectories:
+    """Model-based means per outcome, condition and time point, and the models' diagnostics."""
+
+    table: pd.DataFrame
+    diagnostics: list[dict]
+
+
 def condition_trajectories(
     design: pd.DataFrame,
     scores: pd.DataFrame,
     outcomes: Sequence[Outcome],
     timepoints: Sequence[str],
     df_method: str,
-) -> tuple[pd.DataFrame, list[dict]]:
+) -> Trajectories:
     """Model-based means with 95% CIs per outcome, condition and time point.
 
     Returns
     -------
-    (DataFrame, list of dict)
+    Trajectories
         The means (:data:`COLUMNS`; ``n`` = patients observed) and
         diagnostics rows.
     """
@@ -82,7 +91,7 @@ def condition_trajectories(
         table = table.merge(counts, on=["condition", "timepoint"], how="left")
         tables.append(table.assign(outcome=outcome.score, label=outcome.label))
     if not tables:
-        return pd.DataFrame(columns=COLUMNS), diagnostics
+        return Trajectories(pd.DataFrame(columns=COLUMNS), diagnostics)
     table = pd.concat(tables, ignore_index=True)[COLUMNS]
     order = {t: i for i, t in enumerate(timepoints)}
     rank = {o.score: i for i, o in enumerate(outcomes)}
@@ -93,4 +102,5 @@ def condition_trajectories(
             "c": table["condition"],
         }
     )
-    return table.loc[keys.sort_values(["o", "t", "c"]).index].reset_index(drop=True), diagnostics
+    ordered = table.loc[keys.sort_values(["o", "t", "c"]).index].reset_index(drop=True)
+    return Trajectories(ordered, diagnostics)

@@ -379,9 +379,28 @@ def without_baseline(data: PrepareData, outcome: str) -> list[str]:
     return sorted(set(followed) - at_baseline)
 
 
+@dataclass(frozen=True)
+class SecondaryInputs:
+    """What a secondary outcome's model is fitted with under ``missing_baseline``.
+
+    Attributes
+    ----------
+    mixed : dict
+        The mixed-model settings.
+    long : DataFrame or None
+        The long data to fit (None = ``data.long``).
+    note : str
+        A note for the report ("" when nothing changed).
+    """
+
+    mixed: dict
+    long: pd.DataFrame | None
+    note: str
+
+
 def secondary_model_inputs(
     data: PrepareData, outcome: str, mixed: Mapping, how: str
-) -> tuple[dict, pd.DataFrame | None, str]:
+) -> SecondaryInputs:
     """Model settings and data of a secondary outcome under ``missing_baseline``.
 
     Only when the baseline is a covariate and some patients lack it does
@@ -391,20 +410,18 @@ def secondary_model_inputs(
 
     Returns
     -------
-    (dict, DataFrame or None, str)
-        The mixed-model settings, the long data to fit (None = ``data.long``)
-        and a note for the report ("" when nothing changed).
+    SecondaryInputs
     """
     lacking = without_baseline(data, outcome)
     if mixed["baseline"] != "covariate" or not lacking:
-        return dict(mixed), None, ""
+        return SecondaryInputs(dict(mixed), None, "")
     note = (
         f"{plural(len(lacking), 'patient')} without a baseline value: {MISSING_BASELINE_TEXT[how]}"
     )
     if how == "clda":
-        return {**mixed, "baseline": "response"}, None, note
+        return SecondaryInputs({**mixed, "baseline": "response"}, None, note)
     if how == "exclude":
-        return dict(mixed), None, note
+        return SecondaryInputs(dict(mixed), None, note)
     mean = float(data.long.loc[data.long["timepoint"] == data.baseline, outcome].mean())
     long = data.long.copy()
     at_baseline = long["timepoint"] == data.baseline
@@ -421,7 +438,7 @@ def secondary_model_inputs(
             long["timepoint"].astype(str), categories=data.timepoints
         )
         long = long.sort_values(["patient_id", "timepoint"]).reset_index(drop=True)
-    return dict(mixed), long, note
+    return SecondaryInputs(dict(mixed), long, note)
 
 
 def ancova_check(

@@ -18,6 +18,7 @@ outcome's observed baseline SD; the tipping point, the delta at which the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,9 +41,15 @@ def imputed_mask(data: PrepareData, long: pd.DataFrame, outcome: str, timepoint:
     return pd.DataFrame({outcome: imputed & at_time}, index=long.index)
 
 
-def delta_adjusted_analysis(
-    data: PrepareData, settings: Mapping, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+@dataclass(frozen=True)
+class TippingPoints:
+    """The delta-adjusted analysis: the pooled estimate over the delta grid, the tipping points."""
+
+    grid: pd.DataFrame
+    points: pd.DataFrame
+
+
+def delta_adjusted_analysis(data: PrepareData, settings: Mapping, seed: int) -> TippingPoints:
     """Delta grid and tipping points of the primary outcome at the primary time point.
 
     Parameters
@@ -56,7 +63,7 @@ def delta_adjusted_analysis(
 
     Returns
     -------
-    (DataFrame, DataFrame)
+    TippingPoints
         The grid (``outcome, timepoint, arms, delta, delta_sd, estimate,
         std_error, df, p_value, conf_low, conf_high, conclusion, m``) and the
         tipping points (``significance_low/high``, ``sign_low/high``, also
@@ -101,4 +108,4 @@ def delta_adjusted_analysis(
     )
     columns = ["outcome", "timepoint", "arms", "delta", "delta_sd", "estimate", "std_error",
                "df", "p_value", "conf_low", "conf_high", "conclusion", "m"]  # fmt: skip
-    return grid[columns], points
+    return TippingPoints(grid[columns], points)
