@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from trialanalysis.errors import ReportError
-from trialanalysis.reporting.analysed import ANALYSED_COUNTS, analysed_counts
+from trialanalysis.reporting.analysed import ANALYSED_COUNTS, analysed_counts, responder_counts
 from trialanalysis.reporting.flowchart import analysed_stage
 from trialanalysis.reporting.suppression import SuppressionRule, suppress_counts
 
@@ -82,3 +82,20 @@ def test_the_diagram_box_quotes_the_counts_and_reasons(case):
     stage = analysed_stage(table, ["a", "b"], ["y"], ["3m"])
     assert stage.boxes[0].endswith("y, 3 months: 1 (1 no value, 1 no baseline)")
     assert stage.boxes[1].endswith("y, 3 months: 2 (1 other)")
+
+
+def test_responder_counts_add_the_unclassifiable(case):
+    groups, scores, _ = case
+    # a: p1 observed at both (analysed); p2 no value at 3m; p3 no baseline
+    # b: p4 analysed, p5 unclassifiable (e.g. a baseline of 0), p6 analysed
+    responders = pd.DataFrame(
+        {"definition": ["y improved >= 30%"], "outcome": ["y"], "timepoint": ["3m"],
+         "a_n": [1], "a_undefined": [0], "b_n": [2], "b_undefined": [1]}
+    )  # fmt: skip
+    a, b = responder_counts("t", groups, scores, responders, "baseline").to_dict("records")
+    assert a["analysis"] == "responders: y improved >= 30%"
+    assert (a["n_analysed"], a["n_no_follow_up"], a["n_no_baseline"], a["n_other"]) == (1, 1, 1, 0)
+    assert (b["n_analysed"], b["n_unclassifiable"], b["n_other"]) == (2, 1, 0)
+    responders.loc[0, "b_n"] = 3  # more than were observed at both times
+    with pytest.raises(ReportError, match="disagree"):
+        responder_counts("t", groups, scores, responders, "baseline")

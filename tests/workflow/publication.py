@@ -175,6 +175,7 @@ def analysed_mismatches(results) -> list[str]:
     for trial, (path, groups) in models.items():
         model = pd.read_csv(path)
         consort = pd.read_csv(results / "consort" / f"{trial}_analysed.csv")
+        consort = consort[consort["analysis"] == "mixed model"]
         if groups is None:  # PREPARE: the configured arms, control first
             arms = list(dict.fromkeys(consort["group"]))
             groups = {"n_control": arms[0], "n_intervention": arms[1]}

@@ -8,6 +8,8 @@ rule consort:
             rules.betterback_patients.output.analysed,
             rules.prepare_effects.output.analysed,
         ],
+        # the PREPARE responder analyses (analysed and unclassifiable per arm)
+        responders=rules.prepare_responders.output.responders,
         # the scored questionnaires: why a patient was not analysed
         scores=[
             "results/scores/betterback/patient_outcomes.csv",

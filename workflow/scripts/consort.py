@@ -11,4 +11,5 @@ with logged(snakemake.log[0]):
         dict(snakemake.output.items()),
         snakemake.params.analysed,
         snakemake.params.scores,
+        snakemake.input.responders,
     )

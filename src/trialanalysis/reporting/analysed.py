@@ -28,27 +28,26 @@ import pandas as pd
 from trialanalysis.errors import ReportError
 from trialanalysis.reporting.sections import TableBlock
 
-REASONS = ("no_follow_up", "no_baseline", "other")
+REASONS = ("no_follow_up", "no_baseline", "unclassifiable", "other")
 COLUMNS = [
     "trial", "analysis", "outcome", "timepoint", "group", "n_allocated", "n_analysed",
-    "n_no_follow_up", "n_no_baseline", "n_other",
+    "n_no_follow_up", "n_no_baseline", "n_unclassifiable", "n_other",
 ]  # fmt: skip
+PARTS = ["n_analysed", "n_no_follow_up", "n_no_baseline", "n_unclassifiable", "n_other"]
 #: Counts of individuals; the parts add up to ``n_allocated``. Flow counts:
 #: exempt from suppression only with ``privacy.exempt_flow_counts``.
 ANALYSED_COUNTS = {
-    "count_columns": ["n_allocated", "n_analysed", "n_no_follow_up", "n_no_baseline", "n_other"],
+    "count_columns": ["n_allocated", *PARTS],
     "flow": True,
-    "row_totals": [
-        {"total": "n_allocated",
-         "parts": ["n_analysed", "n_no_follow_up", "n_no_baseline", "n_other"]},
-    ],
-}  # fmt: skip
+    "row_totals": [{"total": "n_allocated", "parts": PARTS}],
+}
 #: How each column reads in a table.
 LABELS = {
     "n_allocated": "Allocated",
     "n_analysed": "Analysed",
     "n_no_follow_up": "Excluded: no value at the time point",
     "n_no_baseline": "Excluded: no baseline score",
+    "n_unclassifiable": "Excluded: unclassifiable (responders)",
     "n_other": "Excluded: other (e.g. covariate missing)",
 }
 
@@ -134,15 +133,88 @@ def analysed_counts(
                     "trial": trial, "analysis": analysis, "outcome": outcome,
                     "timepoint": timepoint, "group": group, "n_allocated": len(ids),
                     "n_analysed": len(counted), "n_no_follow_up": len(no_follow),
-                    "n_no_baseline": len(no_baseline),
+                    "n_no_baseline": len(no_baseline), "n_unclassifiable": 0,
                     "n_other": len(rest) - len(no_follow) - len(no_baseline),
                 })  # fmt: skip
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def responder_counts(
+    trial: str,
+    groups: pd.Series,
+    scores: pd.DataFrame,
+    responders: pd.DataFrame,
+    baseline: str,
+) -> pd.DataFrame:
+    """Count the patients of every responder analysis per arm, with reasons.
+
+    Parameters
+    ----------
+    trial : str
+    groups : Series
+        As in :func:`analysed_counts` (its groups are the ``<arm>_n`` prefixes).
+    scores : DataFrame
+        As in :func:`analysed_counts`.
+    responders : DataFrame
+        The responder table of the analysis (``definition, outcome, timepoint``,
+        ``<arm>_n`` analysed and ``<arm>_undefined`` unclassifiable per arm).
+    baseline : str
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COLUMNS`; ``analysis`` names the responder definition.
+
+    Raises
+    ------
+    ReportError
+        If the responder table's counts and the questionnaires disagree.
+    """
+    groups = groups.copy()
+    groups.index = groups.index.astype(str)
+    order = (
+        list(groups.cat.categories)
+        if isinstance(groups.dtype, pd.CategoricalDtype)
+        else list(dict.fromkeys(groups))
+    )
+    scores = scores.assign(
+        patient_id=scores["patient_id"].astype(str), timepoint=scores["timepoint"].astype(str)
+    )
+    rows = []
+    for r in responders.to_dict("records"):
+        outcome, timepoint = r["outcome"], str(r["timepoint"])
+        observed = scores.loc[scores[outcome].notna(), ["patient_id", "timepoint"]]
+        at = set(observed.loc[observed["timepoint"] == timepoint, "patient_id"])
+        has_baseline = set(observed.loc[observed["timepoint"] == baseline, "patient_id"])
+        for group in order:
+            ids = set(groups.index[groups == group])
+            no_follow = ids - at
+            no_baseline = (ids & at) - has_baseline
+            analysed, unclassifiable = int(r[f"{group}_n"]), int(r[f"{group}_undefined"])
+            other = len(ids) - analysed - unclassifiable - len(no_follow) - len(no_baseline)
+            if other < 0:
+                raise ReportError(
+                    f"responders {r['definition']!r} at {timepoint}: {group} counts "
+                    f"{analysed} analysed and {unclassifiable} unclassifiable, more than the "
+                    "patients observed at both times; the analysis and the data disagree"
+                )
+            rows.append({
+                "trial": trial, "analysis": f"responders: {r['definition']}",
+                "outcome": outcome, "timepoint": timepoint, "group": group,
+                "n_allocated": len(ids), "n_analysed": analysed,
+                "n_no_follow_up": len(no_follow), "n_no_baseline": len(no_baseline),
+                "n_unclassifiable": unclassifiable, "n_other": other,
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
 def analysed_of(counts: pd.DataFrame, outcome: str, timepoint: str) -> dict[str, int]:
     """Group -> analysed patients of one outcome at one time point."""
-    rows = counts[(counts["outcome"] == outcome) & (counts["timepoint"] == timepoint)]
+    rows = counts[
+        (counts["analysis"] == "mixed model")
+        & (counts["outcome"] == outcome)
+        & (counts["timepoint"] == timepoint)
+    ]
     return dict(zip(rows["group"], rows["n_analysed"], strict=True))
 
 
@@ -152,7 +224,7 @@ def analysed_block(path: str, caption: str, labels: Mapping[str, str] | None = N
         path,
         caption=caption,
         suppression=ANALYSED_COUNTS,
-        columns=["outcome", "timepoint", "group", *ANALYSED_COUNTS["count_columns"]],
+        columns=["analysis", "outcome", "timepoint", "group", *ANALYSED_COUNTS["count_columns"]],
         labels={**LABELS, **(labels or {})},
         max_rows=400,
     )

@@ -235,6 +235,7 @@ def eligibility_stages(counts: pd.DataFrame, labels: Labels | None = None) -> li
 
 #: How the reasons for not being analysed read in a diagram box.
 REASON_TEXT = {"n_no_follow_up": "no value", "n_no_baseline": "no baseline", "n_other": "other"}
+#: The rows of the analysed counts drawn (the models; responder analyses are in the table).
 
 
 def analysed_stage(
@@ -265,7 +266,8 @@ def analysed_stage(
             short = labels(outcome).split(" (")[0]
             for timepoint in timepoints:
                 row = analysed[
-                    (analysed["group"] == group)
+                    (analysed["analysis"] == "mixed model")
+                    & (analysed["group"] == group)
                     & (analysed["outcome"] == outcome)
                     & (analysed["timepoint"] == timepoint)
                 ]

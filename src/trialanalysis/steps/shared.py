@@ -21,7 +21,12 @@ from trialanalysis.instruments.psychometrics import (
     unverified_settings_table,
 )
 from trialanalysis.instruments.scoring import score_table
-from trialanalysis.reporting.analysed import ANALYSED_COUNTS, analysed_block, analysed_counts
+from trialanalysis.reporting.analysed import (
+    ANALYSED_COUNTS,
+    analysed_block,
+    analysed_counts,
+    responder_counts,
+)
 from trialanalysis.reporting.analysed import COLUMNS as ANALYSED_COLUMNS
 from trialanalysis.reporting.assemble import SUMMARY_RANK, assemble_report, write_fragment
 from trialanalysis.reporting.consort import (
@@ -162,7 +167,7 @@ def psychometrics_step(
 
 
 @declare(
-    inputs=("tables", "analysed", "scores"),
+    inputs=("tables", "analysed", "responders", "scores"),
     outputs=(
         "betterback",
         "prepare",
@@ -182,6 +187,7 @@ def consort_step(
     outputs: Mapping[str, str],
     analysed: Mapping[str, str] | None = None,
     scores: Mapping[str, str] | None = None,
+    responders: str | None = None,
 ) -> None:
     """Count the CONSORT flow of both trials from the validated data; draw the diagrams.
 
@@ -203,6 +209,9 @@ def consort_step(
         Trial -> CSV of the scored patient questionnaires (for the reasons a
         patient was not analysed). Without ``analysed`` and ``scores`` the
         analysed tables are empty and the diagrams say "not reported".
+    responders : str, optional
+        CSV of the PREPARE responder analyses (``<arm>_n`` analysed and
+        ``<arm>_undefined`` unclassifiable per definition and time point).
     """
     tables = {key: read_table_csv(path) for key, path in sources.items()}
     betterback = {t: frame for (trial, t), frame in tables.items() if trial == "betterback"}
@@ -212,6 +221,13 @@ def consort_step(
     flow_pr = prepare_flow(prepare, config["prepare"]["timepoints"], config["prepare"]["arms"])
     sizes = patients_per_clinic(betterback["patients"])
     counted = _analysed_tables(config, betterback, prepare, analysed or {}, scores or {})
+    if responders and scores and "prepare" in scores:
+        extra = responder_counts(
+            "prepare", _groups(prepare["patients"], "arm", config["prepare"]["arms"]),
+            read_table_csv(scores["prepare"]), read_table_csv(responders),
+            config["prepare"]["timepoints"][0],
+        )  # fmt: skip
+        counted["prepare"] = pd.concat([counted["prepare"], extra], ignore_index=True)
     write_csv(flow_bb, outputs["betterback"])
     write_csv(flow_pr, outputs["prepare"])
     write_csv(sizes, outputs["cluster_sizes"])
@@ -301,19 +317,21 @@ def consort_step(
     )  # fmt: skip
 
 
+def _groups(patients: pd.DataFrame, column: str, order) -> pd.Series:
+    """Group of every patient (indexed by ``patient_id``), in the configured order."""
+    return pd.Series(
+        pd.Categorical(patients[column], categories=list(order)),
+        index=patients["patient_id"].astype(str),
+    )
+
+
 def _analysed_tables(config, betterback, prepare, analysed, scores) -> dict[str, pd.DataFrame]:
     """Return the analysed counts of both trials (empty where the inputs are absent)."""
     bb_times = config["betterback"]["timepoints"]["patient"]
     pr_times = config["prepare"]["timepoints"]
     groups = {
-        "betterback": pd.Series(
-            pd.Categorical(betterback["patients"]["condition"], categories=CONDITIONS),
-            index=betterback["patients"]["patient_id"].astype(str),
-        ),
-        "prepare": pd.Series(
-            pd.Categorical(prepare["patients"]["arm"], categories=config["prepare"]["arms"]),
-            index=prepare["patients"]["patient_id"].astype(str),
-        ),
+        "betterback": _groups(betterback["patients"], "condition", CONDITIONS),
+        "prepare": _groups(prepare["patients"], "arm", config["prepare"]["arms"]),
     }
     times = {"betterback": bb_times, "prepare": pr_times}
     counted = {}
