@@ -139,9 +139,10 @@ def test_prepare_analyses_recover_the_simulated_truth(finished_run):
         "ancova_check.csv",
     ):
         assert (results / "prepare" / name).stat().st_size > 100, name
-    flow = pd.read_csv(results / "consort" / "prepare_flow.csv")
-    analysed = flow[flow["stage"] == "analysed"]
-    assert len(analysed) == 10 and (analysed["n"] > 0).all()
+    counts = pd.read_csv(results / "consort" / "prepare_analysed.csv")
+    analysed = counts[(counts["analysis"] == "mixed model") & (counts["outcome"] == "odi_total")]
+    assert len(analysed) == 8 and (analysed["n_analysed"] > 0).all()  # 4 follow-ups x 2 arms
+    assert counts["analysis"].str.startswith("responders").any()
     report = (results / "report" / "report.html").read_text()
     assert "PREPARE primary estimand" in report
     assert "no unmeasured confounding of the mediator-outcome relation" in report

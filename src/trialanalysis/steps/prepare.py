@@ -177,10 +177,13 @@ def prepare_effects_step(
     means, differences, coefficients, checks, diagnostics, models = [], [], [], [], [], []
     analysed = []
     baseline_notes: list[str] = []
+    rule = SuppressionRule.from_config(config)  # counts quoted in the notes
     for outcome in settings["outcomes"]:
         mixed, long, note = settings["mixed_model"], None, ""
         if outcome != primary:
-            inputs_of = secondary_model_inputs(data, outcome, mixed, settings["missing_baseline"])
+            inputs_of = secondary_model_inputs(
+                data, outcome, mixed, settings["missing_baseline"], rule.count
+            )
             mixed, long, note = inputs_of.mixed, inputs_of.long, inputs_of.note
         model = fit_outcome_model(data, outcome, mixed, covariates, level, long)
         if note:

@@ -64,7 +64,6 @@ from trialanalysis.models.emmeans import reference_grid
 from trialanalysis.models.formula_syntax import design_matrices
 from trialanalysis.models.gee import t_interval
 from trialanalysis.models.mixed import MixedModelResult, fit_mixed
-from trialanalysis.reporting.labels import plural
 
 TRIAL = "prepare"
 RANDOM_INTERCEPT = "random_intercept"
@@ -399,14 +398,16 @@ class SecondaryInputs:
 
 
 def secondary_model_inputs(
-    data: PrepareData, outcome: str, mixed: Mapping, how: str
+    data: PrepareData, outcome: str, mixed: Mapping, how: str, count=str
 ) -> SecondaryInputs:
     """Model settings and data of a secondary outcome under ``missing_baseline``.
 
     Only when the baseline is a covariate and some patients lack it does
     ``how`` change anything: ``clda`` fits the outcome with the baseline as a
     response, ``impute`` fills the missing baseline with the observed mean
-    (White & Thompson 2005), ``exclude`` leaves such patients out.
+    (White & Thompson 2005), ``exclude`` leaves such patients out. ``count``
+    writes the number of patients in the note (the report passes the
+    small-cell rule's ``SuppressionRule.count``).
 
     Returns
     -------
@@ -415,9 +416,8 @@ def secondary_model_inputs(
     lacking = without_baseline(data, outcome)
     if mixed["baseline"] != "covariate" or not lacking:
         return SecondaryInputs(dict(mixed), None, "")
-    note = (
-        f"{plural(len(lacking), 'patient')} without a baseline value: {MISSING_BASELINE_TEXT[how]}"
-    )
+    who = "patient" if len(lacking) == 1 else "patients"
+    note = f"{count(len(lacking))} {who} without a baseline value: {MISSING_BASELINE_TEXT[how]}"
     if how == "clda":
         return SecondaryInputs({**mixed, "baseline": "response"}, None, note)
     if how == "exclude":
