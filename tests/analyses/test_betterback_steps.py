@@ -116,9 +116,11 @@ def test_every_step_writes_its_outputs_and_a_valid_fragment(tmp_path):
     assert {p.suffix[1:] for p in (out / "tables" / "binary").iterdir()} == set(formats)
     analysed = pd.read_csv(out / "p" / "analysed.csv")
     effects = pd.read_csv(out / "p" / "effects.csv")
-    primary = effects[effects["role"] == "primary"].set_index("outcome")["n_obs"]
+    # the analysed rows are every outcome's model rows, per condition in the effects table
+    effects_3m = effects[effects["timepoint"] == "3m"].set_index("outcome")
     at_3m = analysed[analysed["timepoint"] == "3m"].groupby("outcome").size()
-    assert at_3m.to_dict() == primary.to_dict()
+    assert at_3m.to_dict() == effects_3m["n_obs"].to_dict()
+    assert (effects["n_control"] + effects["n_intervention"] == effects["n_obs"]).all()
     diagnostics = pd.read_csv(out / "p" / "diagnostics.csv")
     assert list(diagnostics.columns[:5]) == ["trial", "analysis", "outcome", "timepoint", "model"]
 

@@ -168,7 +168,7 @@ def test_missing_baseline_choices_keep_or_drop_patients():
         settings, long, note = chosen.mixed, chosen.long, chosen.note
         model = fit_outcome_model(data, "ses_total", settings, [], 0.95, long)
         used[how] = model.used["patient_id"].nunique()
-        assert note.startswith("3 patient(s) without a baseline value")
+        assert note.startswith("3 patients without a baseline value")
         if how == "impute":
             base = long[long["timepoint"] == "baseline"].set_index("patient_id")["ses_total"]
             observed = data.long.loc[data.long["timepoint"] == "baseline", "ses_total"].mean()

@@ -94,8 +94,16 @@ def test_effects_report_the_primary_estimand_and_the_analysed_patients(tmp_path,
     )
     assert [m["outcome"] for m in fragment["models"]] == ["odi_total", "hads_depression"]
     analysed = pd.read_csv(outputs["analysed"])
-    assert list(analysed.columns) == ["patient_id", "timepoint"]
+    assert list(analysed.columns) == ["patient_id", "timepoint", "outcome"]
     assert set(analysed["timepoint"]) == {"baseline", "post", "3m"}
+    assert list(dict.fromkeys(analysed["outcome"])) == ["odi_total", "hads_depression"]
+    # the rows of each outcome's model: as many per time point as its differences say
+    differences = pd.read_csv(outputs["differences"])
+    for row in differences.itertuples():
+        rows = analysed[
+            (analysed["outcome"] == row.outcome) & (analysed["timepoint"] == row.timepoint)
+        ]
+        assert len(rows) == row.n_control + row.n_intervention
     diagnostics = pd.read_csv(outputs["diagnostics"])
     assert list(diagnostics["analysis"]) == [
         "primary mixed model", "sensitivity (random_intercept)", "ANCOVA check at post",

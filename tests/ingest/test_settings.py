@@ -15,6 +15,7 @@ def test_resolve_merges_partial_config():
         "patients": "p.xlsx",
         "outcomes": "prepare/outcomes.csv",
         "adverse_events": "prepare/adverse_events.csv",
+        "screening": "prepare/screening.csv",
     }
     assert settings["seed"] == 1
     assert settings["input"]["missing_codes"] == [-9, -99]

@@ -259,3 +259,26 @@ def test_flow_summary_uses_the_counts(betterback, prepare):
     at_24m = prepare["outcomes"].query("timepoint == '24m'").patient_id.nunique()
     assert text.startswith("PREPARE: 197 randomised")
     assert f"returned at 24 months: {at_24m} of 197" in text
+
+
+def test_a_screening_log_adds_the_eligibility_counts_and_box(betterback, prepare):
+    from trialanalysis.reporting.flowchart import eligibility_stages
+
+    log = pd.DataFrame({
+        "screening_id": [f"S{i}" for i in range(8)],
+        "eligible": ["yes", "yes", "yes", "no", "no", "yes", "no", "yes"],
+        "reason_excluded": ["", "", "", "not_eligible", "", "declined", "not_eligible", ""],
+        "included": ["yes", "yes", "yes", "no", "no", "no", "no", "yes"],
+    })  # fmt: skip
+    counts = prepare_flow({**prepare, "screening": log}, PREPARE_TP, ARMS)
+    screened = counts[counts["level"] == "screened"].set_index(["stage", "group"])["n"]
+    assert screened[("assessed", "all")] == 8
+    assert screened[("included", "all")] == 4
+    # a blank reason of an ineligible person counts as not eligible
+    assert screened[("excluded", "not_eligible")] == 3
+    assert screened[("excluded", "declined")] == 1
+    box = eligibility_stages(counts)[0].boxes[0]
+    assert box.startswith("Assessed for eligibility: 8\nExcluded: 4\n")
+    assert "Included: 4" in box
+    # without the log (older data) there is no eligibility box
+    assert eligibility_stages(prepare_flow(prepare, PREPARE_TP, ARMS)) == []

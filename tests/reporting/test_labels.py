@@ -72,6 +72,8 @@ def test_defaults_cover_every_code_of_the_example_data(labels):
         "pr/outcomes.csv": ["timepoint"],
         "bb/adverse_events.csv": ["serious", "related", "category"],
         "pr/adverse_events.csv": ["serious", "related", "category"],
+        "bb/screening.csv": ["eligible", "reason_excluded", "included"],
+        "pr/screening.csv": ["eligible", "reason_excluded", "included"],
     }
     unlabelled = set()
     for name, columns in coded.items():

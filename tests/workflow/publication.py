@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pandas as pd
+
+from trialanalysis.reporting.labels import codes_in_text
+
 #: Headers that name a count of individuals (the renderer must have marked them).
 COUNT_HEADER = re.compile(r"^(n|n \(.*\)|.*: n|.* n|missing|.*: missing|n missing)$", re.I)
 #: Headers of counts that are not of individuals (clinics, items, ...).
@@ -126,3 +130,93 @@ def top_sections(html: str) -> list[str]:
 def section_order(html: str) -> list[str]:
     """Ids of the report's sections, in document order."""
     return re.findall(r'<section id="([^"]+)"', html)
+
+
+class _Prose(HTMLParser):
+    """The text a reader sees, outside code, preformatted blocks and the provenance appendix."""
+
+    SKIP = ("code", "pre", "script", "style")
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._stack: list[bool] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        skip = tag in self.SKIP or (tag == "section" and attrs.get("id") == "provenance")
+        skip = skip or "source" in (attrs.get("class") or "").split()
+        self._stack.append(skip)
+        self._skipping += skip
+
+    def handle_endtag(self, tag):
+        if self._stack:
+            self._skipping -= self._stack.pop()
+
+    def handle_startendtag(self, tag, attrs):
+        pass
+
+    def handle_data(self, data):
+        if not self._skipping:
+            self.parts.append(data)
+
+
+VOID = re.compile(r"<(br|img|hr|meta|link|input)\b[^>]*>", re.I)
+
+
+def code_names_shown(html: str, labels) -> list[str]:
+    """Codes with a label (``odi_total``, ``waiting_list``, ``3m``) shown as codes in the report.
+
+    Formulas (text with ``~``) and file paths are code, not prose: they may
+    name columns and time points.
+    """
+    parser = _Prose()
+    parser.feed(VOID.sub("", html))
+    codes = labels.codes()
+    found = []
+    for part in parser.parts:
+        if "~" in part:
+            continue
+        for code in codes_in_text(part, codes):
+            found.append(f"{code!r} in {part.strip()[:80]!r}")
+    return found
+
+
+def analysed_mismatches(results) -> list[str]:
+    """Every CONSORT "analysed" count that differs from the N of its model's output.
+
+    BetterBack: ``patients/effects.csv`` (``n_control``, ``n_intervention``
+    per outcome and time point); PREPARE: ``differences.csv`` (the same per
+    arm). Both sides are read from the results files of the run; every
+    outcome and arm of both trials must be in both.
+    """
+    problems = []
+    models = {
+        "betterback": (results / "betterback" / "patients" / "effects.csv",
+                       {"n_control": "control", "n_intervention": "intervention"}),
+        "prepare": (results / "prepare" / "differences.csv", None),
+    }  # fmt: skip
+    for trial, (path, groups) in models.items():
+        model = pd.read_csv(path)
+        consort = pd.read_csv(results / "consort" / f"{trial}_analysed.csv")
+        consort = consort[consort["analysis"] == "mixed model"]
+        if groups is None:  # PREPARE: the configured arms, control first
+            arms = list(dict.fromkeys(consort["group"]))
+            groups = {"n_control": arms[0], "n_intervention": arms[1]}
+        shown = consort.set_index(["outcome", "timepoint", "group"])["n_analysed"]
+        expected = set()
+        for row in model.itertuples():
+            for column, group in groups.items():
+                key = (row.outcome, str(row.timepoint), group)
+                expected.add(key)
+                if key not in shown.index:
+                    problems.append(f"{trial}: {key} has no CONSORT analysed count")
+                elif int(shown[key]) != int(getattr(row, column)):
+                    problems.append(
+                        f"{trial}: {key} analysed {shown[key]} but the model used "
+                        f"{getattr(row, column)}"
+                    )
+        extra = set(shown.index) - expected
+        problems += [f"{trial}: {key} counted but not in the model output" for key in extra]
+    return problems

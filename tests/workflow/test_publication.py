@@ -11,12 +11,15 @@ import pytest
 from tests.reporting.docx_layout import layout, text_width
 from tests.workflow.project import copy_project, snakemake
 from tests.workflow.publication import (
+    analysed_mismatches,
+    code_names_shown,
     numbering_problems,
     section_order,
     suppression_problems,
     table_captions,
 )
 from trialanalysis.cli.simulate import simulate_to_folder
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.markup import table_html
 from trialanalysis.reporting.report import REPORT_OUTLINE
 from trialanalysis.reporting.tables import format_table
@@ -68,3 +71,17 @@ def test_a_second_simulated_draw_keeps_the_rule(tmp_path):
                  results / "prepare" / "table1.docx"]:  # fmt: skip
         found = layout(path)
         assert found["page"] == 11906 and sum(found["columns"]) <= text_width(found), path
+    # CONSORT "analysed" = the N of every model, per outcome and arm; labels, not codes
+    assert analysed_mismatches(results) == []
+    labels = run_labels({"instruments_dir": str(workdir / "config" / "instruments")})
+    assert code_names_shown(html, labels) == []
+
+
+def test_the_code_checker_finds_codes_in_prose_only():
+    labels = run_labels({})
+    html = (
+        "<p>Returned at 3m: 90 waiting_list.</p><pre>odi_total: 3m</pre><p><code>3m</code></p>"
+        '<p>odi_total ~ timepoint</p><section id="provenance"><p>waiting_list</p></section>'
+    )
+    found = code_names_shown(html, labels)
+    assert sorted(f.split(" in ")[0] for f in found) == ["'3m'", "'waiting_list'"]

@@ -9,11 +9,14 @@ import pytest
 
 from tests.workflow.project import copy_project, snakemake
 from tests.workflow.publication import (
+    analysed_mismatches,
+    code_names_shown,
     numbering_problems,
     section_order,
     suppression_problems,
     table_captions,
 )
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.report import REPORT_OUTLINE, strip_run_stamp
 
 pytestmark = pytest.mark.slow
@@ -30,7 +33,7 @@ def finished_run(tmp_path_factory):
 def test_full_run_writes_tables_figures_and_nothing_is_left_to_do(finished_run):
     results = finished_run / "results"
     summary = pd.read_csv(results / "validation" / "summary.csv")
-    assert len(summary) == 11 and (summary["problems"] == 0).all()
+    assert len(summary) == 13 and (summary["problems"] == 0).all()
     scores = pd.read_csv(results / "scores" / "betterback" / "patient_outcomes.csv")
     assert {"odi_total", "nrs_back", "eq5d_index", "startback_risk"} <= set(scores.columns)
     assert not any(c.startswith("odi_") and c[4:].isdigit() for c in scores.columns)
@@ -58,9 +61,10 @@ def test_betterback_analyses_reach_tables_figures_consort_and_report(finished_ru
     for folder in ("table1", "therapists", "patients", "binary", "sensitivity"):
         assert any((results / "betterback" / "tables" / folder).glob("*.docx")), folder
     analysed = pd.read_csv(results / "betterback" / "analysed_patients.csv")
-    flow = pd.read_csv(results / "consort" / "betterback_flow.csv")
-    counted = flow[(flow["stage"] == "analysed") & (flow["timepoint"] == "3m")]["n"].sum()
-    assert counted == analysed.loc[analysed["timepoint"] == "3m", "patient_id"].nunique()
+    consort = pd.read_csv(results / "consort" / "betterback_analysed.csv")
+    odi = consort[(consort["outcome"] == "odi_total") & (consort["timepoint"] == "3m")]
+    used = analysed[(analysed["outcome"] == "odi_total") & (analysed["timepoint"] == "3m")]
+    assert odi["n_analysed"].sum() == used["patient_id"].nunique()
     report = (results / "report" / "report.html").read_text("utf-8")
     # a paper's order: methods, results (flow, baseline, outcomes, harms, sensitivity), appendix
     assert [s for s in section_order(report) if s in REPORT_OUTLINE] == list(REPORT_OUTLINE)
@@ -71,7 +75,7 @@ def test_betterback_analyses_reach_tables_figures_consort_and_report(finished_ru
     assert "Randomization tests as computed" not in report  # reported in the text instead
     for title in (
         "BetterBack: primary outcomes",
-        "BetterBack: therapist cohort",
+        "BetterBack: therapist cohort (uncontrolled before–after)",
         "BetterBack: ICC, design effect",
         "BetterBack: sensitivity analyses",
         "BetterBack: baseline characteristics",
@@ -95,6 +99,29 @@ def test_the_report_keeps_the_small_cell_rule_and_reports_harms(finished_run):
         assert f"{title}: adverse events" in html
         # categories are reported, descriptions never
         assert not any(d in html for d in events["description"].unique())
+
+
+def test_consort_counts_the_patients_each_model_used_and_the_report_shows_labels(finished_run):
+    results = finished_run / "results"
+    assert analysed_mismatches(results) == []
+    for trial in ("betterback", "prepare"):
+        counts = pd.read_csv(results / "consort" / f"{trial}_analysed.csv")
+        parts = counts[["n_analysed", "n_no_follow_up", "n_no_baseline", "n_other"]].sum(axis=1)
+        assert (parts == counts["n_allocated"]).all()
+        assert counts["n_no_follow_up"].sum() > 0  # losses are counted with their reason
+        flow = pd.read_csv(results / "consort" / f"{trial}_flow.csv")
+        screening = pd.read_csv(finished_run / "data" / "example" / trial / "screening.csv")
+        assessed = flow[(flow["level"] == "screened") & (flow["stage"] == "assessed")]
+        assert assessed["n"].tolist() == [len(screening)]
+    html = (results / "report" / "report.html").read_text("utf-8")
+    labels = run_labels({"instruments_dir": str(finished_run / "config" / "instruments")})
+    assert code_names_shown(html, labels) == []
+    summary = html[html.index('id="summary"') : html.index('id="design"')]
+    # the summary leads with the primary outcomes; the therapist cohort comes last
+    assert summary.index("BetterBack: primary outcomes") < summary.index("Participants")
+    assert summary.index("PREPARE: primary estimand") < summary.index("Participants")
+    assert summary.index("Participants") < summary.index("uncontrolled before–after")
+    assert "direction unverified" in summary
 
 
 def test_prepare_analyses_recover_the_simulated_truth(finished_run):
@@ -127,9 +154,10 @@ def test_prepare_analyses_recover_the_simulated_truth(finished_run):
         "ancova_check.csv",
     ):
         assert (results / "prepare" / name).stat().st_size > 100, name
-    flow = pd.read_csv(results / "consort" / "prepare_flow.csv")
-    analysed = flow[flow["stage"] == "analysed"]
-    assert len(analysed) == 10 and (analysed["n"] > 0).all()
+    counts = pd.read_csv(results / "consort" / "prepare_analysed.csv")
+    analysed = counts[(counts["analysis"] == "mixed model") & (counts["outcome"] == "odi_total")]
+    assert len(analysed) == 8 and (analysed["n_analysed"] > 0).all()  # 4 follow-ups x 2 arms
+    assert counts["analysis"].str.startswith("responders").any()
     report = (results / "report" / "report.html").read_text()
     assert "PREPARE primary estimand" in report
     assert "no unmeasured confounding of the mediator-outcome relation" in report

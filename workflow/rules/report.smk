@@ -8,6 +8,13 @@ rule consort:
             rules.betterback_patients.output.analysed,
             rules.prepare_effects.output.analysed,
         ],
+        # the PREPARE responder analyses (analysed and unclassifiable per arm)
+        responders=rules.prepare_responders.output.responders,
+        # the scored questionnaires: why a patient was not analysed
+        scores=[
+            "results/scores/betterback/patient_outcomes.csv",
+            "results/scores/prepare/outcomes.csv",
+        ],
     output:
         betterback=report(
             "results/consort/betterback_flow.csv",
@@ -16,6 +23,8 @@ rule consort:
         ),
         prepare="results/consort/prepare_flow.csv",
         cluster_sizes="results/consort/cluster_sizes.csv",
+        betterback_analysed="results/consort/betterback_analysed.csv",
+        prepare_analysed="results/consort/prepare_analysed.csv",
         betterback_figure="results/consort/betterback_flow.svg",
         therapist_figure="results/consort/therapist_flow.svg",
         prepare_figure="results/consort/prepare_flow.svg",
@@ -33,10 +42,22 @@ rule consort:
         mem_mb=memory_mb(1000, 50),
         runtime=runtime_min(10, 1),
     params:
-        config={k: config[k] for k in ("betterback", "prepare", "privacy", "reporting")},
+        config={
+            k: config[k]
+            for k in (
+                "betterback",
+                "prepare",
+                "privacy",
+                "reporting",
+                "instruments_dir",
+            )
+        },
         table_keys=TABLES,
         analysed=lambda wildcards, input: dict(
             zip(("betterback", "prepare"), map(str, input.analysed), strict=True)
+        ),
+        scores=lambda wildcards, input: dict(
+            zip(("betterback", "prepare"), map(str, input.scores), strict=True)
         ),
     script:
         "../scripts/consort.py"

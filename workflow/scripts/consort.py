@@ -10,4 +10,6 @@ with logged(snakemake.log[0]):
         sources,
         dict(snakemake.output.items()),
         snakemake.params.analysed,
+        snakemake.params.scores,
+        snakemake.input.responders,
     )

@@ -230,6 +230,28 @@ def _adverse_events(group: str) -> dict:
     )
 
 
+def _screening(included: str) -> dict:
+    """Return the optional screening log of either trial (CONSORT: assessed for eligibility)."""
+    return dict(
+        description=(
+            "Screening log, one row per person assessed for eligibility; optional. Only "
+            f"counts reach the report: assessed, excluded with their reasons, {included}."
+        ),
+        key=("screening_id",),
+        columns=[
+            _id("screening_id", "Screened person (pseudonymous; not the patient ID)"),
+            _date("screened_date", "Date of the eligibility assessment", required=True),
+            _category("eligible", YES_NO, "Met the eligibility criteria (yes/no)", True),
+            ColumnSpec(
+                "reason_excluded", "id",
+                "Why not included (a short code, e.g. not_eligible, declined); blank if included",
+            ),
+            _category("included", YES_NO, f"Included: {included} (yes/no)", True),
+        ],
+        optional=True,
+    )  # fmt: skip
+
+
 def _timepoint(values) -> ColumnSpec:
     return _category("timepoint", values, "Time point of the design", True, ordered=True)
 
@@ -331,6 +353,7 @@ def _betterback(settings: dict) -> dict[str, dict]:
             references=[Reference("patient_id", "patients", "patient_id")],
         ),
         "adverse_events": _adverse_events("condition"),
+        "screening": _screening("recruited into the trial"),
     }
 
 
@@ -369,6 +392,7 @@ def _prepare(settings: dict) -> dict[str, dict]:
             ),
         ),
         "adverse_events": _adverse_events("arm"),
+        "screening": _screening("randomised"),
     }
 
 

@@ -91,6 +91,13 @@ def generated_sections(config: Mapping, methods: Section, power: bool) -> dict[s
     return out
 
 
+#: Where an entry of the summary goes (its ``rank``; default ``DEFAULT_RANK``):
+#: the primary outcomes and their estimands lead, the flow of participants
+#: follows, then secondary cohorts such as the uncontrolled therapist cohort.
+SUMMARY_RANK = {"primary": 10, "flow": 20, "cohort": 30}
+DEFAULT_RANK = 50
+
+
 def write_fragment(
     path: str | Path, sections: Sequence[ReportEntry], models: Sequence[Mapping] = ()
 ) -> Path:
@@ -101,8 +108,10 @@ def write_fragment(
     path : path
         Output YAML file.
     sections : sequence of ReportEntry
-        Entries (an outline ``section`` id, a ``title`` and ``blocks``) built
-        with :mod:`~trialanalysis.reporting.sections` dataclasses
+        Entries (an outline ``section`` id, a ``title``, ``blocks`` and a
+        ``rank``: entries of a section are shown by rank, then in fragment
+        order; see :data:`SUMMARY_RANK`) built with
+        :mod:`~trialanalysis.reporting.sections` dataclasses
         (``ReportEntry``, ``TextBlock``, ``TableBlock``, ``FigureBlock``,
         ``CodeBlock``), which check their fields when they are built. A block
         is written as :func:`~trialanalysis.reporting.sections.block_to_dict`
@@ -144,7 +153,10 @@ def write_fragment(
                 blocks.append(block_to_dict(block))
             except ReportError as exc:
                 raise ReportError(f"{where} block {j + 1}: {exc}") from None
-        entries.append({"section": entry.section, "title": entry.title, "blocks": blocks})
+        ranked = {"rank": entry.rank} if entry.rank != DEFAULT_RANK else {}
+        entries.append(
+            {"section": entry.section, "title": entry.title, "blocks": blocks, **ranked}
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     content = {"models": [dict(m) for m in models], "sections": entries}
     path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True), "utf-8")
@@ -214,7 +226,8 @@ def assemble_report(
     )
     found = {
         key: {"id": key, "title": REPORT_OUTLINE[key], "blocks": [], "subsections": [
-            {"title": e["title"], "blocks": e.get("blocks", [])} for e in entries
+            {"title": e["title"], "blocks": e.get("blocks", [])}
+            for e in sorted(entries, key=lambda e: e.get("rank", DEFAULT_RANK))
         ]}
         for key, entries in grouped.items()
         if entries

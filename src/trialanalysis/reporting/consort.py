@@ -14,7 +14,10 @@ least one patient in a condition), ``followed_up`` (a questionnaire row
 exists at the time point), ``lost_to_follow_up`` (recruited minus followed
 up, per time point; not necessarily monotone), ``analysed`` (as reported by
 the analysis) and ``not_analysed``; for PREPARE also ``attended_any_session``
-and ``operated``. Reasons for losses are not in the data and are not invented.
+and ``operated``. With a screening log (the optional ``screening`` table),
+level ``screened`` adds ``assessed`` (for eligibility), ``excluded`` per
+reason and ``included``. Reasons for losses are not in the data and are not
+invented.
 """
 
 from __future__ import annotations
@@ -40,12 +43,13 @@ BETTERBACK_COLUMNS = {
 PREPARE_COLUMNS = {"patients": ["patient_id", "arm"], "outcomes": ["patient_id", "timepoint"]}
 CONDITIONS = ("control", "intervention")
 #: What the flow tables declare to the suppression rule: patients and
-#: therapists are individuals (clusters and clinics are not), and which rows
+#: therapists (and people screened) are individuals (clusters and clinics are
+#: not), and which rows
 #: add up (recruited = returned + lost at each time point; returned =
 #: analysed + excluded; randomised = the arms; an arm = attended + not, ...).
 FLOW_COUNTS = {
     "count_columns": ["n"],
-    "rows": {"level": ["patient", "therapist"]},
+    "rows": {"level": ["patient", "therapist", "screened"]},
     "flow": True,
     "relations": [
         {"total": {"stage": "recruited"}, "parts": {"stage": ["followed_up", "lost_to_follow_up"]},
@@ -61,6 +65,8 @@ FLOW_COUNTS = {
          "by": ["level", "group"]},
         {"total": {"stage": "allocated"}, "parts": {"stage": ["operated"]},
          "by": ["level", "group"]},
+        {"total": {"stage": "assessed"}, "parts": {"stage": ["excluded", "included"]},
+         "by": ["level"]},
     ],
 }  # fmt: skip
 #: Cluster sizes: the smallest and largest clinic are counts of patients.
@@ -100,6 +106,33 @@ def _row(trial, level, group, stage, n, timepoint=None) -> dict:
         "timepoint": timepoint,
         "n": int(n),
     }
+
+
+def _screening_rows(trial: str, tables: Mapping[str, pd.DataFrame]) -> list[dict]:
+    """Assessed for eligibility, excluded per reason, included (when a screening log exists).
+
+    Level ``screened``; the excluded rows' group is the reason (``not_eligible``
+    when no reason is given but the person was not eligible, ``not_given``
+    otherwise).
+    """
+    log = tables.get("screening")
+    if log is None or log.empty:
+        return []
+    absent = [c for c in ("eligible", "included") if c not in log.columns]
+    if absent:
+        raise ReportError(f"table 'screening' lacks column(s) {absent}")
+    included = log["included"].astype(str) == "yes"
+    excluded = log[~included]
+    reasons = excluded.get("reason_excluded", pd.Series(index=excluded.index, dtype=object))
+    default = excluded["eligible"].astype(str).map({"no": "not_eligible"}).fillna("not_given")
+    reasons = reasons.where(reasons.notna() & (reasons.astype(str) != ""), default).astype(str)
+    rows = [_row(trial, "screened", "all", "assessed", len(log))]
+    rows += [
+        _row(trial, "screened", reason, "excluded", n)
+        for reason, n in reasons.value_counts(sort=False).sort_index().items()
+    ]
+    rows.append(_row(trial, "screened", "all", "included", included.sum()))
+    return rows
 
 
 def sequence_labels(schedule: pd.DataFrame) -> pd.Series:
@@ -203,7 +236,8 @@ def betterback_flow(
     if unknown:
         raise ReportError(f"patients: condition(s) {unknown} are not one of {CONDITIONS}")
 
-    trial, rows = "betterback", []
+    trial = "betterback"
+    rows = _screening_rows(trial, tables)
     sequence = sequence_labels(schedule)
     first_period = schedule.groupby("cluster_id")["period"].min()
     cluster_of = clinics.set_index("clinic_id")["cluster_id"]
@@ -293,7 +327,8 @@ def prepare_flow(
             f"patients: arm(s) {unknown} are not among the configured arms {list(arms)}"
         )
     trial = "prepare"
-    rows = [_row(trial, "patient", "all", "randomised", len(patients))]
+    rows = _screening_rows(trial, tables)
+    rows.append(_row(trial, "patient", "all", "randomised", len(patients)))
     for arm in arms:
         mine = patients[patients["arm"] == arm]
         rows.append(_row(trial, "patient", arm, "allocated", len(mine)))

@@ -216,8 +216,78 @@ def _analysis_stage(counts, level, groups, labels: Labels) -> list[FlowStage]:
     return [FlowStage("Analysis", boxes)]
 
 
+def eligibility_stages(counts: pd.DataFrame, labels: Labels | None = None) -> list[FlowStage]:
+    """Return the eligibility box (assessed, excluded with reasons) from a screening log."""
+    labels = labels or default_labels()
+    screened = counts[counts["level"] == "screened"]
+    if screened.empty:
+        return []
+    excluded = screened[screened["stage"] == "excluded"]
+    lines = [f"Assessed for eligibility: {_n(counts, 'screened', 'all', 'assessed')}"]
+    lines.append(f"Excluded: {_sum(excluded['n'])}")
+    lines += [
+        f"  {in_sentence(labels(g)).replace('_', ' ')}: {_shown(n)}"
+        for g, n in zip(excluded["group"], excluded["n"], strict=True)
+    ]
+    lines.append(f"Included: {_n(counts, 'screened', 'all', 'included')}")
+    return [FlowStage("Enrolment", ["\n".join(lines)])]
+
+
+#: How the reasons for not being analysed read in a diagram box.
+REASON_TEXT = {"n_no_follow_up": "no value", "n_no_baseline": "no baseline", "n_other": "other"}
+#: The rows of the analysed counts drawn (the models; responder analyses are in the table).
+
+
+def analysed_stage(
+    analysed: pd.DataFrame,
+    groups,
+    outcomes,
+    timepoints,
+    labels: Labels | None = None,
+) -> FlowStage:
+    """Return the "Analysis" row of a flow diagram from the analysed counts of each outcome.
+
+    Parameters
+    ----------
+    analysed : DataFrame
+        From :func:`trialanalysis.reporting.analysed.analysed_counts`, already
+        suppressed (counts may be the marker).
+    groups : sequence of str
+        One box per group (arm or condition).
+    outcomes, timepoints : sequence of str
+        The outcomes (e.g. the primary ones) and time points shown.
+    labels : Labels, optional
+    """
+    labels = labels or default_labels()
+    boxes = []
+    for group in groups:
+        lines = []
+        for outcome in outcomes:
+            short = labels(outcome).split(" (")[0]
+            for timepoint in timepoints:
+                row = analysed[
+                    (analysed["analysis"] == "mixed model")
+                    & (analysed["group"] == group)
+                    & (analysed["outcome"] == outcome)
+                    & (analysed["timepoint"] == timepoint)
+                ]
+                if len(row) != 1:
+                    continue
+                r = row.iloc[0]
+                reasons = [
+                    f"{_shown(r[c])} {text}" for c, text in REASON_TEXT.items() if str(r[c]) != "0"
+                ]
+                line = f"{short}, {in_sentence(labels(timepoint))}: {_shown(r['n_analysed'])}"
+                lines.append(line + (f" ({', '.join(reasons)})" if reasons else ""))
+        boxes.append("Analysed (excluded)\n" + "\n".join(lines or ["not reported"]))
+    return FlowStage("Analysis", boxes)
+
+
 def betterback_diagram(
-    counts: pd.DataFrame, sizes: pd.DataFrame | None = None, labels: Labels | None = None
+    counts: pd.DataFrame,
+    sizes: pd.DataFrame | None = None,
+    labels: Labels | None = None,
+    analysis: FlowStage | None = None,
 ):
     """Draw the BetterBack flow of clusters, clinics and patients per condition.
 
@@ -230,6 +300,9 @@ def betterback_diagram(
         patients per clinic to the recruitment boxes.
     labels : Labels, optional
         Names of conditions and time points (default: the built-in labels).
+    analysis : FlowStage, optional
+        The analysis row (:func:`analysed_stage`); default: the ``analysed``
+        rows of ``counts``.
     """
     labels = labels or default_labels()
     allocation = counts[
@@ -240,6 +313,7 @@ def betterback_diagram(
     n_clinics = _sum(_n(counts, "clinic", s, "allocated") for s in sequences)
     n_therapists = _sum(_n(counts, "therapist", s, "recruited") for s in sequences)
     stages = [
+        *eligibility_stages(counts, labels),
         FlowStage(
             "Allocation",
             [
@@ -279,7 +353,7 @@ def betterback_diagram(
         boxes.append(text)
     stages.append(FlowStage("Recruitment", boxes))
     stages += _followup_stages(counts, "patient", groups, "Questionnaires", labels)
-    stages += _analysis_stage(counts, "patient", groups, labels)
+    stages += [analysis] if analysis else _analysis_stage(counts, "patient", groups, labels)
     return flow_chart(stages, width=7.5)
 
 
@@ -292,12 +366,19 @@ def therapist_diagram(counts: pd.DataFrame, labels: Labels | None = None):
     return flow_chart(stages, width=4.5)
 
 
-def prepare_diagram(counts: pd.DataFrame, labels: Labels | None = None):
-    """Draw the PREPARE flow of individuals per arm (order of the counts table)."""
+def prepare_diagram(
+    counts: pd.DataFrame, labels: Labels | None = None, analysis: FlowStage | None = None
+):
+    """Draw the PREPARE flow of individuals per arm (order of the counts table).
+
+    ``analysis``: the analysis row (:func:`analysed_stage`); default: the
+    ``analysed`` rows of ``counts``.
+    """
     labels = labels or default_labels()
     arms = list(counts.loc[counts["stage"] == "allocated", "group"])
     stages = [
-        FlowStage("Randomisation", [f"Randomised: {_n(counts, 'patient', 'all', 'randomised')}"])
+        *eligibility_stages(counts, labels),
+        FlowStage("Randomisation", [f"Randomised: {_n(counts, 'patient', 'all', 'randomised')}"]),
     ]
     boxes = []
     for arm in arms:
@@ -313,5 +394,5 @@ def prepare_diagram(counts: pd.DataFrame, labels: Labels | None = None):
         boxes.append(text)
     stages.append(FlowStage("Allocation", boxes))
     stages += _followup_stages(counts, "patient", arms, "Questionnaires", labels)
-    stages += _analysis_stage(counts, "patient", arms, labels)
+    stages += [analysis] if analysis else _analysis_stage(counts, "patient", arms, labels)
     return flow_chart(stages, width=6.5)

@@ -224,15 +224,21 @@ class ReportEntry:
     blocks : list of Block
         :class:`TextBlock`, :class:`TableBlock`, :class:`FigureBlock` or
         :class:`CodeBlock`; a dict is refused here, where it is built.
+    rank : int
+        Where the entry goes among the section's entries (lower first, then
+        in fragment order), e.g. the summary's primary outcomes before the
+        flow (:data:`trialanalysis.reporting.assemble.SUMMARY_RANK`).
     """
 
     section: str
     title: str
     blocks: list[Block] = field(default_factory=list)
+    rank: int = 50
 
     def __post_init__(self) -> None:
         _check(self, "section", isinstance(self.section, str) and bool(self.section), "an id")
         _check(self, "title", isinstance(self.title, str), "text")
+        _check(self, "rank", isinstance(self.rank, int), "an integer")
         check_blocks(self.blocks, f"report entry {self.title!r}")
 
 

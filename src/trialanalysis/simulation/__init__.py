@@ -18,6 +18,7 @@ from trialanalysis.simulation.betterback import simulate_betterback
 from trialanalysis.simulation.checks import check_simulation_config
 from trialanalysis.simulation.harms import simulate_adverse_events
 from trialanalysis.simulation.prepare import simulate_prepare
+from trialanalysis.simulation.screening import simulate_screening
 
 __all__ = ["load_simulation_config", "simulate", "true_effects"]
 
@@ -66,8 +67,9 @@ def simulate(
         instruments = load_instruments(instruments)
     seed = spec["seed"] if seed is None else seed
     # streams 0 and 1 are the trials' own (as before harms were added, so their
-    # tables do not change); 2 and 3 draw their adverse events
-    streams = np.random.SeedSequence(seed).spawn(4)
+    # tables do not change); 2 and 3 draw their adverse events, 4 and 5 their
+    # screening logs (spawned children do not depend on how many are spawned)
+    streams = np.random.SeedSequence(seed).spawn(6)
     trials = {
         "betterback": simulate_betterback(
             spec["betterback"], instruments, np.random.default_rng(streams[0])
@@ -89,6 +91,14 @@ def simulate(
                 start,
                 prefix,
                 np.random.default_rng(streams[2 + i]),
+            )
+        if "screening" in spec[trial]:
+            trials[trial]["screening"] = simulate_screening(
+                trials[trial]["patients"],
+                spec[trial]["screening"],
+                start,
+                {"AE": "S", "PAE": "PS"}[prefix],
+                np.random.default_rng(streams[4 + i]),
             )
     return trials
 

@@ -75,7 +75,7 @@ from trialanalysis.analyses.common.settings import thaw
 from trialanalysis.analyses.common.tables import column_labels, count_suppression
 from trialanalysis.instruments import load_instruments
 from trialanalysis.instruments.definitions import better_directions
-from trialanalysis.reporting.assemble import write_fragment
+from trialanalysis.reporting.assemble import SUMMARY_RANK, write_fragment
 from trialanalysis.reporting.figures import design_schematic, save_figure
 from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.sections import (
@@ -326,9 +326,15 @@ def betterback_therapists_step(
     }
     for name, table in results.items():
         write_csv(table, outputs[name])
+    shown = run_labels(config)
     figures = {
-        "trajectories_figure": therapist_trajectory_figure(emmeans, scores, timepoints),
-        "profile_figure": domain_profile_figure(emmeans, domains, timepoints),
+        # figures show labels of time points (the tables keep the codes)
+        "trajectories_figure": therapist_trajectory_figure(
+            shown.relabel(emmeans, ["timepoint"]), scores, [shown(t) for t in timepoints]
+        ),
+        "profile_figure": domain_profile_figure(
+            shown.relabel(emmeans, ["timepoint"]), domains, [shown(t) for t in timepoints]
+        ),
     }
     png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
     fragment_therapists(config, settings, outputs, results, png, scores, domains, timepoints)
@@ -337,11 +343,12 @@ def betterback_therapists_step(
 def fragment_therapists(config, settings, outputs, results, png, scores, domains, timepoints):
     """Write the therapist cohort's manuscript tables and report fragment."""
     contrasts = results["contrasts"]
+    cohort = f"Therapists ({text.THERAPIST_DESIGN})"
     captions = {
-        "anova": "Therapists, published analysis: repeated-measures ANOVA on complete cases",
-        "pairwise": f"Therapists, published analysis: paired comparisons with {timepoints[0]}",
-        "contrasts": f"Therapists, mixed model: change from {timepoints[0]} (EMM contrasts)",
-        "associations": f"Therapists at {settings['associations']['timepoint']}: domain "
+        "anova": f"{cohort}, published analysis: repeated-measures ANOVA on complete cases",
+        "pairwise": f"{cohort}, published analysis: paired comparisons with {timepoints[0]}",
+        "contrasts": f"{cohort}, mixed model: change from {timepoints[0]} (EMM contrasts)",
+        "associations": f"{cohort} at {settings['associations']['timepoint']}: domain "
         f"scores (per {settings['associations']['per']:g} points) and outcomes",
     }
     rounding = rounding_rules(
@@ -402,12 +409,14 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
         ),
         FigureBlock(
             png["trajectories_figure"],
-            caption="Therapist scores over time (mixed-model means, 95% CI)",
+            caption="Therapist scores over time "
+            f"(mixed-model means, 95% CI; {text.THERAPIST_DESIGN})",
             data=[outputs["emmeans"]],
         ),
         FigureBlock(
             png["profile_figure"],
-            caption="DIBQ domain profile over time (mixed-model means, 95% CI)",
+            caption="DIBQ domain profile over time "
+            f"(mixed-model means, 95% CI; {text.THERAPIST_DESIGN})",
             data=[outputs["emmeans"]],
         ),
         TableBlock(
@@ -449,10 +458,13 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
     sections = [
         ReportEntry(
             "summary",
-            "BetterBack: therapists",
-            [TextBlock(text.therapist_summary(contrasts, scores))],
+            f"BetterBack therapists: {text.THERAPIST_DESIGN} changes",
+            [TextBlock(text.therapist_summary(contrasts, scores, run_labels(config).unverified))],
+            rank=SUMMARY_RANK["cohort"],
         ),
-        ReportEntry("results", "BetterBack: therapist cohort", results_blocks),
+        ReportEntry(
+            "results", f"BetterBack: therapist cohort ({text.THERAPIST_DESIGN})", results_blocks
+        ),
         diagnostics_entry(
             "BetterBack: therapist models", outputs["diagnostics"], "Therapist models"
         ),
@@ -473,8 +485,11 @@ def betterback_forest_step(
     effects = pd.read_csv(inputs["effects"])
     binary = pd.read_csv(inputs["binary"])
     continuous = effects.rename(columns={"outcome_sd": "sd"})
+    shown = run_labels(config)
     figure = forest_figure(
-        continuous, binary, better_directions(load_instruments(config["instruments_dir"]))
+        shown.relabel(continuous, ["timepoint"]),
+        shown.relabel(binary, ["timepoint"]),
+        better_directions(load_instruments(config["instruments_dir"])),
     )
     png = save_figure(figure, outputs["figure"])[1]
     block = FigureBlock(
@@ -493,7 +508,10 @@ def betterback_forest_step(
     )
 
 
-EFFECT_COLUMNS = ["label", "timepoint", "role", *ESTIMATE_COLUMNS, "n_obs", "n_clinics"]
+EFFECT_COLUMNS = [
+    "label", "timepoint", "role", *ESTIMATE_COLUMNS, "n_obs", "n_control", "n_intervention",
+    "n_clinics",
+]  # fmt: skip
 MISSING_DATA = (
     "all patients with the outcome at the follow-up{baseline}; valid when missingness "
     "depends only on the variables in the model (MAR)"
@@ -614,14 +632,17 @@ def betterback_patients_step(
         "diagnostics": diagnostics_table(
             results.diagnostics, iccs.diagnostics, trajectories.diagnostics
         ),
-        "analysed": analysed_patients(results, settings),
+        "analysed": analysed_patients(results, settings, primary_only=False),
         "design_effects": stepped_design_effects(results, settings),
     }
     for name, table in written.items():
         write_csv(table, outputs[name])
     _primary_files(results, settings, primary_rows, outputs)
+    shown = run_labels(config)
     figures = {
-        "trajectories_figure": trajectory_figure(trajectories.table, timepoints),
+        "trajectories_figure": trajectory_figure(
+            shown.relabel(trajectories.table, ["timepoint"]), [shown(t) for t in timepoints]
+        ),
         "caterpillar_figure": caterpillar_figure(written["clinic_effects"]),
     }
     png = {k: str(save_figure(fig, outputs[k])[1]) for k, fig in figures.items()}
@@ -766,6 +787,7 @@ def fragment_patients(config, settings, results, written, outputs, png) -> None:
             "summary",
             "BetterBack: primary outcomes",
             [TextBlock(text.primary_summary(effects, settings))],
+            rank=SUMMARY_RANK["primary"],
         ),
         ReportEntry("results", "BetterBack: patient outcomes", results_blocks),
         ReportEntry("icc", "BetterBack: ICC, design effect", icc_blocks),

@@ -48,6 +48,7 @@ from trialanalysis.instruments.definitions import better_directions
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.labels import instrument_labels, run_labels
+from trialanalysis.reporting.suppression import SuppressionRule
 from trialanalysis.steps.io import declare, publish_table, read_table_csv, write_csv
 
 
@@ -171,16 +172,21 @@ def prepare_effects_step(
     level, covariates = settings["conf_level"], settings["covariates"]
     primary, when = settings["primary_outcome"], settings["primary_timepoint"]
     means, differences, coefficients, checks, diagnostics, models = [], [], [], [], [], []
+    analysed = []
     baseline_notes: list[str] = []
+    rule = SuppressionRule.from_config(config)  # counts quoted in the notes
     for outcome in settings["outcomes"]:
         mixed, long, note = settings["mixed_model"], None, ""
         if outcome != primary:
-            inputs_of = secondary_model_inputs(data, outcome, mixed, settings["missing_baseline"])
+            inputs_of = secondary_model_inputs(
+                data, outcome, mixed, settings["missing_baseline"], rule.count
+            )
             mixed, long, note = inputs_of.mixed, inputs_of.long, inputs_of.note
         model = fit_outcome_model(data, outcome, mixed, covariates, level, long)
         if note:
             baseline_notes.append(f"{outcome}: {note}")
         means.append(cell_means(model, data.baseline))
+        analysed.append(analysed_patients(model, data).assign(outcome=outcome))
         difference = arm_differences(model)
         differences.append(difference)
         coefficients.append(coefficient_table(model))
@@ -211,8 +217,8 @@ def prepare_effects_step(
                     f"the primary outcome {primary} has no observed value at the primary time "
                     f"point {when}; check prepare.analyses.primary_timepoint and the data"
                 )
-            write_csv(analysed_patients(model, data), outputs["analysed"])
             primary_model = model
+    write_csv(pd.concat(analysed, ignore_index=True), outputs["analysed"])
     results = {
         "means": pd.concat(means, ignore_index=True),
         "differences": pd.concat(differences, ignore_index=True),
@@ -226,12 +232,19 @@ def prepare_effects_step(
     results["effect_sizes"] = effect_size_table(data, results["differences"], level)
     for key, frame in results.items():
         write_csv(frame, outputs[key])
+    shown = run_labels(config)
     figures = {
-        "trajectories": trajectory_figure(results["means"], data.arms, data.timepoints, labels),
+        # figures show labels of arms and time points (the tables keep the codes)
+        "trajectories": trajectory_figure(
+            shown.relabel(results["means"], ["arm", "timepoint"]),
+            [shown(a) for a in data.arms],
+            [shown(t) for t in data.timepoints],
+            labels,
+        ),
         "forest": forest_figure(
-            results["effect_sizes"],
-            results["differences"],
-            data.follow_ups,
+            shown.relabel(results["effect_sizes"], ["arm", "timepoint"]),
+            shown.relabel(results["differences"], ["timepoint"]),
+            [shown(t) for t in data.follow_ups],
             labels,
             better_directions(load_instruments(config["instruments_dir"])),
         ),
@@ -254,7 +267,7 @@ def prepare_effects_step(
 
 
 def analysed_patients(model, data: PrepareData) -> pd.DataFrame:
-    """``patient_id, timepoint`` of the rows in the primary analysis (and their baselines).
+    """``patient_id, timepoint`` of the rows in one outcome's model (and their baselines).
 
     With the baseline as covariate, the baseline visit of every patient with
     a follow-up in the model is counted as analysed too.

@@ -21,7 +21,14 @@ from trialanalysis.instruments.psychometrics import (
     unverified_settings_table,
 )
 from trialanalysis.instruments.scoring import score_table
-from trialanalysis.reporting.assemble import assemble_report, write_fragment
+from trialanalysis.reporting.analysed import (
+    ANALYSED_COUNTS,
+    analysed_block,
+    analysed_counts,
+    responder_counts,
+)
+from trialanalysis.reporting.analysed import COLUMNS as ANALYSED_COLUMNS
+from trialanalysis.reporting.assemble import SUMMARY_RANK, assemble_report, write_fragment
 from trialanalysis.reporting.consort import (
     CONDITIONS,
     FLOW_COUNTS,
@@ -33,6 +40,7 @@ from trialanalysis.reporting.consort import (
 )
 from trialanalysis.reporting.figures import save_figure
 from trialanalysis.reporting.flowchart import (
+    analysed_stage,
     betterback_diagram,
     prepare_diagram,
     therapist_diagram,
@@ -165,11 +173,13 @@ def psychometrics_step(
 
 
 @declare(
-    inputs=("tables", "analysed"),
+    inputs=("tables", "analysed", "responders", "scores"),
     outputs=(
         "betterback",
         "prepare",
         "cluster_sizes",
+        "betterback_analysed",
+        "prepare_analysed",
         "betterback_figure",
         "therapist_figure",
         "prepare_figure",
@@ -182,48 +192,77 @@ def consort_step(
     sources: Mapping[tuple[str, str], str],
     outputs: Mapping[str, str],
     analysed: Mapping[str, str] | None = None,
+    scores: Mapping[str, str] | None = None,
+    responders: str | None = None,
 ) -> None:
     """Count the CONSORT flow of both trials from the validated data; draw the diagrams.
 
     Parameters
     ----------
     config : mapping
-        Validated workflow config (time points, arms; ``privacy`` and
-        ``reporting`` for the suppression rule).
+        Validated workflow config (time points, arms, primary outcomes;
+        ``privacy`` and ``reporting`` for the suppression rule and labels).
     sources : mapping
         (trial, table) -> validated table.
     outputs : mapping
-        ``betterback``, ``prepare``, ``cluster_sizes`` (CSV), ``betterback_figure``,
-        ``therapist_figure``, ``prepare_figure`` (SVG; PNG written beside) and
-        ``fragment``.
+        ``betterback``, ``prepare``, ``cluster_sizes``, ``betterback_analysed``,
+        ``prepare_analysed`` (CSV), ``betterback_figure``, ``therapist_figure``,
+        ``prepare_figure`` (SVG; PNG written beside) and ``fragment``.
     analysed : mapping, optional
-        Trial -> CSV of the patients (``patient_id``, ``timepoint``) in its
-        primary analysis.
+        Trial -> CSV of the rows (``patient_id, timepoint, outcome``) that
+        entered each outcome's model, as the analysis step wrote them.
+    scores : mapping, optional
+        Trial -> CSV of the scored patient questionnaires (for the reasons a
+        patient was not analysed). Without ``analysed`` and ``scores`` the
+        analysed tables are empty and the diagrams say "not reported".
+    responders : str, optional
+        CSV of the PREPARE responder analyses (``<arm>_n`` analysed and
+        ``<arm>_undefined`` unclassifiable per definition and time point).
     """
     tables = {key: read_table_csv(path) for key, path in sources.items()}
     betterback = {t: frame for (trial, t), frame in tables.items() if trial == "betterback"}
     prepare = {t: frame for (trial, t), frame in tables.items() if trial == "prepare"}
     timepoints = config["betterback"]["timepoints"]
-    used = {trial: read_table_csv(path) for trial, path in (analysed or {}).items()}
-    flow_bb = betterback_flow(
-        betterback, timepoints["patient"], timepoints["therapist"], used.get("betterback")
-    )
-    flow_pr = prepare_flow(
-        prepare, config["prepare"]["timepoints"], config["prepare"]["arms"], used.get("prepare")
-    )
+    flow_bb = betterback_flow(betterback, timepoints["patient"], timepoints["therapist"])
+    flow_pr = prepare_flow(prepare, config["prepare"]["timepoints"], config["prepare"]["arms"])
     sizes = patients_per_clinic(betterback["patients"])
+    counted = _analysed_tables(config, betterback, prepare, analysed or {}, scores or {})
+    if responders and scores and "prepare" in scores:
+        extra = responder_counts(
+            "prepare", _groups(prepare["patients"], "arm", config["prepare"]["arms"]),
+            read_table_csv(scores["prepare"]), read_table_csv(responders),
+            config["prepare"]["timepoints"][0],
+        )  # fmt: skip
+        counted["prepare"] = pd.concat([counted["prepare"], extra], ignore_index=True)
     write_csv(flow_bb, outputs["betterback"])
     write_csv(flow_pr, outputs["prepare"])
     write_csv(sizes, outputs["cluster_sizes"])
+    for trial, table in counted.items():
+        write_csv(table, outputs[f"{trial}_analysed"])
     # the diagrams show the counts the tables show: suppressed by the same rule
     rule, labels = SuppressionRule.from_config(config), run_labels(config)
     shown_bb = suppress_counts(flow_bb, FLOW_COUNTS, rule).table
     shown_pr = suppress_counts(flow_pr, FLOW_COUNTS, rule).table
     shown_sizes = suppress_counts(sizes, SIZE_COUNTS, rule).table
+    shown = {t: suppress_counts(c, ANALYSED_COUNTS, rule).table for t, c in counted.items()}
+    patients = config["betterback"]["analyses"]["patients"]
+    primaries = [o["score"] for o in patients["outcomes"] if o.get("primary")]
+    pr = config["prepare"]["analyses"]
+    stages = {
+        "betterback": analysed_stage(
+            shown["betterback"], CONDITIONS, primaries, [patients["primary_timepoint"]], labels
+        ),
+        "prepare": analysed_stage(
+            shown["prepare"], config["prepare"]["arms"], [pr["primary_outcome"]],
+            config["prepare"]["timepoints"][1:], labels,
+        ),
+    }  # fmt: skip
     figures = {
-        "betterback_figure": betterback_diagram(shown_bb, shown_sizes, labels),
+        "betterback_figure": betterback_diagram(
+            shown_bb, shown_sizes, labels, stages["betterback"]
+        ),
         "therapist_figure": therapist_diagram(shown_bb, labels),
-        "prepare_figure": prepare_diagram(shown_pr, labels),
+        "prepare_figure": prepare_diagram(shown_pr, labels, stages["prepare"]),
     }
     png = {key: str(save_figure(fig, outputs[key])[1]) for key, fig in figures.items()}
     summary = [
@@ -231,12 +270,27 @@ def consort_step(
             f"{flow_summary(flow_bb, rule, labels)}\n\n{flow_summary(flow_pr, rule, labels)}"
         )
     ]
+    analysed_text = (
+        "Analysed: the patients whose row at the time point entered the outcome's model (as "
+        "the analysis reports them), per outcome and arm or condition; those not analysed are "
+        "counted by the first reason that applies: no value of the outcome at the time point, "
+        "no baseline score (which the model needs), other (e.g. a missing covariate). "
+        "Clinics, therapists and patients recruited and analysed per allocation unit and "
+        "period, with the period dates, are in the cluster × period table (BetterBack: what "
+        "the treatment effect rests on)."
+    )
     flow_blocks = [
         FigureBlock(
             png["betterback_figure"],
             caption="BetterBack: flow of clusters, "
             "clinics and patients (CONSORT cluster extension)",
-            data=[outputs["betterback"]],
+            data=[outputs["betterback"], outputs["betterback_analysed"]],
+        ),
+        TextBlock(analysed_text),
+        analysed_block(
+            outputs["betterback_analysed"],
+            "BetterBack: patients analysed per outcome, time point and condition, with "
+            "reasons for exclusion",
         ),
         FigureBlock(
             png["therapist_figure"],
@@ -249,17 +303,53 @@ def consort_step(
             suppression=SIZE_COUNTS,
         ),
         FigureBlock(
-            png["prepare_figure"], caption="PREPARE: flow of patients", data=[outputs["prepare"]]
+            png["prepare_figure"],
+            caption="PREPARE: flow of patients",
+            data=[outputs["prepare"], outputs["prepare_analysed"]],
         ),
         TableBlock(outputs["prepare"], caption="PREPARE: flow counts", suppression=FLOW_COUNTS),
+        analysed_block(
+            outputs["prepare_analysed"],
+            "PREPARE: patients analysed per outcome, time point and arm, with reasons for "
+            "exclusion",
+        ),
     ]
     write_fragment(
         outputs["fragment"],
         [
-            ReportEntry("summary", "Participants", summary),
+            ReportEntry("summary", "Participants", summary, rank=SUMMARY_RANK["flow"]),
             ReportEntry("consort", "Both trials", flow_blocks),
         ],
+    )  # fmt: skip
+
+
+def _groups(patients: pd.DataFrame, column: str, order) -> pd.Series:
+    """Group of every patient (indexed by ``patient_id``), in the configured order."""
+    return pd.Series(
+        pd.Categorical(patients[column], categories=list(order)),
+        index=patients["patient_id"].astype(str),
     )
+
+
+def _analysed_tables(config, betterback, prepare, analysed, scores) -> dict[str, pd.DataFrame]:
+    """Return the analysed counts of both trials (empty where the inputs are absent)."""
+    bb_times = config["betterback"]["timepoints"]["patient"]
+    pr_times = config["prepare"]["timepoints"]
+    groups = {
+        "betterback": _groups(betterback["patients"], "condition", CONDITIONS),
+        "prepare": _groups(prepare["patients"], "arm", config["prepare"]["arms"]),
+    }
+    times = {"betterback": bb_times, "prepare": pr_times}
+    counted = {}
+    for trial in ("betterback", "prepare"):
+        if trial not in analysed or trial not in scores:
+            counted[trial] = pd.DataFrame(columns=ANALYSED_COLUMNS)
+            continue
+        counted[trial] = analysed_counts(
+            trial, groups[trial], read_table_csv(scores[trial]),
+            read_table_csv(analysed[trial]), times[trial][1:], times[trial][0],
+        )  # fmt: skip
+    return counted
 
 
 @declare(inputs=("fragments", "data", "summary", "mapping"))

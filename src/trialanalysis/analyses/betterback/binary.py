@@ -26,6 +26,7 @@ from trialanalysis.analyses.betterback.data import check_columns, responder_stat
 from trialanalysis.analyses.common.fits import gee_diagnostics, not_fitted_row
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
 from trialanalysis.models.gee import fit_gee
+from trialanalysis.reporting.labels import plural
 
 TRIAL = "betterback"
 UNCLASSIFIED = "_unclassified"
@@ -267,7 +268,7 @@ def binary_outcomes(
             row["n_unclassified"] = n
             if n:
                 reason = (
-                    f"{n} patient(s) with a baseline value of 0 cannot be classified (no "
+                    f"{plural(n, 'patient')} with a baseline value of 0 cannot be classified (no "
                     "relative improvement) and are not in the model"
                 )
                 row["note"] = "; ".join(filter(None, [row.get("note", ""), reason]))

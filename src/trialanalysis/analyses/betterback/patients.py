@@ -56,6 +56,8 @@ EFFECT_COLUMNS = [
     "conf_high",
     "df_method",
     "n_obs",
+    "n_control",
+    "n_intervention",
     "n_clinics",
     "formula",
     "p_adjusted",
@@ -176,6 +178,9 @@ def _effect_row(fit, spec: ModelSpec, settings, timepoint: str) -> dict:
         "response": spec.response_text,
         **{k: row[k] for k in EFFECT_COLUMNS[5:13]},
         "n_obs": len(used),
+        # the patients analysed per condition (the CONSORT "analysed" counts)
+        "n_control": int((used["treatment"] == 0).sum()),
+        "n_intervention": int((used["treatment"] == 1).sum()),
         "n_clinics": int(used["clinic_id"].nunique()),
         "formula": spec.formula,
     }
@@ -339,11 +344,17 @@ def primary_fit(results: PatientResults, settings: Mapping, score: str):
     return results.fits.get((score, key))
 
 
-def analysed_patients(results: PatientResults, settings: Mapping) -> pd.DataFrame:
-    """Patients in the primary outcomes' models: ``patient_id, timepoint, outcome``."""
+def analysed_patients(
+    results: PatientResults, settings: Mapping, primary_only: bool = True
+) -> pd.DataFrame:
+    """Patients in the outcomes' models: ``patient_id, timepoint, outcome``.
+
+    ``primary_only``: the primary outcomes' models only (the cluster-period
+    table); otherwise every outcome's (the CONSORT "analysed" counts).
+    """
     rows = []
     for (score, _), fit in results.fits.items():
-        if not results.specs[score].outcome.primary:
+        if primary_only and not results.specs[score].outcome.primary:
             continue
         used = fit.model.frame[["patient_id", "timepoint"]].assign(outcome=score)
         rows.append(used)

@@ -62,14 +62,31 @@ def primary_summary(effects: pd.DataFrame, settings: Mapping) -> str:
     return text
 
 
-def therapist_summary(contrasts: pd.DataFrame, scores) -> str:
-    """Change from the first time point of the therapist scores (not the domains)."""
-    items = [
-        f"- {row['label']}, {row['contrast']}: {estimate_text(row)}"
-        for score in scores
-        for _, row in contrasts[contrasts["score"] == score].iterrows()
-    ]
-    head = "BetterBack therapist cohort, mixed model (change from the first time point):"
+#: How the therapist cohort's results are labelled wherever they appear.
+THERAPIST_DESIGN = "uncontrolled before–after"
+
+
+def therapist_summary(contrasts: pd.DataFrame, scores, unverified=()) -> str:
+    """Change from the first time point of the therapist scores (not the domains).
+
+    The cohort has no control group, so the changes are before-after
+    differences, not effects of the training; scores in ``unverified`` (their
+    direction is unverified, e.g. PCS) say so where they are quoted.
+    """
+    items = []
+    for score in scores:
+        flag = (
+            " (direction of the scale unverified: a rise may mean less confidence)"
+            if score in unverified
+            else ""
+        )
+        for _, row in contrasts[contrasts["score"] == score].iterrows():
+            items.append(f"- {row['label']}, {row['contrast']}: {estimate_text(row)}{flag}")
+    head = (
+        f"BetterBack therapist cohort, {THERAPIST_DESIGN} comparison (no control group: the "
+        "changes are not effects of the training alone), mixed model (change from the first "
+        "time point):"
+    )
     return head + "\n\n" + "\n".join(items)
 
 

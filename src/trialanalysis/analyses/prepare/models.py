@@ -401,14 +401,16 @@ class SecondaryInputs:
 
 
 def secondary_model_inputs(
-    data: PrepareData, outcome: str, mixed: Mapping, how: str
+    data: PrepareData, outcome: str, mixed: Mapping, how: str, count=str
 ) -> SecondaryInputs:
     """Model settings and data of a secondary outcome under ``missing_baseline``.
 
     Only when the baseline is a covariate and some patients lack it does
     ``how`` change anything: ``clda`` fits the outcome with the baseline as a
     response, ``impute`` fills the missing baseline with the observed mean
-    (White & Thompson 2005), ``exclude`` leaves such patients out.
+    (White & Thompson 2005), ``exclude`` leaves such patients out. ``count``
+    writes the number of patients in the note (the report passes the
+    small-cell rule's ``SuppressionRule.count``).
 
     Returns
     -------
@@ -417,7 +419,8 @@ def secondary_model_inputs(
     lacking = without_baseline(data, outcome)
     if mixed["baseline"] != "covariate" or not lacking:
         return SecondaryInputs(dict(mixed), None, "")
-    note = f"{len(lacking)} patient(s) without a baseline value: {MISSING_BASELINE_TEXT[how]}"
+    who = "patient" if len(lacking) == 1 else "patients"
+    note = f"{count(len(lacking))} {who} without a baseline value: {MISSING_BASELINE_TEXT[how]}"
     if how == "clda":
         return SecondaryInputs({**mixed, "baseline": "response"}, None, note)
     if how == "exclude":

@@ -104,7 +104,8 @@ def responder_table(
     -------
     DataFrame
         ``definition, outcome, timepoint``, per arm ``<arm>_n``,
-        ``<arm>_responders``, ``<arm>_percent``, then ``n_undefined``
+        ``<arm>_responders``, ``<arm>_percent``, ``<arm>_undefined`` (observed at
+        both times but not classifiable), then ``n_undefined``
         (patients observed at both times who cannot be classified),
         ``undefined_reason`` and the comparison columns of :func:`compare_proportions`.
     """
@@ -123,8 +124,10 @@ def responder_table(
             for arm in data.arms:
                 mine = (pairs["arm"] == arm).to_numpy() & defined
                 n, r = int(mine.sum()), int((gain[mine] >= definition["threshold"]).sum())
+                undefined = int(((pairs["arm"] == arm).to_numpy() & ~defined).sum())
                 row |= {f"{arm}_n": n, f"{arm}_responders": r,
-                        f"{arm}_percent": 100 * r / n if n else np.nan}  # fmt: skip
+                        f"{arm}_percent": 100 * r / n if n else np.nan,
+                        f"{arm}_undefined": undefined}  # fmt: skip
                 counts.append(r)
                 totals.append(n)
             row["n_undefined"] = int((~defined).sum())

@@ -19,6 +19,7 @@ from trialanalysis.analyses.prepare.models import RANDOM_INTERCEPT, covariance_l
 from trialanalysis.analyses.prepare.responders import DOSE_LABEL
 from trialanalysis.models.covariance import STRUCTURES
 from trialanalysis.models.multiplicity import METHOD_TEXT
+from trialanalysis.reporting.assemble import SUMMARY_RANK
 from trialanalysis.reporting.estimands import estimand_text
 from trialanalysis.reporting.sections import FigureBlock, ReportEntry, TableBlock, TextBlock
 from trialanalysis.reporting.tables import p_text
@@ -314,6 +315,7 @@ def effects_sections(
                     )
                 )
             ],
+            rank=SUMMARY_RANK["primary"],
         ),
         ReportEntry("results", "PREPARE: repeated-measures mixed models", results_blocks),
         ReportEntry("results", "PREPARE: effect sizes", size_blocks),
