@@ -52,6 +52,21 @@ LABELS = {
 }
 
 
+def _as_text_ids(groups: pd.Series, scores: pd.DataFrame) -> tuple[pd.Series, list, pd.DataFrame]:
+    """Return groups and scores keyed by text IDs, and the groups in order (categories first)."""
+    groups = groups.copy()
+    groups.index = groups.index.astype(str)
+    order = (
+        list(groups.cat.categories)
+        if isinstance(groups.dtype, pd.CategoricalDtype)
+        else list(dict.fromkeys(groups))
+    )
+    scores = scores.assign(
+        patient_id=scores["patient_id"].astype(str), timepoint=scores["timepoint"].astype(str)
+    )
+    return groups, order, scores
+
+
 def analysed_counts(
     trial: str,
     groups: pd.Series,
@@ -98,16 +113,7 @@ def analysed_counts(
             f"{len(unknown)} analysed patient(s) are not among the allocated "
             f"(first: {unknown[:3]}); the analysis and the data tables disagree"
         )
-    groups = groups.copy()
-    groups.index = groups.index.astype(str)
-    order = (
-        list(groups.cat.categories)
-        if isinstance(groups.dtype, pd.CategoricalDtype)
-        else list(dict.fromkeys(groups))
-    )
-    scores = scores.assign(
-        patient_id=scores["patient_id"].astype(str), timepoint=scores["timepoint"].astype(str)
-    )
+    groups, order, scores = _as_text_ids(groups, scores)
     used = used.assign(
         patient_id=used["patient_id"].astype(str), timepoint=used["timepoint"].astype(str)
     )
@@ -170,16 +176,7 @@ def responder_counts(
     ReportError
         If the responder table's counts and the questionnaires disagree.
     """
-    groups = groups.copy()
-    groups.index = groups.index.astype(str)
-    order = (
-        list(groups.cat.categories)
-        if isinstance(groups.dtype, pd.CategoricalDtype)
-        else list(dict.fromkeys(groups))
-    )
-    scores = scores.assign(
-        patient_id=scores["patient_id"].astype(str), timepoint=scores["timepoint"].astype(str)
-    )
+    groups, order, scores = _as_text_ids(groups, scores)
     rows = []
     for r in responders.to_dict("records"):
         outcome, timepoint = r["outcome"], str(r["timepoint"])
