@@ -210,6 +210,10 @@ def test_quantities_are_rounded_by_what_they_are():
     assert format_table(variances).cells.iloc[0].tolist()[1:] == ["0.088", "0.000", "0.537"]
     with pytest.raises(ConfigError, match="where"):
         rounding_rules([{"columns": "x", "where": {"y": "("}}])
+    # a period column with a blank total row (read back as floats) shows whole periods
+    periods = pd.DataFrame({"period": [1.0, 2.0, np.nan], "mean": [1.0, 2.5, 3.0]})
+    assert format_table(periods).cells["period"].tolist() == ["1", "2", ""]
+    assert format_table(periods).cells["mean"].tolist() == ["1.00", "2.50", "3.00"]
 
 
 def test_word_tables_fit_a4_numbers_unwrapped_text_wrapped(tmp_path):

@@ -122,6 +122,10 @@ def test_consort_counts_the_patients_each_model_used_and_the_report_shows_labels
     assert summary.index("PREPARE: primary estimand") < summary.index("Participants")
     assert summary.index("Participants") < summary.index("uncontrolled before–after")
     assert "direction unverified" in summary
+    outcomes = html[html.index('id="results"') :]
+    assert outcomes.index("BetterBack: patient outcomes") < outcomes.index(
+        "BetterBack: therapist cohort (uncontrolled before–after)"
+    )
 
 
 def test_prepare_analyses_recover_the_simulated_truth(finished_run):

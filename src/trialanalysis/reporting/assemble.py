@@ -91,10 +91,11 @@ def generated_sections(config: Mapping, methods: Section, power: bool) -> dict[s
     return out
 
 
-#: Where an entry of the summary goes (its ``rank``; default ``DEFAULT_RANK``):
+#: Where an entry goes within its section (its ``rank``; default ``DEFAULT_RANK``):
 #: the primary outcomes and their estimands lead, the flow of participants
-#: follows, then secondary cohorts such as the uncontrolled therapist cohort.
-SUMMARY_RANK = {"primary": 10, "flow": 20, "cohort": 30}
+#: follows, and secondary cohorts such as the uncontrolled therapist cohort
+#: come after every other entry (in the summary and in the results).
+SUMMARY_RANK = {"primary": 10, "flow": 20, "cohort": 90}
 DEFAULT_RANK = 50
 
 

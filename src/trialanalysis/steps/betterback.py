@@ -463,7 +463,10 @@ def fragment_therapists(config, settings, outputs, results, png, scores, domains
             rank=SUMMARY_RANK["cohort"],
         ),
         ReportEntry(
-            "results", f"BetterBack: therapist cohort ({text.THERAPIST_DESIGN})", results_blocks
+            "results",
+            f"BetterBack: therapist cohort ({text.THERAPIST_DESIGN})",
+            results_blocks,
+            rank=SUMMARY_RANK["cohort"],
         ),
         diagnostics_entry(
             "BetterBack: therapist models", outputs["diagnostics"], "Therapist models"
