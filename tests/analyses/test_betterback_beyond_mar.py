@@ -68,7 +68,7 @@ def test_missing_data_step(tmp_path, seed):
     completers = pd.read_csv(outputs["completers"]).set_index("variable")
     patients = read_table_csv(inputs["patients"])
     for condition in ("control", "intervention"):
-        counts = completers.loc["patients", [f"{condition}_completer_n",
+        counts = completers.loc["n", [f"{condition}_completer_n",
                                              f"{condition}_non_completer_n"]]  # fmt: skip
         assert counts.sum() == (patients["condition"] == condition).sum()
     fragment = yaml.safe_load(open(outputs["fragment"]))

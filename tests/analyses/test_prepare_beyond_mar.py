@@ -80,7 +80,7 @@ def test_tipping_point_step(tmp_path, seed):
         assert not [i for i in changes if grid.index[i] >= 0]
     completers = pd.read_csv(outputs["completers"]).set_index("variable")
     for arm in data.arms:
-        total = completers.loc["patients", [f"{arm}_completer_n", f"{arm}_non_completer_n"]]
+        total = completers.loc["n", [f"{arm}_completer_n", f"{arm}_non_completer_n"]]
         assert total.sum() == (data.patients["arm"] == arm).sum()
     fragment = yaml.safe_load(open(outputs["fragment"]))
     text = fragment["sections"][0]["blocks"][0]["text"]

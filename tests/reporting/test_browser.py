@@ -1,92 +1,25 @@
 """Open the example report in headless Chromium: every section and image must render offline."""
 
-import html
-import json
-import os
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.reporting.chromium import (
+    CHECK,
+    CHROMIUM,
+    WIDTH,
+    baseline_tables_outside,
+    render_in_chromium,
+)
 from trialanalysis.reporting.report import REPORT_OUTLINE
 
-
-def find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
-
-
-CHROMIUM = find_chromium()
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (chromium not on PATH)"),
 ]
 HERE = Path(__file__).resolve().parent
-#: The window width the baseline tables must fit (issue 17: 1200 px).
-WIDTH = 1200
 sys.path.insert(0, str(HERE))
-
-# Runs after the page has loaded and writes what it finds into the DOM, which --dump-dom prints.
-CHECK = """
-<script>
-window.addEventListener("load", function () {
-  var images = Array.prototype.slice.call(document.images);
-  var sections = Array.prototype.slice.call(document.querySelectorAll("section[id]"));
-  var result = {
-    images: images.map(function (i) {
-      return {alt: i.alt, complete: i.complete, naturalWidth: i.naturalWidth,
-              width: i.getBoundingClientRect().width};
-    }),
-    sections: sections.map(function (s) {
-      return {id: s.id, height: s.getBoundingClientRect().height,
-              heading: (s.querySelector("h2, h3, h4") || {}).textContent || ""};
-    }),
-    tables: document.querySelectorAll("table.data-table").length,
-    viewport: window.innerWidth,
-    table_boxes: Array.prototype.slice.call(document.querySelectorAll("table.data-table")).map(
-      function (t) {
-        var box = t.getBoundingClientRect();
-        return {caption: (t.querySelector("caption") || {}).textContent || "",
-                left: box.left, right: box.right, width: box.width,
-                columns: t.querySelectorAll("thead th").length};
-      })
-  };
-  var out = document.createElement("pre");
-  out.id = "render-check";
-  out.textContent = JSON.stringify(result);
-  document.body.appendChild(out);
-});
-</script>
-"""
-
-
-def render_in_chromium(page: Path, profile: Path) -> dict:
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        # requests leaving the machine fail: a report needing the network shows broken images
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--virtual-time-budget=10000",
-        f"--window-size={WIDTH},900",
-        "--dump-dom",
-        page.as_uri(),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-    match = re.search(r'<pre id="render-check">(.*?)</pre>', done.stdout, flags=re.DOTALL)
-    assert match, f"Chromium did not run the check (exit {done.returncode}): {done.stderr[-2000:]}"
-    return json.loads(html.unescape(match.group(1)))
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +67,4 @@ def test_baseline_tables_fit_1200_px_with_one_column_per_arm(rendered):
         # characteristic, category, one column per arm or condition, Overall
         assert table["columns"] == 5, table
         assert 0 <= table["left"] and table["right"] <= WIDTH, table
+    assert baseline_tables_outside(result) == []

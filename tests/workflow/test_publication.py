@@ -8,6 +8,7 @@ whole workflow runs on data simulated with another seed.
 import pandas as pd
 import pytest
 
+from tests.reporting.chromium import CHROMIUM, WIDTH, baseline_tables_outside, render_report
 from tests.reporting.docx_layout import layout, text_width
 from tests.workflow.project import copy_project, snakemake
 from tests.workflow.publication import (
@@ -71,6 +72,11 @@ def test_a_second_simulated_draw_keeps_the_rule(tmp_path):
                  results / "prepare" / "table1.docx"]:  # fmt: skip
         found = layout(path)
         assert found["page"] == 11906 and sum(found["columns"]) <= text_width(found), path
+    # the baseline tables fit a 1200 px window (where Chromium is installed)
+    if CHROMIUM is not None:
+        measured = render_report(results / "report" / "report.html", tmp_path)
+        assert measured["viewport"] == WIDTH
+        assert baseline_tables_outside(measured) == []
     # CONSORT "analysed" = the N of every model, per outcome and arm; labels, not codes
     assert analysed_mismatches(results) == []
     labels = run_labels({"instruments_dir": str(workdir / "config" / "instruments")})

@@ -20,12 +20,18 @@ import pandas as pd
 from trialanalysis.analyses.betterback.data import baseline_covariates
 from trialanalysis.analyses.betterback.missing import delta_adjusted, impute, mi_effects
 from trialanalysis.analyses.betterback.settings import BetterBackSettings
-from trialanalysis.analyses.common.completers import completer_suppression, completers_table
+from trialanalysis.analyses.betterback.table1 import DEFAULT_LABELS
+from trialanalysis.analyses.common.completers import (
+    completer_variables,
+    completers_display,
+    completers_table,
+)
 from trialanalysis.analyses.common.settings import thaw
 from trialanalysis.analyses.prepare.settings import PrepareSettings
 from trialanalysis.analyses.prepare.tipping import LABEL, delta_adjusted_analysis
 from trialanalysis.reporting.assemble import write_fragment
 from trialanalysis.reporting.figures import save_figure
+from trialanalysis.reporting.labels import run_labels
 from trialanalysis.reporting.model_checks import tipping_point_figure
 from trialanalysis.reporting.sections import FigureBlock, ReportEntry, TableBlock, TextBlock
 from trialanalysis.steps.betterback import _patient_results, betterback_settings
@@ -112,10 +118,14 @@ def betterback_missing_data_step(
     base = scores[scores["timepoint"].astype(str) == timepoints[0]].set_index("patient_id")
     frame = design.join(base[list(specs)], on="patient_id")
     characteristics = list(trial.table1["patient_characteristics"])
+    variables = completer_variables(
+        [*characteristics, *specs],
+        {**DEFAULT_LABELS, **labels},
+        run_labels(config).categories,
+    )
     completers = completers_table(
-        frame, "condition", ["control", "intervention"], completer,
-        [*characteristics, *specs], labels,
-    )  # fmt: skip
+        frame, "condition", ["control", "intervention"], completer, variables
+    )
     likelihood = results.effects[results.effects["outcome"].isin(list(specs))].assign(
         analysis="likelihood (each follow-up, baseline-adjusted; MAR given baseline)"
     )
@@ -250,21 +260,17 @@ def _betterback_fragment(
 def _completers_block(
     config: Mapping, path: str, groups: Sequence[str], caption: str
 ) -> TableBlock:
-    columns = ["label", "level", "summary"]
-    for g in groups:
-        columns += [f"{g}_{s}_{k}" for s in ("completer", "non_completer")
-                    for k in ("n", "percent", "mean", "sd")]  # fmt: skip
-        columns.append(f"{g}_std_difference")
+    codes = run_labels(config)
     return TableBlock(
         path,
         caption=caption,
-        columns=columns,
-        suppression=completer_suppression(groups, config["privacy"]["min_cell_size"]),
+        **completers_display(groups, {g: codes(g) for g in groups}),
         notes=[
-            "Numbers: mean (SD); categories: n (%). Standardised difference: "
-            "non-completers minus completers, in pooled SDs. No tests."
+            "Cells as in the baseline tables: mean (SD) or n (%) of those with a value; the "
+            "Missing rows count those without one. Standardised difference: non-completers "
+            "minus completers, in pooled SDs. No tests."
         ],
-        max_rows=100,
+        max_rows=200,
     )
 
 
@@ -297,7 +303,8 @@ def prepare_tipping_point_step(
     baseline.columns = [c.removesuffix(f"_{data.baseline}") for c in baseline.columns]
     frame = data.patients.join(baseline, on="patient_id")
     variables = [*settings["table1"]["variables"], *baseline.columns]
-    completers = completers_table(frame, "arm", data.arms, completer, variables, labels)
+    variables = completer_variables(variables, labels, run_labels(config).categories)
+    completers = completers_table(frame, "arm", data.arms, completer, variables)
     for name, written in (("delta_grid", grid), ("tipping", points), ("completers", completers)):
         write_csv(written, outputs[name])
     delta, mi = settings["delta_adjustment"], settings["multiple_imputation"]

@@ -4,9 +4,11 @@ A completer has the primary outcome observed at the primary time point.
 Differences between completers and non-completers at baseline show on what
 dropout depends (e.g. patients lost at follow-up with worse baseline
 scores): under MAR, those variables must be in the model or the imputation
-model. Numbers: mean (SD), categories: n (%); no tests. The standardised
-difference (non-completers minus completers, pooled SD) is given for
-numeric characteristics.
+model. The cells are those of the baseline tables
+(:mod:`trialanalysis.analyses.common.baseline`: mean (SD), n (%), a missing
+row; no tests), one column per arm and status; the standardised difference
+(non-completers minus completers, pooled SD) is given for numeric
+characteristics.
 """
 
 from __future__ import annotations
@@ -16,7 +18,44 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from trialanalysis.analyses.common.baseline import OVERALL, Variable, baseline_table, display
+
 STATUS = ("completer", "non_completer")
+STATUS_LABELS = {"completer": "completers", "non_completer": "non-completers"}
+
+
+def completer_groups(groups: Sequence[str]) -> list[str]:
+    """Column groups of the table: ``<group>_completer``, ``<group>_non_completer`` per group."""
+    return [f"{g}_{s}" for g in groups for s in STATUS]
+
+
+def completer_variables(
+    columns: Sequence[str],
+    labels: Mapping[str, str] | None = None,
+    category_labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[Variable]:
+    """Characteristics of a completers table, labelled, categories in their configured order.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Baseline columns.
+    labels : mapping, optional
+        Column -> label (default: the column with spaces, capitalised).
+    category_labels : mapping, optional
+        Column -> {category code: label}, in clinical order.
+    """
+    labels, category_labels = dict(labels or {}), dict(category_labels or {})
+    return [
+        Variable(
+            column,
+            labels.get(column) or column.replace("_", " ").capitalize(),
+            tuple(category_labels.get(column) or ()),
+            False,
+            category_labels.get(column),
+        )
+        for column in dict.fromkeys(columns)
+    ]
 
 
 def completers_table(
@@ -24,71 +63,70 @@ def completers_table(
     group: str,
     groups: Sequence[str],
     completer: pd.Series,
-    variables: Sequence[str],
-    labels: Mapping[str, str] | None = None,
+    variables: Sequence[Variable],
 ) -> pd.DataFrame:
     """Summaries of ``variables`` by group and completion status.
 
     Parameters
     ----------
     frame : DataFrame
-        One row per patient with ``group`` and the ``variables``.
+        One row per patient with ``group`` and the variables' columns.
     group : str
         Arm or condition column.
     groups : sequence of str
         Its values, in column order.
     completer : boolean Series
         Aligned with ``frame``.
-    variables : sequence of str
-        Baseline columns (numeric: mean and SD; other: levels).
-    labels : mapping, optional
-        Column -> label.
+    variables : sequence of Variable
+        From :func:`completer_variables`.
 
     Returns
     -------
     DataFrame
-        ``variable, label, level, summary`` and per group and status
-        ``<group>_<status>_n``, ``_percent``, ``_mean``, ``_sd``, and per
-        group ``<group>_std_difference``; the first row counts patients.
+        The columns of :func:`~trialanalysis.analyses.common.baseline.baseline_table`
+        for the groups :func:`completer_groups` (first row ``variable`` ``n``:
+        the patients), and ``<group>_std_difference`` per group on the rows
+        of numeric characteristics.
     """
-    labels = dict(labels or {})
     status = np.where(np.asarray(completer, dtype=bool), STATUS[0], STATUS[1])
-    cells = {
-        (g, s): frame[(frame[group].astype(str) == g).to_numpy() & (status == s)]
-        for g in groups
-        for s in STATUS
-    }
-    rows = [{"variable": "patients", "label": "Patients", "level": "", "summary": "n",
-             **{f"{g}_{s}_n": len(part) for (g, s), part in cells.items()}}]  # fmt: skip
-    for variable in variables:
-        label = labels.get(variable, variable.replace("_", " "))
-        values = frame[variable]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            row = {"variable": variable, "label": label, "level": "", "summary": "mean (SD)"}
-            for (g, s), part in cells.items():
-                observed = part[variable].dropna().astype(float)
-                row[f"{g}_{s}_n"] = len(observed)
-                row[f"{g}_{s}_mean"] = observed.mean() if len(observed) else np.nan
-                row[f"{g}_{s}_sd"] = observed.std(ddof=1) if len(observed) > 1 else np.nan
-            for g in groups:
-                row[f"{g}_std_difference"] = _standardised(
-                    cells[(g, STATUS[1])][variable], cells[(g, STATUS[0])][variable]
-                )
-            rows.append(row)
-            continue
-        for level in sorted(values.dropna().astype(str).unique()):
-            row = {"variable": variable, "label": label, "level": level, "summary": "n (%)"}
-            for (g, s), part in cells.items():
-                observed = part[variable].dropna().astype(str)
-                count = int((observed == level).sum())
-                row[f"{g}_{s}_n"] = count
-                row[f"{g}_{s}_percent"] = 100 * count / len(observed) if len(observed) else np.nan
-            rows.append(row)
-    columns = ["variable", "label", "level", "summary"]
+    in_group = {g: (frame[group].astype(str) == g).to_numpy() for g in groups}
+    parts = {f"{g}_{s}": frame[in_group[g] & (status == s)] for g in groups for s in STATUS}
+    table = baseline_table(parts, frame, variables, "Patients")
+    numeric = table["row_label"].str.endswith(("mean (SD)", "median (IQR)"))
     for g in groups:
-        columns += [f"{g}_{s}_{k}" for s in STATUS for k in ("n", "percent", "mean", "sd")]
-        columns.append(f"{g}_std_difference")
-    return pd.DataFrame(rows).reindex(columns=columns)
+        table[f"{g}_std_difference"] = [
+            _standardised(parts[f"{g}_{STATUS[1]}"][v], parts[f"{g}_{STATUS[0]}"][v])
+            if is_number
+            else np.nan
+            for v, is_number in zip(table["variable"], numeric, strict=True)
+        ]
+    return table
+
+
+def completers_display(groups: Sequence[str], group_labels: Mapping[str, str]) -> dict:
+    """How a completers table is rendered: ``columns``, ``combine``, ``labels``, ``suppression``.
+
+    One cell per group and status (mean (SD) or n (%), as the baseline
+    tables), then the group's standardised difference; no Overall column.
+
+    Parameters
+    ----------
+    groups : sequence of str
+        The arms or conditions.
+    group_labels : mapping
+        Group -> label (``control`` -> ``Control``).
+    """
+    names = completer_groups(groups)
+    headers = {
+        f"{g}_{s}": f"{group_labels.get(g, g)}, {STATUS_LABELS[s]}" for g in groups for s in STATUS
+    }
+    shown = display(names, headers, additive=False)
+    shown["combine"].pop(f"{OVERALL}_shown")
+    columns = ["row_label", "category_label"]
+    for g in groups:
+        columns += [f"{g}_{s}_shown" for s in STATUS] + [f"{g}_std_difference"]
+        shown["labels"][f"{g}_std_difference"] = f"{group_labels.get(g, g)}, std. difference"
+    return {**shown, "columns": columns}
 
 
 def _standardised(a: pd.Series, b: pd.Series) -> float:
@@ -97,16 +135,3 @@ def _standardised(a: pd.Series, b: pd.Series) -> float:
         return np.nan
     pooled = np.sqrt(((len(a) - 1) * a.var() + (len(b) - 1) * b.var()) / (len(a) + len(b) - 2))
     return float((a.mean() - b.mean()) / pooled) if pooled > 0 else np.nan
-
-
-def completer_suppression(groups: Sequence[str], min_cell_size: int) -> dict:
-    """Small-cell suppression of the rendered table (counts and values derived from them)."""
-    counts = [f"{g}_{s}_n" for g in groups for s in STATUS]
-    return {
-        "count_columns": counts,
-        "min_cell_size": int(min_cell_size),
-        "dependent_columns": {
-            c: [c[:-2] + k for k in ("_percent", "_mean", "_sd")] for c in counts
-        },
-        "complementary_groups": ["variable"],
-    }
