@@ -26,7 +26,6 @@ from trialanalysis.analyses.betterback.data import check_columns, responder_stat
 from trialanalysis.analyses.common.fits import gee_diagnostics, not_fitted_row
 from trialanalysis.errors import ConfigError, ModelFitError, ModelSpecificationError
 from trialanalysis.models.gee import fit_gee
-from trialanalysis.reporting.labels import plural
 
 TRIAL = "betterback"
 UNCLASSIFIED = "_unclassified"
@@ -267,9 +266,10 @@ def binary_outcomes(
             n = int(data[f"{outcome}{UNCLASSIFIED}"].sum())
             row["n_unclassified"] = n
             if n:
+                # the number is in n_unclassified, where the small-cell rule sees it
                 reason = (
-                    f"{plural(n, 'patient')} with a baseline value of 0 cannot be classified (no "
-                    "relative improvement) and are not in the model"
+                    "patients with a baseline value of 0 cannot be classified (no relative "
+                    'improvement; counted under "Not classifiable") and are not in the model'
                 )
                 row["note"] = "; ".join(filter(None, [row.get("note", ""), reason]))
         for twin in [t for t, of in twins.items() if of == outcome]:
