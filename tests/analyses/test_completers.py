@@ -83,3 +83,14 @@ def test_rendered_with_one_cell_per_arm_and_status_and_small_counts_suppressed(t
     # 3 of 5 observed: a small count hides its percentage too
     assert cells.loc["pain_duration:lt3m", "a_completer_shown"] == "<5"
     assert rendered.headers.count("Overall") == 0
+
+
+def test_a_difference_is_blanked_with_the_small_mean_it_comes_from(trial):
+    frame, _ = trial
+    completer = pd.Series([True] * 6 + [False] * 5 + [True] * 8 + [False] * 3)
+    table = completers_table(frame, "arm", ["a", "b"], completer, completer_variables(["age"]))
+    assert np.isfinite(table.loc[1, "b_std_difference"])  # computed from 3 patients
+    cells = format_table(table, **completers_display(["a", "b"], {})).cells
+    assert cells.loc[1, "b_non_completer_shown"] == "<5"
+    assert cells.loc[1, "b_std_difference"] == ""
+    assert cells.loc[1, "a_std_difference"] != ""

@@ -107,7 +107,8 @@ def completers_display(groups: Sequence[str], group_labels: Mapping[str, str]) -
     """How a completers table is rendered: ``columns``, ``combine``, ``labels``, ``suppression``.
 
     One cell per group and status (mean (SD) or n (%), as the baseline
-    tables), then the group's standardised difference; no Overall column.
+    tables), then the group's standardised difference, blanked with a mean
+    of too few patients; no Overall column.
 
     Parameters
     ----------
@@ -122,8 +123,11 @@ def completers_display(groups: Sequence[str], group_labels: Mapping[str, str]) -
     }
     shown = display(names, headers, additive=False)
     shown["combine"].pop(f"{OVERALL}_shown")
+    dependent = shown["suppression"]["dependent_columns"]
     columns = ["row_label", "category_label"]
     for g in groups:
+        for s in STATUS:  # the difference would give a hidden mean away
+            dependent[f"{g}_{s}_observed"].append(f"{g}_std_difference")
         columns += [f"{g}_{s}_shown" for s in STATUS] + [f"{g}_std_difference"]
         shown["labels"][f"{g}_std_difference"] = f"{group_labels.get(g, g)}, std. difference"
     return {**shown, "columns": columns}
