@@ -24,6 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialanalysis.ingest.contract import default_contract
+from trialanalysis.ingest.settings import TRIALS
+
 CLINIC_NAMES = [
     "Vårdcentralen Ljungsbro",
     "Fysio Linköping City",
@@ -282,11 +285,13 @@ def swedish_export(source: str | Path, out: str | Path) -> dict:
         "patients": _prepare_patients(source, out),
         "outcomes": _prepare_outcomes(source, out),
     }
-    # The optional harms table, where the source has one, as the contract writes it.
-    for trial in ("betterback", "prepare"):
-        events = source / trial / "adverse_events.csv"
-        if events.is_file():
-            (out / trial / "adverse_events.csv").write_bytes(events.read_bytes())
+    # The contract's optional tables (harms, screening, ...), where the source has them,
+    # as the contract writes them.
+    for trial in TRIALS:
+        for spec in default_contract(trial).values():
+            found = source / trial / f"{spec.name}.csv"
+            if spec.optional and found.is_file():
+                (out / trial / found.name).write_bytes(found.read_bytes())
     return {
         "data_dir": str(out),
         "betterback": {"files": betterback},

@@ -464,6 +464,12 @@ def build_contract(
     return specs
 
 
+def default_contract(trial: str) -> dict[str, TableSpec]:
+    """Return the tables of one trial under the default settings, without instrument items."""
+    settings = {t: {**DEFAULT_SETTINGS[t], "instruments": {}} for t in TRIALS}
+    return build_contract(settings, trial, {})
+
+
 def contract_kinds() -> dict[str, str]:
     """Return the contract's kind of every column of every table of both trials.
 
@@ -483,10 +489,9 @@ def contract_kinds() -> dict[str, str]:
     ConfigError
         If two tables give one column name different kinds (a contract bug).
     """
-    settings = {trial: {**DEFAULT_SETTINGS[trial], "instruments": {}} for trial in TRIALS}
     kinds: dict[str, str] = {}
     for trial in TRIALS:
-        for spec in build_contract(settings, trial, {}).values():
+        for spec in default_contract(trial).values():
             for column in spec.columns:
                 if kinds.setdefault(column.name, column.kind) != column.kind:
                     raise ConfigError(
