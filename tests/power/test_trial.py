@@ -171,7 +171,10 @@ def test_report_step_writes_table_figure_and_fragment(trial_files, tmp_path):
     power_report_step(CONFIG, settings, {"scenarios": scenarios, "analytic": analytic}, outputs)
     fragment = yaml.safe_load(open(outputs["fragment"], encoding="utf-8"))
     section = fragment["sections"][0]
-    assert (section["section"], section["title"]) == ("design", "Design and power")
+    assert (section["section"], section["title"]) == (
+        "sample_size",
+        "BetterBack: power of the design",
+    )
     text = section["blocks"][0]["text"]
     assert "Design-based power" in text and "not post-hoc power" in text
     assert "ICC 0.062" in text and "10.0% of recruited patients not analysed" in text
