@@ -1,21 +1,10 @@
 """Analytic power: the GLS variance of the treatment effect in a cluster design.
 
-The model is the cross-sectional linear mixed model of Hussey & Hughes (2007)
-with, when the cluster autocorrelation is below 1, a cluster-period random
-effect (Hooper et al. 2016; Kasza et al. 2019)::
-
-    y_ijk = beta_j + theta * X_ij + c_i + cp_ij + e_ijk
-
-with period fixed effects ``beta_j``, ``c_i ~ N(0, icc * cac * sd^2)``,
-``cp_ij ~ N(0, icc * (1 - cac) * sd^2)`` and ``e_ijk ~ N(0, (1 - icc) *
-sd^2)``. Because the treatment is constant within a cluster-period, the
-cluster-period means are sufficient for the fixed effects: cluster ``i``
-contributes ``X_i' V_i^-1 X_i`` to the information, with ``V_i = s_c J +
-diag(s_cp + s_e / m_ij)`` over the periods it is observed in (inverted by
-Sherman-Morrison, for all clusters at once). This is exact
-for incomplete designs (unobserved cluster-periods are left out) and for
-known unequal sizes ``m_ij``. ``Var(theta_hat)`` is the treatment element of
-the inverse information.
+``Var(theta_hat)`` comes from
+:func:`~trialanalysis.models.stepped_design.gls_variance`, whose module
+states the model (Hussey & Hughes 2007, with a cluster-period effect when
+the cluster autocorrelation is below 1) and why it is exact for incomplete
+designs and known unequal cluster-period sizes.
 
 Power (two-sided, level ``alpha``) uses the normal approximation
 ``Phi(|theta|/se - z) + Phi(-|theta|/se - z)``, and a t reference on stated
